@@ -1,0 +1,177 @@
+//! What a [`Session`](crate::Session) reports. Events are data; the CLI turns them into
+//! s_server's console lines, a library user into whatever it likes.
+
+use alloc::boxed::Box;
+use alloc::string::String;
+use alloc::vec::Vec;
+use bytes::Bytes;
+
+use crate::command::Command;
+use crate::error::SessionError;
+
+/// Something that happened on a session, in the order it happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    /// The handshake finished; everything s_server prints about the connection.
+    HandshakeComplete(Box<HandshakeInfo>),
+    /// Plaintext from the peer (console mode; s_server writes it raw to stdout).
+    Plaintext(Bytes),
+    /// The client offered ALPN protocols and we selected one (or none, which is fatal).
+    Alpn {
+        /// Protocols the client offered, in its order.
+        offered: Vec<String>,
+        /// The protocol we selected.
+        selected: Option<String>,
+    },
+    /// A line for the `-keylogfile`, in NSS key log format, without the newline.
+    KeyLog(String),
+    /// A certificate-verification step (s_server's verify callback lines).
+    Verify(VerifyStep),
+    /// The `-WWW`/`-HTTP` mode wants a file: answer with [`Session::respond_file`](crate::Session::respond_file).
+    FileRequest(FileRequest),
+    /// A file is being sent (s_server prints `FILE:<path>`).
+    FileServed(String),
+    /// A console command was carried out; `result` is what `SSL_do_handshake` returned
+    /// (s_server prints `SSL_do_handshake -> <result>`), or `None` if it could not start
+    /// (`Failed to initiate request`).
+    CommandDone {
+        /// The command.
+        command: Command,
+        /// `SSL_do_handshake`'s return value, `None` when the request could not be started.
+        result: Option<i32>,
+        /// OpenSSL's reason when the command failed.
+        error: Option<String>,
+    },
+    /// `GET /reneg` in `-www`: `SSL_renegotiate` was called (s_server prints `SSL_renegotiate -> 1`).
+    Renegotiating(i32),
+    /// The `S` command: the session-cache statistics to print.
+    Stats(CacheStats),
+    /// The `B` command: heartbeats do not exist any more (removed in OpenSSL 1.1.1).
+    HeartbeatUnsupported,
+    /// Console `Q` or console EOF: close this connection and stop the server.
+    StopServer,
+    /// In `-rev` mode, the peer sent `CLOSE`.
+    RevClose,
+    /// The connection is over; nothing more will be transmitted. Always the last event.
+    Closed(CloseReason),
+}
+
+/// How a session ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CloseReason {
+    /// The peer sent close_notify (s_server prints `DONE`).
+    PeerClosed,
+    /// The peer's transport ended (TCP FIN) without close_notify, after the handshake.
+    PeerEof,
+    /// We closed: console `q`/`Q`/EOF, a finished HTTP response, `CLOSE` in `-rev`.
+    LocalClose,
+    /// A failure (s_server prints `ERROR` and the OpenSSL error stack).
+    Error(SessionError),
+}
+
+/// The negotiated parameters and everything s_server prints when a handshake completes.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct HandshakeInfo {
+    /// `TLSv1.3`, `TLSv1.2`, …
+    pub protocol: String,
+    /// OpenSSL name of the cipher, e.g. `TLS_AES_256_GCM_SHA384`.
+    pub cipher: String,
+    /// The protocol version the cipher belongs to (`SSL_CIPHER_get_version`, e.g. `TLSv1.2`).
+    pub cipher_version: String,
+    /// The session resumed an earlier one.
+    pub resumed: bool,
+    /// The selected ALPN protocol.
+    pub alpn: Option<String>,
+    /// The SNI host name the client sent.
+    pub server_name: Option<String>,
+    /// The key-exchange group (`X25519`, `P-256`, …), when known.
+    pub group: Option<String>,
+    /// The peer supports secure renegotiation (RFC 5746).
+    pub secure_renegotiation: bool,
+    /// The session in PEM (`-----BEGIN SSL SESSION PARAMETERS-----`).
+    pub session_pem: String,
+    /// `SSL_SESSION_print` output (the `SSL-Session:` block).
+    pub session_text: String,
+    /// Ciphers common to both sides, colon separated (`SSL_get_shared_ciphers`).
+    pub shared_ciphers: String,
+    /// The ciphers the client offered, OpenSSL names (unknown ones as `0xXXXX`).
+    pub client_ciphers: Vec<String>,
+    /// The `Signature Algorithms:` / `Shared Signature Algorithms:` / `Peer signing digest` lines.
+    pub sigalgs_lines: Vec<String>,
+    /// The `Supported groups:` / `Shared groups:` lines.
+    pub groups_lines: Vec<String>,
+    /// The client's certificate, if it sent one.
+    pub peer_certificate: Option<PeerCertificate>,
+    /// Result of verifying the client certificate: code and text (`0`, `ok`).
+    pub verify_result: (i64, String),
+}
+
+/// A client certificate as s_server shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PeerCertificate {
+    /// Subject in OpenSSL's one-line form.
+    pub subject: String,
+    /// Issuer in OpenSSL's one-line form.
+    pub issuer: String,
+    /// PEM encoding.
+    pub pem: String,
+    /// `X509_print` text dump.
+    pub text: String,
+    /// SHA-256 fingerprint of the DER, lower-case hex.
+    pub sha256: String,
+}
+
+/// One step of client-certificate verification (s_server's `verify_callback`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyStep {
+    /// Chain depth (0 = the client's own certificate).
+    pub depth: i32,
+    /// Subject of the certificate at this depth.
+    pub subject: String,
+    /// Verification error at this step: code and text.
+    pub error: Option<(i32, String)>,
+    /// What the callback returned (1 = accept).
+    pub ok: bool,
+}
+
+/// The session-cache counters s_server's `print_stats` shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CacheStats {
+    /// Items in the session cache.
+    pub number: i64,
+    /// Client connects (always 0 on a server).
+    pub connect: i64,
+    /// Client renegotiates.
+    pub connect_renegotiate: i64,
+    /// Client connects that finished.
+    pub connect_good: i64,
+    /// Server accepts.
+    pub accept: i64,
+    /// Server renegotiates.
+    pub accept_renegotiate: i64,
+    /// Server accepts that finished.
+    pub accept_good: i64,
+    /// Session cache hits.
+    pub hits: i64,
+    /// Session cache misses.
+    pub misses: i64,
+    /// Session cache timeouts.
+    pub timeouts: i64,
+    /// Callback cache hits.
+    pub cb_hits: i64,
+    /// Cache full overflows.
+    pub cache_full: i64,
+    /// Cache size allowed.
+    pub cache_size: i64,
+}
+
+/// A file the `-WWW`/`-HTTP` mode asks the adapter to read. The path was checked by
+/// [`crate::http::validate_path`]: relative, no `..` component, no `:`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileRequest {
+    /// The path relative to the served root, exactly as the client wrote it (no URL decoding,
+    /// like s_server).
+    pub path: String,
+}

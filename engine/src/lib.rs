@@ -1,0 +1,55 @@
+//! # sserve-engine
+//!
+//! The sans-I/O core of `sserve`, a drop-in reimplementation of `openssl s_server`.
+//!
+//! The engine never opens a socket, reads a clock, spawns a thread or touches a file.
+//! An adapter moves bytes, time and file contents in and out:
+//!
+//! ```text
+//!   socket ──bytes──▶ Session::handle_input(now, bytes)
+//!   console ─bytes──▶ Session::console_input(now, bytes)
+//!   clock ───now────▶ Session::handle_timeout(now)      (when poll_timeout() says so)
+//!   files ──chunks──▶ Session::respond_file / file_data / file_end (after Event::FileRequest)
+//!
+//!   Session::poll_transmit() ──ciphertext──▶ socket     (drain first: alerts go out before errors)
+//!   Session::poll_event()    ──Event──────▶ console / logs / file reader
+//! ```
+//!
+//! After every input, drain `poll_transmit` until it returns `None`, then `poll_event` until it
+//! returns `None`, then wait for socket input, console input or `poll_timeout()`.
+//!
+//! The parsers ([`command`], [`http`], [`line`]) and the [`Session`] state machine are `no_std` +
+//! `alloc`. TLS is done by a [`tls::TlsBackend`]; the OpenSSL one ([`ossl`], feature `openssl`,
+//! on by default) needs `std` and is the only place with `unsafe` code.
+#![no_std]
+#![warn(missing_docs, unreachable_pub)]
+
+extern crate alloc;
+// Explicit `use std::…` is needed everywhere, so no_std breakage shows at once (rustls' trick).
+#[cfg(feature = "std")]
+extern crate std;
+
+pub mod command;
+pub mod error;
+pub mod event;
+pub mod http;
+pub mod line;
+pub mod mode;
+pub mod session;
+pub mod status_page;
+pub mod time;
+pub mod tls;
+
+#[cfg(feature = "openssl")]
+#[allow(unsafe_code)]
+pub mod ossl;
+
+pub use command::Command;
+pub use error::{SessionError, TlsError, TlsErrorKind};
+pub use event::{CacheStats, CloseReason, Event, FileRequest, HandshakeInfo, PeerCertificate};
+pub use mode::{AppMode, SessionOptions};
+pub use session::{FileError, Session, Transmit};
+pub use time::{Duration, Instant};
+
+#[cfg(feature = "openssl")]
+pub use ossl::{ServerConfig, ServerConfigBuilder, TlsSession};

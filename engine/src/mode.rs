@@ -1,0 +1,61 @@
+//! Per-session behaviour chosen on the command line: which application runs on the plaintext,
+//! and the console switches that change it.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use crate::http::WebMode;
+use crate::time::Duration;
+
+/// The application that runs on top of TLS (s_server's `sv_body`, `www_body`, `rev_body`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AppMode {
+    /// Default: peer plaintext to the console, console input to the peer, connected commands.
+    #[default]
+    Console,
+    /// `-rev`: each line comes back reversed; `CLOSE` closes.
+    Rev,
+    /// `-www`, `-WWW` or `-HTTP`.
+    Web(WebMode),
+}
+
+/// Options for every session of a server (the non-TLS part of the configuration).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionOptions {
+    /// The application.
+    pub mode: AppMode,
+    /// `-crlf`: console `\n` is sent as `\r\n`.
+    pub crlf: bool,
+    /// Connected commands are recognised on console input (s_server: neither `-quiet` nor `-brief`).
+    pub commands: bool,
+    /// `-ign_eof`: in `-rev`, `CLOSE` is just a line; on the console, EOF stops reading the
+    /// console instead of closing (sserve deviation, see docs/compat.md).
+    pub ign_eof: bool,
+    /// `-http_server_binmode`: the mode string in `Error opening` messages is `rb`.
+    pub binmode: bool,
+    /// Time allowed from the first byte until the handshake is done; `None` waits forever
+    /// (s_server's behaviour, and its long-standing complaint).
+    pub handshake_timeout: Option<Duration>,
+    /// Time a connection may stay without input after the handshake; `None` for no limit.
+    pub idle_timeout: Option<Duration>,
+    /// The command line shown at the top of the `-www` status page (s_server echoes its argv).
+    pub argv: Vec<String>,
+    /// Bytes of console input queued before the handshake ends (bounded; more is refused).
+    pub max_pending_console: usize,
+}
+
+impl Default for SessionOptions {
+    fn default() -> Self {
+        SessionOptions {
+            mode: AppMode::Console,
+            crlf: false,
+            commands: true,
+            ign_eof: false,
+            binmode: false,
+            handshake_timeout: Some(Duration::from_secs(10)),
+            idle_timeout: None,
+            argv: Vec::new(),
+            max_pending_console: 1 << 20,
+        }
+    }
+}

@@ -1,0 +1,129 @@
+//! OpenSSL callbacks. They run inside `SSL_do_handshake`/`SSL_read`; what s_server prints from
+//! them becomes an [`Event`] in the connection's [`ConnEvents`], drained after each call.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use openssl::ex_data::Index;
+use openssl::ssl::{AlpnError, Ssl, SslRef};
+use openssl::x509::{X509NameRef, X509StoreContextRef};
+use std::sync::Mutex;
+
+use crate::event::{Event, VerifyStep};
+
+/// Events produced by callbacks for one connection (stored as `SSL` ex_data).
+#[derive(Debug, Default)]
+pub(crate) struct ConnEvents(Mutex<Vec<Event>>);
+
+impl ConnEvents {
+    pub(crate) fn push(&self, e: Event) {
+        // A poisoned lock only means a callback panicked earlier; the Vec is still usable.
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).push(e);
+    }
+
+    pub(crate) fn take(&self) -> Vec<Event> {
+        core::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
+/// The ex_data index of [`ConnEvents`] on every `SSL` of a context.
+pub(crate) fn events_index() -> Index<Ssl, ConnEvents> {
+    static INDEX: std::sync::OnceLock<Index<Ssl, ConnEvents>> = std::sync::OnceLock::new();
+    // An allocation failure here would be an out-of-memory at start-up; there is no sensible
+    // recovery, so it aborts like any other allocation failure.
+    *INDEX.get_or_init(|| Ssl::new_ex_index().expect("SSL_get_ex_new_index failed"))
+}
+
+fn push(ssl: &SslRef, e: Event) {
+    if let Some(ev) = ssl.ex_data(events_index()) {
+        ev.push(e);
+    }
+}
+
+/// Key log lines (NSS format) as events; the adapter appends them to the `-keylogfile`.
+pub(crate) fn keylog(ssl: &SslRef, line: &str) {
+    push(ssl, Event::KeyLog(String::from(line)));
+}
+
+/// The entries of an ALPN wire-format list (length-prefixed names); a truncated tail is dropped.
+fn alpn_wire_items(mut wire: &[u8]) -> impl Iterator<Item = &[u8]> + Clone {
+    core::iter::from_fn(move || {
+        let (&len, rest) = wire.split_first()?;
+        let item = rest.get(..usize::from(len))?;
+        wire = &rest[usize::from(len)..];
+        Some(item)
+    })
+}
+
+/// Splits an ALPN wire-format list into names.
+pub(crate) fn alpn_names(wire: &[u8]) -> Vec<String> {
+    alpn_wire_items(wire).map(|p| String::from_utf8_lossy(p).into_owned()).collect()
+}
+
+/// s_server's `alpn_cb`: pick the first of *our* protocols the client offered; no overlap is a
+/// fatal `no_application_protocol` alert.
+pub(crate) fn alpn_select<'a>(ours: &[u8], ssl: &mut SslRef, client: &'a [u8]) -> Result<&'a [u8], AlpnError> {
+    let offered = alpn_wire_items(client);
+    let selected = alpn_wire_items(ours).find_map(|p| offered.clone().find(|c| *c == p));
+    push(
+        ssl,
+        Event::Alpn { offered: alpn_names(client), selected: selected.map(|p| String::from_utf8_lossy(p).into_owned()) },
+    );
+    selected.ok_or(AlpnError::ALERT_FATAL)
+}
+
+/// One-line subject in OpenSSL's default `oneline`-like form: `C = US, O = x, CN = y`.
+pub(crate) fn name_oneline(name: &X509NameRef) -> String {
+    let mut out = String::new();
+    for entry in name.entries() {
+        if !out.is_empty() {
+            out.push_str(", ");
+        }
+        out.push_str(entry.object().nid().short_name().unwrap_or("?"));
+        out.push_str(" = ");
+        match entry.data().to_string() {
+            Ok(s) => out.push_str(&s),
+            Err(_) => out.push('?'),
+        }
+    }
+    out
+}
+
+/// Client-certificate verification policy (s_server's `verify_args`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct VerifyPolicy {
+    /// `-verify n`/`-Verify n`: deepest chain depth accepted despite errors; `None` = any.
+    pub(crate) depth: Option<u32>,
+    /// `-verify_return_error`: verification errors are fatal.
+    pub(crate) return_error: bool,
+}
+
+/// s_server's `verify_callback`: report each step; errors are forgiven unless
+/// `-verify_return_error`, except beyond the depth limit.
+pub(crate) fn verify(policy: VerifyPolicy, preverify_ok: bool, ctx: &mut X509StoreContextRef) -> bool {
+    let depth = ctx.error_depth() as i32;
+    let subject = ctx.current_cert().map(|c| name_oneline(c.subject_name())).unwrap_or_else(|| String::from("<no cert>"));
+    let mut ok = preverify_ok;
+    let mut error = None;
+    if !preverify_ok {
+        let err = ctx.error();
+        error = Some((err.as_raw(), String::from(err.error_string())));
+        let within_depth = policy.depth.is_none_or(|d| i64::from(d) >= i64::from(depth));
+        ok = within_depth && !policy.return_error;
+    }
+    if let Some(ssl) = openssl::x509::X509StoreContext::ssl_idx().ok().and_then(|idx| ctx.ex_data(idx)) {
+        push(ssl, Event::Verify(VerifyStep { depth, subject, error, ok }));
+    }
+    ok
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alpn_wire_parsing_is_bounded() {
+        assert_eq!(alpn_names(b"\x02h2\x08http/1.1"), ["h2", "http/1.1"]);
+        assert_eq!(alpn_names(b"\x05ab"), Vec::<String>::new());
+        assert_eq!(alpn_names(b""), Vec::<String>::new());
+    }
+}

@@ -1,0 +1,289 @@
+//! [`ServerConfig`]: the `SSL_CTX` built once from s_server's options and shared by every
+//! session.
+
+use alloc::string::{String, ToString};
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use openssl::asn1::Asn1Time;
+use openssl::bn::{BigNum, MsbOption};
+use openssl::ec::{EcGroup, EcKey};
+use openssl::hash::MessageDigest;
+use openssl::nid::Nid;
+use openssl::pkey::{PKey, Private};
+use openssl::ssl::{SslContext, SslContextBuilder, SslMethod, SslSessionCacheMode, SslVerifyMode, SslVersion};
+use openssl::x509::extension::{BasicConstraints, SubjectAlternativeName};
+use openssl::x509::{X509NameBuilder, X509};
+
+use super::callbacks::{self, VerifyPolicy};
+use super::conf::ConfCtx;
+use super::conn::OpensslTls;
+use super::errors::config_error;
+use super::ffi;
+use super::TlsSession;
+use crate::error::{TlsError, TlsErrorKind};
+use crate::mode::SessionOptions;
+use crate::time::Instant;
+
+/// Encoding of a certificate or key given as bytes (`-certform`, `-keyform`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CertFormat {
+    /// PEM (the default).
+    #[default]
+    Pem,
+    /// DER.
+    Der,
+}
+
+/// s_server's session id context: the C `int` 1 in host byte order (`01000000` on x86).
+const SESSION_ID_CONTEXT: [u8; 4] = 1i32.to_ne_bytes();
+/// s_server's session cache size (`SSL_CTX_sess_set_cache_size(ctx, 128)`).
+const SESSION_CACHE_SIZE: i32 = 128;
+
+/// Builds a [`ServerConfig`]. Files are read by the caller: every input is bytes, so the engine
+/// never touches the file system.
+pub struct ServerConfigBuilder {
+    ctx: SslContextBuilder,
+    conf: Vec<(String, Option<String>)>,
+    verify: Option<(SslVerifyMode, VerifyPolicy)>,
+    return_error: bool,
+    has_cert: bool,
+    has_key: bool,
+}
+
+impl core::fmt::Debug for ServerConfigBuilder {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ServerConfigBuilder").field("conf", &self.conf).finish_non_exhaustive()
+    }
+}
+
+fn cfg_err(context: &str) -> impl FnOnce(openssl::error::ErrorStack) -> TlsError + '_ {
+    move |e| config_error(context, &e)
+}
+
+impl ServerConfigBuilder {
+    /// A TLS server context with s_server's defaults: session cache of 128 with its id context,
+    /// automatic DH parameters, no client verification.
+    pub fn new() -> Result<Self, TlsError> {
+        openssl_sys::init();
+        let mut ctx = SslContext::builder(SslMethod::tls_server()).map_err(cfg_err("SSL_CTX_new"))?;
+        ctx.set_session_id_context(&SESSION_ID_CONTEXT).map_err(cfg_err("session id context"))?;
+        ctx.set_session_cache_size(SESSION_CACHE_SIZE);
+        // SAFETY: `ctx` is a live SSL_CTX; SSL_CTRL_SET_DH_AUTO takes a long flag and no pointer.
+        unsafe { ffi::SSL_CTX_ctrl(ctx.as_ptr(), ffi::SSL_CTRL_SET_DH_AUTO, 1, ffi::NO_ARG) };
+        Ok(ServerConfigBuilder { ctx, conf: Vec::new(), verify: None, return_error: false, has_cert: false, has_key: false })
+    }
+
+    /// The server certificate (`-cert`, `-certform`). With PEM, further certificates in the same
+    /// data are added to the chain.
+    pub fn certificate(&mut self, data: &[u8], format: CertFormat) -> Result<(), TlsError> {
+        let mut certs = match format {
+            CertFormat::Pem => X509::stack_from_pem(data).map_err(cfg_err("unable to load certificate"))?,
+            CertFormat::Der => alloc::vec![X509::from_der(data).map_err(cfg_err("unable to load certificate"))?],
+        };
+        if certs.is_empty() {
+            return Err(TlsError::new(TlsErrorKind::Config, "unable to load certificate: no certificate found"));
+        }
+        let leaf = certs.remove(0);
+        self.ctx.set_certificate(&leaf).map_err(cfg_err("unable to use certificate"))?;
+        for c in certs {
+            self.ctx.add_extra_chain_cert(c).map_err(cfg_err("unable to add chain certificate"))?;
+        }
+        self.has_cert = true;
+        Ok(())
+    }
+
+    /// Extra chain certificates (`-cert_chain`), PEM.
+    pub fn chain(&mut self, pem: &[u8]) -> Result<(), TlsError> {
+        for c in X509::stack_from_pem(pem).map_err(cfg_err("unable to load certificate chain"))? {
+            self.ctx.add_extra_chain_cert(c).map_err(cfg_err("unable to add chain certificate"))?;
+        }
+        Ok(())
+    }
+
+    /// The private key (`-key`, `-keyform`, `-pass`).
+    pub fn private_key(&mut self, data: &[u8], format: CertFormat, password: Option<&[u8]>) -> Result<(), TlsError> {
+        let key: PKey<Private> = match (format, password) {
+            (CertFormat::Pem, Some(p)) => PKey::private_key_from_pem_passphrase(data, p),
+            (CertFormat::Pem, None) => PKey::private_key_from_pem_callback(data, |_| Ok(0)),
+            (CertFormat::Der, _) => PKey::private_key_from_der(data),
+        }
+        .map_err(cfg_err("unable to load server private key"))?;
+        self.ctx.set_private_key(&key).map_err(cfg_err("unable to use private key"))?;
+        self.has_key = true;
+        Ok(())
+    }
+
+    /// Generates an ephemeral self-signed P-256 certificate (CN and SAN `localhost`, SAN
+    /// `127.0.0.1`, `::1`; valid for 30 days) and uses it. Returns its SHA-256 fingerprint as
+    /// colon-separated upper-case hex, like `openssl x509 -fingerprint -sha256`.
+    pub fn ephemeral_certificate(&mut self) -> Result<String, TlsError> {
+        let e = |ctx: &'static str| cfg_err(ctx);
+        let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).map_err(e("P-256 group"))?;
+        let key = PKey::from_ec_key(EcKey::generate(&group).map_err(e("key generation"))?).map_err(e("key"))?;
+        let mut name = X509NameBuilder::new().map_err(e("name"))?;
+        name.append_entry_by_nid(Nid::COMMONNAME, "localhost").map_err(e("name"))?;
+        let name = name.build();
+        let mut b = X509::builder().map_err(e("certificate"))?;
+        b.set_version(2).map_err(e("certificate"))?;
+        let mut serial = BigNum::new().map_err(e("serial"))?;
+        serial.rand(127, MsbOption::MAYBE_ZERO, false).map_err(e("serial"))?;
+        let serial = serial.to_asn1_integer().map_err(e("serial"))?;
+        b.set_serial_number(&serial).map_err(e("serial"))?;
+        b.set_subject_name(&name).map_err(e("certificate"))?;
+        b.set_issuer_name(&name).map_err(e("certificate"))?;
+        b.set_pubkey(&key).map_err(e("certificate"))?;
+        let (not_before, not_after) =
+            (Asn1Time::days_from_now(0).map_err(e("time"))?, Asn1Time::days_from_now(30).map_err(e("time"))?);
+        b.set_not_before(&not_before).map_err(e("time"))?;
+        b.set_not_after(&not_after).map_err(e("time"))?;
+        let san = SubjectAlternativeName::new()
+            .dns("localhost")
+            .ip("127.0.0.1")
+            .ip("::1")
+            .build(&b.x509v3_context(None, None))
+            .map_err(e("subjectAltName"))?;
+        b.append_extension(san).map_err(e("subjectAltName"))?;
+        b.append_extension(BasicConstraints::new().critical().build().map_err(e("basicConstraints"))?).map_err(e("basicConstraints"))?;
+        b.sign(&key, MessageDigest::sha256()).map_err(e("signing"))?;
+        let cert = b.build();
+        self.ctx.set_certificate(&cert).map_err(e("unable to use certificate"))?;
+        self.ctx.set_private_key(&key).map_err(e("unable to use private key"))?;
+        self.has_cert = true;
+        self.has_key = true;
+        let digest = cert.digest(MessageDigest::sha256()).map_err(e("fingerprint"))?;
+        Ok(digest.iter().map(|b| alloc::format!("{b:02X}")).collect::<Vec<_>>().join(":"))
+    }
+
+    /// Trusted CA certificates for client verification (`-CAfile`, or every file of `-CApath`),
+    /// PEM; also sent to the client as acceptable CA names.
+    pub fn trusted_certificates(&mut self, pem: &[u8]) -> Result<usize, TlsError> {
+        let certs = X509::stack_from_pem(pem).map_err(cfg_err("unable to load CA certificates"))?;
+        let n = certs.len();
+        for c in certs {
+            self.ctx.add_client_ca(&c).map_err(cfg_err("unable to add client CA name"))?;
+            self.ctx.cert_store_mut().add_cert(c).map_err(cfg_err("unable to add CA certificate"))?;
+        }
+        Ok(n)
+    }
+
+    /// Asks for a client certificate (`-verify depth`), or requires one (`-Verify depth`).
+    pub fn verify_client(&mut self, depth: u32, require: bool) {
+        let mut mode = SslVerifyMode::PEER | SslVerifyMode::CLIENT_ONCE;
+        if require {
+            mode |= SslVerifyMode::FAIL_IF_NO_PEER_CERT;
+        }
+        self.ctx.set_verify_depth(depth);
+        self.verify = Some((mode, VerifyPolicy { depth: Some(depth), return_error: false }));
+    }
+
+    /// `-verify_return_error`: a verification error fails the handshake.
+    pub fn verify_return_error(&mut self, on: bool) {
+        self.return_error = on;
+    }
+
+    /// Applies an option OpenSSL knows by name (`SSL_CONF_cmd` with the command-line spelling,
+    /// e.g. `("-cipher", Some("ECDHE+AESGCM"))`, `("-no_tls1_2", None)`). Checked at once;
+    /// applied in order by [`ServerConfigBuilder::build`].
+    pub fn ssl_conf(&mut self, cmd: &str, value: Option<&str>) -> Result<(), TlsError> {
+        let probe = ConfCtx::new(self.ctx.as_ptr())?;
+        match probe.lookup(cmd) {
+            None => return Err(TlsError::new(TlsErrorKind::Config, alloc::format!("{cmd}: unknown option"))),
+            Some(true) if value.is_none() => return Err(TlsError::new(TlsErrorKind::Config, alloc::format!("{cmd}: missing value"))),
+            _ => {}
+        }
+        self.conf.push((cmd.to_string(), value.map(ToString::to_string)));
+        Ok(())
+    }
+
+    /// Whether OpenSSL's `SSL_CONF` knows `cmd` (with its leading `-`), and if so whether it takes
+    /// a value.
+    pub fn ssl_conf_lookup(&self, cmd: &str) -> Option<bool> {
+        ConfCtx::new(self.ctx.as_ptr()).ok()?.lookup(cmd)
+    }
+
+    /// Allows only this protocol version (`-tls1_2`, `-tls1_3`).
+    pub fn exact_version(&mut self, tls13: bool) -> Result<(), TlsError> {
+        let v = if tls13 { SslVersion::TLS1_3 } else { SslVersion::TLS1_2 };
+        self.ctx.set_min_proto_version(Some(v)).map_err(cfg_err("protocol version"))?;
+        self.ctx.set_max_proto_version(Some(v)).map_err(cfg_err("protocol version"))
+    }
+
+    /// `-alpn a,b`: the protocols we accept, in our preference order.
+    pub fn alpn(&mut self, protocols: &[&str]) -> Result<(), TlsError> {
+        let mut wire = Vec::new();
+        for p in protocols {
+            let len = u8::try_from(p.len()).ok().filter(|&l| l > 0);
+            let Some(len) = len else {
+                return Err(TlsError::new(TlsErrorKind::Config, alloc::format!("invalid ALPN protocol name '{p}'")));
+            };
+            wire.push(len);
+            wire.extend_from_slice(p.as_bytes());
+        }
+        self.ctx.set_alpn_select_callback(move |ssl, client| callbacks::alpn_select(&wire, ssl, client));
+        Ok(())
+    }
+
+    /// `-num_tickets n`: TLS 1.3 session tickets sent after a full handshake.
+    pub fn num_tickets(&mut self, n: usize) -> Result<(), TlsError> {
+        self.ctx.set_num_tickets(n).map_err(cfg_err("num_tickets"))
+    }
+
+    /// `-no_cache`: turn the server session cache off.
+    pub fn disable_session_cache(&mut self) {
+        self.ctx.set_session_cache_mode(SslSessionCacheMode::OFF);
+    }
+
+    /// `-keylogfile`: emit [`crate::Event::KeyLog`] lines for every connection.
+    pub fn keylog(&mut self) {
+        self.ctx.set_keylog_callback(callbacks::keylog);
+    }
+
+    /// Was a certificate configured (by bytes or [`ServerConfigBuilder::ephemeral_certificate`])?
+    pub fn has_certificate(&self) -> bool {
+        self.has_cert
+    }
+
+    /// Applies the `SSL_CONF` commands, checks the key against the certificate and freezes the
+    /// context.
+    pub fn build(mut self) -> Result<Arc<ServerConfig>, TlsError> {
+        let mut conf = ConfCtx::new(self.ctx.as_ptr())?;
+        for (cmd, value) in &self.conf {
+            conf.cmd(cmd, value.as_deref())?;
+        }
+        conf.finish()?;
+        drop(conf);
+        let (mode, mut policy) = self.verify.unwrap_or((SslVerifyMode::NONE, VerifyPolicy { depth: None, return_error: false }));
+        policy.return_error = self.return_error;
+        self.ctx.set_verify_callback(mode, move |ok, x| callbacks::verify(policy, ok, x));
+        if self.has_cert != self.has_key {
+            return Err(TlsError::new(TlsErrorKind::Config, "a certificate needs its private key (and a key its certificate)"));
+        }
+        if self.has_cert {
+            self.ctx.check_private_key().map_err(cfg_err("private key does not match the certificate public key"))?;
+        }
+        Ok(Arc::new(ServerConfig { ctx: self.ctx.build() }))
+    }
+}
+
+/// The shared server context. Create sessions with [`ServerConfig::session`].
+pub struct ServerConfig {
+    ctx: SslContext,
+}
+
+impl core::fmt::Debug for ServerConfig {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ServerConfig").finish_non_exhaustive()
+    }
+}
+
+impl ServerConfig {
+    /// A new server session created at `now`.
+    pub fn session(&self, opts: Arc<SessionOptions>, now: Instant) -> Result<TlsSession, TlsError> {
+        Ok(crate::Session::new(OpensslTls::new(&self.ctx)?, opts, now))
+    }
+
+    /// The underlying context (for tests and for options not wrapped here).
+    pub fn context(&self) -> &SslContext {
+        &self.ctx
+    }
+}

@@ -1,0 +1,196 @@
+//! [`OpensslTls`]: one `SSL` over in-memory buffers, implementing [`TlsBackend`].
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use bytes::BytesMut;
+use foreign_types::ForeignTypeRef;
+use openssl::ssl::{ErrorCode, Ssl, SslContext, SslRef, SslStream};
+
+use super::callbacks::{events_index, ConnEvents};
+use super::errors::{config_error, from_ssl_error, take_queue};
+use super::ffi;
+use super::info;
+use super::memio::MemIo;
+use crate::error::{TlsError, TlsErrorKind};
+use crate::event::{CacheStats, Event, HandshakeInfo};
+use crate::tls::{HandshakeStatus, ReadStatus, TlsBackend};
+
+/// A server-side `SSL` whose transport is a pair of memory buffers.
+pub struct OpensslTls {
+    stream: SslStream<MemIo>,
+    pending_events: Vec<Event>,
+    shutdown_sent: bool,
+}
+
+impl core::fmt::Debug for OpensslTls {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("OpensslTls").field("shutdown_sent", &self.shutdown_sent).finish_non_exhaustive()
+    }
+}
+
+impl OpensslTls {
+    /// A new server connection on `ctx`.
+    pub fn new(ctx: &SslContext) -> Result<Self, TlsError> {
+        let mut ssl = Ssl::new(ctx).map_err(|e| config_error("SSL_new", &e))?;
+        ssl.set_ex_data(events_index(), ConnEvents::default());
+        ssl.set_accept_state();
+        let stream = SslStream::new(ssl, MemIo::default()).map_err(|e| config_error("SSL BIO", &e))?;
+        Ok(OpensslTls { stream, pending_events: Vec::new(), shutdown_sent: false })
+    }
+
+    /// The OpenSSL connection, for details the events do not carry.
+    pub fn ssl(&self) -> &SslRef {
+        self.stream.ssl()
+    }
+
+    fn raw(&self) -> *mut openssl_sys::SSL {
+        self.stream.ssl().as_ptr()
+    }
+
+    /// `SSL_set_verify` keeping the context's verify callback (a NULL callback leaves it), as
+    /// s_server does for `R`, `c` and `GET /renegcert`.
+    fn set_verify(&mut self, mode: core::ffi::c_int) {
+        // SAFETY: live SSL; a NULL callback keeps the existing one.
+        unsafe { openssl_sys::SSL_set_verify(self.raw(), mode, None) };
+    }
+
+    /// `SSL_do_handshake` after a command scheduled a handshake message; returns its result
+    /// like s_server prints it. A non-fatal "want read" clears the error queue.
+    fn kick_handshake(&mut self) -> i32 {
+        // SAFETY: `raw()` is the live SSL owned by `self.stream`; its BIO is our MemIo.
+        let r = unsafe { openssl_sys::SSL_do_handshake(self.raw()) };
+        if r <= 0 {
+            // SAFETY: as above.
+            let code = unsafe { openssl_sys::SSL_get_error(self.raw(), r) };
+            if code == openssl_sys::SSL_ERROR_WANT_READ {
+                openssl::error::ErrorStack::get();
+            }
+        }
+        r
+    }
+}
+
+impl TlsBackend for OpensslTls {
+    fn push_ciphertext(&mut self, data: &[u8]) {
+        self.stream.get_mut().incoming.extend_from_slice(data);
+    }
+
+    fn push_eof(&mut self) {
+        self.stream.get_mut().eof = true;
+    }
+
+    fn take_ciphertext(&mut self, out: &mut BytesMut) {
+        let io = self.stream.get_mut();
+        if !io.outgoing.is_empty() {
+            if out.is_empty() {
+                core::mem::swap(out, &mut io.outgoing);
+            } else {
+                out.extend_from_slice(&io.outgoing);
+                io.outgoing.clear();
+            }
+        }
+    }
+
+    fn poll_event(&mut self) -> Option<Event> {
+        if self.pending_events.is_empty() {
+            if let Some(ev) = self.stream.ssl().ex_data(events_index()) {
+                self.pending_events = ev.take();
+                self.pending_events.reverse();
+            }
+        }
+        self.pending_events.pop()
+    }
+
+    fn handshake(&mut self) -> Result<HandshakeStatus, TlsError> {
+        match self.stream.do_handshake() {
+            Ok(()) => Ok(HandshakeStatus::Done),
+            Err(e) if e.code() == ErrorCode::WANT_READ => Ok(HandshakeStatus::WantInput),
+            Err(e) => {
+                let mut err = from_ssl_error(e);
+                let v = self.stream.ssl().verify_result();
+                if v.as_raw() != 0 {
+                    err.kind = TlsErrorKind::Verify;
+                    err.verify_error = Some(String::from(v.error_string()));
+                }
+                Err(err)
+            }
+        }
+    }
+
+    fn read(&mut self, buf: &mut [u8]) -> Result<ReadStatus, TlsError> {
+        match self.stream.ssl_read(buf) {
+            Ok(n) => Ok(ReadStatus::Data(n)),
+            Err(e) => match e.code() {
+                ErrorCode::WANT_READ | ErrorCode::WANT_WRITE => Ok(ReadStatus::WantInput),
+                ErrorCode::ZERO_RETURN => Ok(ReadStatus::Closed),
+                _ => Err(from_ssl_error(e)),
+            },
+        }
+    }
+
+    fn write(&mut self, mut data: &[u8]) -> Result<(), TlsError> {
+        while !data.is_empty() {
+            match self.stream.ssl_write(data) {
+                Ok(n) => data = &data[n..],
+                Err(e) => return Err(from_ssl_error(e)),
+            }
+        }
+        Ok(())
+    }
+
+    fn shutdown(&mut self) {
+        if !self.shutdown_sent {
+            self.shutdown_sent = true;
+            // A failure only means close_notify could not be sent (e.g. after a fatal alert).
+            if self.stream.shutdown().is_err() {
+                openssl::error::ErrorStack::get();
+            }
+        }
+    }
+
+    fn key_update(&mut self, request_peer_update: bool) -> Result<i32, TlsError> {
+        let kind = if request_peer_update { ffi::SSL_KEY_UPDATE_REQUESTED } else { ffi::SSL_KEY_UPDATE_NOT_REQUESTED };
+        // SAFETY: live SSL; SSL_key_update only schedules a message.
+        if unsafe { ffi::SSL_key_update(self.raw(), kind) } != 1 {
+            return Err(take_queue(TlsErrorKind::InvalidState, "SSL_key_update"));
+        }
+        Ok(self.kick_handshake())
+    }
+
+    fn renegotiate(&mut self, request_cert: bool) -> Result<i32, TlsError> {
+        if request_cert {
+            self.set_verify(openssl_sys::SSL_VERIFY_PEER | openssl_sys::SSL_VERIFY_CLIENT_ONCE);
+        }
+        // SAFETY: live SSL; SSL_renegotiate only schedules a HelloRequest.
+        if unsafe { ffi::SSL_renegotiate(self.raw()) } != 1 {
+            return Err(take_queue(TlsErrorKind::InvalidState, "SSL_renegotiate"));
+        }
+        Ok(self.kick_handshake())
+    }
+
+    fn renegotiation_pending(&self) -> bool {
+        // SAFETY: live SSL, read-only query.
+        unsafe { ffi::SSL_renegotiate_pending(self.raw()) == 1 }
+    }
+
+    fn request_client_certificate(&mut self) -> Result<i32, TlsError> {
+        self.set_verify(openssl_sys::SSL_VERIFY_PEER);
+        // SAFETY: live SSL; schedules a CertificateRequest (fails unless TLS 1.3 with PHA).
+        if unsafe { ffi::SSL_verify_client_post_handshake(self.raw()) } != 1 {
+            return Err(take_queue(TlsErrorKind::InvalidState, "Failed to initiate request"));
+        }
+        Ok(self.kick_handshake())
+    }
+
+    fn handshake_info(&self) -> HandshakeInfo {
+        info::handshake_info(self.stream.ssl())
+    }
+
+    fn supported_ciphers(&self) -> Vec<(String, String)> {
+        info::supported_ciphers(self.stream.ssl())
+    }
+
+    fn cache_stats(&self) -> CacheStats {
+        info::cache_stats(self.stream.ssl().ssl_context())
+    }
+}

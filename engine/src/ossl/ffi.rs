@@ -1,0 +1,141 @@
+//! OpenSSL functions and control codes that `openssl-sys` does not declare.
+//!
+//! Each item names the OpenSSL 3.0 man page (or header) it comes from. C macros are reached
+//! through `SSL_ctrl`/`SSL_CTX_ctrl` with the control codes of `include/openssl/ssl.h.in`.
+
+use core::ffi::{c_char, c_int, c_void};
+use openssl_sys::{BIO, SSL, SSL_CTX, SSL_SESSION};
+
+/// Opaque `SSL_CONF_CTX` (SSL_CONF_CTX_new(3)).
+#[repr(C)]
+pub(crate) struct SslConfCtx {
+    _private: [u8; 0],
+}
+
+extern "C" {
+    // SSL_key_update(3)
+    pub(crate) fn SSL_key_update(s: *mut SSL, updatetype: c_int) -> c_int;
+    // SSL_key_update(3)
+    pub(crate) fn SSL_renegotiate(s: *mut SSL) -> c_int;
+    // SSL_key_update(3)
+    pub(crate) fn SSL_renegotiate_pending(s: *const SSL) -> c_int;
+    // SSL_verify_client_post_handshake(3)
+    pub(crate) fn SSL_verify_client_post_handshake(s: *mut SSL) -> c_int;
+    // SSL_CONF_CTX_new(3), SSL_CONF_CTX_set_flags(3), SSL_CONF_CTX_set_ssl_ctx(3), SSL_CONF_cmd(3)
+    pub(crate) fn SSL_CONF_CTX_new() -> *mut SslConfCtx;
+    pub(crate) fn SSL_CONF_CTX_free(cctx: *mut SslConfCtx);
+    pub(crate) fn SSL_CONF_CTX_set_flags(cctx: *mut SslConfCtx, flags: u32) -> u32;
+    pub(crate) fn SSL_CONF_CTX_set_ssl_ctx(cctx: *mut SslConfCtx, ctx: *mut SSL_CTX);
+    pub(crate) fn SSL_CONF_cmd(cctx: *mut SslConfCtx, cmd: *const c_char, value: *const c_char) -> c_int;
+    pub(crate) fn SSL_CONF_cmd_value_type(cctx: *mut SslConfCtx, cmd: *const c_char) -> c_int;
+    pub(crate) fn SSL_CONF_CTX_finish(cctx: *mut SslConfCtx) -> c_int;
+    // SSL_get_ciphers(3)
+    pub(crate) fn SSL_get_ciphers(s: *const SSL) -> *mut openssl_sys::stack_st_SSL_CIPHER;
+    // SSL_get_ciphers(3)
+    pub(crate) fn SSL_get_shared_ciphers(s: *const SSL, buf: *mut c_char, size: c_int) -> *mut c_char;
+    // SSL_SESSION_print(3)
+    pub(crate) fn SSL_SESSION_print(bp: *mut BIO, x: *const SSL_SESSION) -> c_int;
+    // PEM_write_bio_SSL_SESSION(3)
+    pub(crate) fn PEM_write_bio_SSL_SESSION(bp: *mut BIO, x: *const SSL_SESSION) -> c_int;
+    // SSL_group_to_name(3)
+    pub(crate) fn SSL_group_to_name(s: *mut SSL, id: c_int) -> *const c_char;
+    // SSL_get_client_ciphers(3)
+    pub(crate) fn SSL_get_client_ciphers(s: *const SSL) -> *mut openssl_sys::stack_st_SSL_CIPHER;
+    // SSL_get_sigalgs(3)
+    pub(crate) fn SSL_get_sigalgs(
+        s: *mut SSL,
+        idx: c_int,
+        psign: *mut c_int,
+        phash: *mut c_int,
+        psignhash: *mut c_int,
+        rsig: *mut u8,
+        rhash: *mut u8,
+    ) -> c_int;
+    // SSL_get_sigalgs(3)
+    pub(crate) fn SSL_get_shared_sigalgs(
+        s: *mut SSL,
+        idx: c_int,
+        psign: *mut c_int,
+        phash: *mut c_int,
+        psignhash: *mut c_int,
+        rsig: *mut u8,
+        rhash: *mut u8,
+    ) -> c_int;
+    // SSL_get_peer_signature_nid(3)
+    pub(crate) fn SSL_get_peer_signature_type_nid(s: *const SSL, pnid: *mut c_int) -> c_int;
+}
+
+/// `SSL_KEY_UPDATE_NOT_REQUESTED` (SSL_key_update(3)).
+pub(crate) const SSL_KEY_UPDATE_NOT_REQUESTED: c_int = 0;
+/// `SSL_KEY_UPDATE_REQUESTED` (SSL_key_update(3)).
+pub(crate) const SSL_KEY_UPDATE_REQUESTED: c_int = 1;
+
+/// SSL_CONF_CTX_set_flags(3).
+pub(crate) const SSL_CONF_FLAG_CMDLINE: u32 = 0x1;
+pub(crate) const SSL_CONF_FLAG_SERVER: u32 = 0x8;
+pub(crate) const SSL_CONF_FLAG_SHOW_ERRORS: u32 = 0x10;
+pub(crate) const SSL_CONF_FLAG_CERTIFICATE: u32 = 0x20;
+/// SSL_CONF_cmd_value_type(3).
+pub(crate) const SSL_CONF_TYPE_UNKNOWN: c_int = 0;
+pub(crate) const SSL_CONF_TYPE_NONE: c_int = 4;
+
+// ssl.h.in control codes for the macros we use.
+pub(crate) const SSL_CTRL_SESS_NUMBER: c_int = 20;
+pub(crate) const SSL_CTRL_SESS_CONNECT: c_int = 21;
+pub(crate) const SSL_CTRL_SESS_CONNECT_GOOD: c_int = 22;
+pub(crate) const SSL_CTRL_SESS_CONNECT_RENEGOTIATE: c_int = 23;
+pub(crate) const SSL_CTRL_SESS_ACCEPT: c_int = 24;
+pub(crate) const SSL_CTRL_SESS_ACCEPT_GOOD: c_int = 25;
+pub(crate) const SSL_CTRL_SESS_ACCEPT_RENEGOTIATE: c_int = 26;
+pub(crate) const SSL_CTRL_SESS_HIT: c_int = 27;
+pub(crate) const SSL_CTRL_SESS_CB_HIT: c_int = 28;
+pub(crate) const SSL_CTRL_SESS_MISSES: c_int = 29;
+pub(crate) const SSL_CTRL_SESS_TIMEOUTS: c_int = 30;
+pub(crate) const SSL_CTRL_SESS_CACHE_FULL: c_int = 31;
+pub(crate) const SSL_CTRL_GET_SESS_CACHE_SIZE: c_int = 43;
+pub(crate) const SSL_CTRL_GET_RI_SUPPORT: c_int = 76;
+pub(crate) const SSL_CTRL_GET_GROUPS: c_int = 90;
+pub(crate) const SSL_CTRL_GET_SHARED_GROUP: c_int = 93;
+pub(crate) const SSL_CTRL_GET_PEER_SIGNATURE_NID: c_int = 107;
+pub(crate) const SSL_CTRL_SET_DH_AUTO: c_int = 118;
+pub(crate) const SSL_CTRL_GET_NEGOTIATED_GROUP: c_int = 134;
+/// `BIO_get_mem_data` is `BIO_ctrl(b, BIO_CTRL_INFO, 0, &ptr)`.
+pub(crate) const BIO_CTRL_INFO: c_int = 3;
+
+/// Signature of `SSL_ctrl` (re-exported so call sites read the same).
+pub(crate) use openssl_sys::SSL_ctrl;
+pub(crate) use openssl_sys::SSL_CTX_ctrl;
+
+/// Unused-argument helper for ctrl calls.
+pub(crate) const NO_ARG: *mut c_void = core::ptr::null_mut();
+
+#[cfg(test)]
+mod tests {
+    /// Taking each symbol's address makes the linker check every declaration.
+    #[test]
+    fn every_declared_symbol_links() {
+        let addrs = [
+            super::SSL_key_update as usize,
+            super::SSL_renegotiate as usize,
+            super::SSL_renegotiate_pending as usize,
+            super::SSL_verify_client_post_handshake as usize,
+            super::SSL_CONF_CTX_new as usize,
+            super::SSL_CONF_CTX_free as usize,
+            super::SSL_CONF_CTX_set_flags as usize,
+            super::SSL_CONF_CTX_set_ssl_ctx as usize,
+            super::SSL_CONF_cmd as usize,
+            super::SSL_CONF_cmd_value_type as usize,
+            super::SSL_CONF_CTX_finish as usize,
+            super::SSL_get_shared_ciphers as usize,
+            super::SSL_get_ciphers as usize,
+            super::SSL_SESSION_print as usize,
+            super::PEM_write_bio_SSL_SESSION as usize,
+            super::SSL_group_to_name as usize,
+            super::SSL_get_client_ciphers as usize,
+            super::SSL_get_sigalgs as usize,
+            super::SSL_get_shared_sigalgs as usize,
+            super::SSL_get_peer_signature_type_nid as usize,
+        ];
+        assert!(addrs.iter().all(|&a| a != 0));
+    }
+}

@@ -1,0 +1,291 @@
+//! What s_server prints about a connection, read from the `SSL` after the handshake.
+
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use core::ffi::{c_char, c_int, CStr};
+use core::ptr;
+use foreign_types::ForeignTypeRef;
+use openssl::hash::MessageDigest;
+use openssl::nid::Nid;
+use openssl::ssl::{NameType, SslContextRef, SslRef};
+use openssl::x509::X509Ref;
+
+use super::callbacks::name_oneline;
+use super::ffi;
+use super::membio::MemBio;
+use crate::event::{CacheStats, HandshakeInfo, PeerCertificate};
+
+fn ssl_ptr(ssl: &SslRef) -> *mut openssl_sys::SSL {
+    ssl.as_ptr()
+}
+
+fn cstr(p: *const c_char) -> Option<String> {
+    // SAFETY: OpenSSL returns NUL-terminated static or SSL-owned strings (or NULL); we copy.
+    (!p.is_null()).then(|| unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned())
+}
+
+fn ctrl(ssl: &SslRef, cmd: c_int, larg: i64) -> i64 {
+    // SAFETY: read-only controls on a live SSL that take no pointer argument.
+    i64::from(unsafe { ffi::SSL_ctrl(ssl_ptr(ssl), cmd, larg as _, ffi::NO_ARG) })
+}
+
+/// Everything the console and the status page show about the connection.
+pub(crate) fn handshake_info(ssl: &SslRef) -> HandshakeInfo {
+    let cipher = ssl.current_cipher();
+    HandshakeInfo {
+        protocol: ssl.version_str().to_string(),
+        cipher: cipher.map(|c| c.name().to_string()).unwrap_or_default(),
+        cipher_version: cipher.map(|c| c.version().to_string()).unwrap_or_default(),
+        resumed: ssl.session_reused(),
+        alpn: ssl.selected_alpn_protocol().map(|p| String::from_utf8_lossy(p).into_owned()),
+        server_name: ssl.servername(NameType::HOST_NAME).map(ToString::to_string),
+        group: negotiated_group(ssl),
+        secure_renegotiation: ctrl(ssl, ffi::SSL_CTRL_GET_RI_SUPPORT, 0) != 0,
+        session_pem: session_print(ssl, true),
+        session_text: session_print(ssl, false),
+        shared_ciphers: shared_ciphers(ssl),
+        client_ciphers: client_ciphers(ssl),
+        sigalgs_lines: sigalgs_lines(ssl),
+        groups_lines: groups_lines(ssl),
+        peer_certificate: ssl.peer_certificate().map(|c| peer_certificate(&c)),
+        verify_result: {
+            let v = ssl.verify_result();
+            (i64::from(v.as_raw()), v.error_string().to_string())
+        },
+    }
+}
+
+fn negotiated_group(ssl: &SslRef) -> Option<String> {
+    let nid = ctrl(ssl, ffi::SSL_CTRL_GET_NEGOTIATED_GROUP, 0);
+    if nid <= 0 {
+        return None;
+    }
+    // SAFETY: live SSL; returns a static name or NULL.
+    cstr(unsafe { ffi::SSL_group_to_name(ssl_ptr(ssl), nid as c_int) })
+}
+
+fn session_print(ssl: &SslRef, pem: bool) -> String {
+    let (Some(session), Some(bio)) = (ssl.session(), MemBio::new()) else {
+        return String::new();
+    };
+    // SAFETY: both pointers are live for the call; the functions only read the session.
+    let ok = unsafe {
+        if pem {
+            ffi::PEM_write_bio_SSL_SESSION(bio.as_ptr(), session.as_ptr())
+        } else {
+            ffi::SSL_SESSION_print(bio.as_ptr(), session.as_ptr())
+        }
+    };
+    if ok <= 0 {
+        openssl::error::ErrorStack::get();
+    }
+    bio.text()
+}
+
+fn shared_ciphers(ssl: &SslRef) -> String {
+    let mut buf = [0u8; 16 * 1024];
+    // SAFETY: `buf` is writable for its length; OpenSSL writes a NUL-terminated list or returns
+    // NULL.
+    let p = unsafe { ffi::SSL_get_shared_ciphers(ssl_ptr(ssl), buf.as_mut_ptr().cast(), buf.len() as c_int) };
+    if p.is_null() {
+        return String::new();
+    }
+    cstr(buf.as_ptr().cast()).unwrap_or_default()
+}
+
+fn client_ciphers(ssl: &SslRef) -> Vec<String> {
+    // SAFETY: returns a stack owned by the SSL (or NULL); we only read it while `ssl` lives.
+    let sk = unsafe { ffi::SSL_get_client_ciphers(ssl_ptr(ssl)) };
+    if sk.is_null() {
+        return Vec::new();
+    }
+    // SAFETY: `sk` is a valid STACK_OF(SSL_CIPHER) as checked above.
+    let n = unsafe { openssl_sys::OPENSSL_sk_num(sk.cast()) };
+    (0..n.max(0))
+        .filter_map(|i| {
+            // SAFETY: index within bounds of the stack.
+            let c = unsafe { openssl_sys::OPENSSL_sk_value(sk.cast(), i) } as *const openssl_sys::SSL_CIPHER;
+            // SAFETY: stack entries are valid SSL_CIPHER pointers.
+            (!c.is_null()).then(|| cstr(unsafe { openssl_sys::SSL_CIPHER_get_name(c) }).unwrap_or_default())
+        })
+        .collect()
+}
+
+/// s_cb.c `get_sigtype`.
+fn sigtype(nid: c_int) -> Option<&'static str> {
+    Some(match nid {
+        openssl_sys::EVP_PKEY_RSA => "RSA",
+        openssl_sys::NID_rsassaPss => "RSA-PSS",
+        openssl_sys::EVP_PKEY_DSA => "DSA",
+        openssl_sys::EVP_PKEY_EC => "ECDSA",
+        openssl_sys::NID_ED25519 => "ed25519",
+        openssl_sys::NID_ED448 => "ed448",
+        _ => return None,
+    })
+}
+
+fn short_name(nid: c_int) -> String {
+    Nid::from_raw(nid).short_name().unwrap_or("UNDEF").to_string()
+}
+
+/// s_cb.c `ssl_print_sigalgs` for a server: the client's and the shared lists, then the peer's
+/// signing digest and type when it signed (client authentication).
+fn sigalgs_lines(ssl: &SslRef) -> Vec<String> {
+    let s = ssl_ptr(ssl);
+    let mut lines = Vec::new();
+    for shared in [false, true] {
+        let get = |i: c_int, sign: &mut c_int, hash: &mut c_int, rsign: &mut u8, rhash: &mut u8| {
+            // SAFETY: live SSL; all out-pointers are valid locals or NULL.
+            unsafe {
+                if shared {
+                    ffi::SSL_get_shared_sigalgs(s, i, sign, hash, ptr::null_mut(), rsign, rhash)
+                } else {
+                    ffi::SSL_get_sigalgs(s, i, sign, hash, ptr::null_mut(), rsign, rhash)
+                }
+            }
+        };
+        // SAFETY: NULL out-pointers ask only for the count.
+        let n = unsafe {
+            if shared {
+                ffi::SSL_get_shared_sigalgs(s, 0, ptr::null_mut(), ptr::null_mut(), ptr::null_mut(), ptr::null_mut(), ptr::null_mut())
+            } else {
+                ffi::SSL_get_sigalgs(s, -1, ptr::null_mut(), ptr::null_mut(), ptr::null_mut(), ptr::null_mut(), ptr::null_mut())
+            }
+        };
+        if n <= 0 {
+            continue;
+        }
+        let mut names = Vec::new();
+        for i in 0..n {
+            let (mut sign, mut hash, mut rsign, mut rhash) = (0, 0, 0u8, 0u8);
+            get(i, &mut sign, &mut hash, &mut rsign, &mut rhash);
+            let code = u16::from(rsign) | u16::from(rhash) << 8;
+            let fixed = match code {
+                0x0809 => Some("rsa_pss_pss_sha256"),
+                0x080a => Some("rsa_pss_pss_sha384"),
+                0x080b => Some("rsa_pss_pss_sha512"),
+                0x081a => Some("ecdsa_brainpoolP256r1_sha256"),
+                0x081b => Some("ecdsa_brainpoolP384r1_sha384"),
+                0x081c => Some("ecdsa_brainpoolP512r1_sha512"),
+                _ => None,
+            };
+            let name = match fixed {
+                Some(f) => f.to_string(),
+                None => {
+                    let st = sigtype(sign);
+                    let mut s = st.map_or_else(|| alloc::format!("0x{rsign:02X}"), ToString::to_string);
+                    if hash != openssl_sys::NID_undef {
+                        s.push('+');
+                        s.push_str(&short_name(hash));
+                    } else if st.is_none() {
+                        s.push_str(&alloc::format!("+0x{rhash:02X}"));
+                    }
+                    s
+                }
+            };
+            names.push(name);
+        }
+        let prefix = if shared { "Shared Signature Algorithms: " } else { "Signature Algorithms: " };
+        lines.push(alloc::format!("{prefix}{}", names.join(":")));
+    }
+    let mut nid: c_int = 0;
+    // SAFETY: SSL_get_peer_signature_nid is SSL_ctrl(SSL_CTRL_GET_PEER_SIGNATURE_NID, 0, &nid).
+    let got = unsafe { ffi::SSL_ctrl(s, ffi::SSL_CTRL_GET_PEER_SIGNATURE_NID, 0, (&mut nid as *mut c_int).cast()) };
+    if got > 0 && nid != openssl_sys::NID_undef {
+        lines.push(alloc::format!("Peer signing digest: {}", short_name(nid)));
+    }
+    let mut tnid: c_int = 0;
+    // SAFETY: live SSL; valid out-pointer.
+    if unsafe { ffi::SSL_get_peer_signature_type_nid(s, &mut tnid) } > 0 {
+        if let Some(t) = sigtype(tnid) {
+            lines.push(alloc::format!("Peer signature type: {t}"));
+        }
+    }
+    lines
+}
+
+/// s_cb.c `ssl_print_groups`: the client's groups and the shared ones.
+fn groups_lines(ssl: &SslRef) -> Vec<String> {
+    let s = ssl_ptr(ssl);
+    // SAFETY: NULL asks for the count only.
+    let n = unsafe { ffi::SSL_ctrl(s, ffi::SSL_CTRL_GET_GROUPS, 0, ptr::null_mut()) };
+    if n <= 0 {
+        return Vec::new();
+    }
+    let mut groups: Vec<c_int> = alloc::vec![0; n as usize];
+    // SAFETY: `groups` has room for the `n` ints OpenSSL writes.
+    unsafe { ffi::SSL_ctrl(s, ffi::SSL_CTRL_GET_GROUPS, 0, groups.as_mut_ptr().cast()) };
+    // SAFETY: live SSL; returns a static name or NULL.
+    let name = |id: c_int| cstr(unsafe { ffi::SSL_group_to_name(s, id) }).unwrap_or_else(|| alloc::format!("0x{id:04X}"));
+    let supported: Vec<String> = groups.iter().map(|&g| name(g)).collect();
+    // SAFETY: n = -1 asks for the number of shared groups.
+    let nshared = unsafe { ffi::SSL_ctrl(s, ffi::SSL_CTRL_GET_SHARED_GROUP, -1, ptr::null_mut()) };
+    let shared: Vec<String> = (0..nshared.max(0))
+        .map(|i| {
+            // SAFETY: index within the count returned above.
+            let id = unsafe { ffi::SSL_ctrl(s, ffi::SSL_CTRL_GET_SHARED_GROUP, i, ptr::null_mut()) };
+            name(id as c_int)
+        })
+        .collect();
+    let shared = if shared.is_empty() { "NONE".to_string() } else { shared.join(":") };
+    alloc::vec![alloc::format!("Supported groups: {}", supported.join(":")), alloc::format!("Shared groups: {shared}")]
+}
+
+fn peer_certificate(cert: &X509Ref) -> PeerCertificate {
+    PeerCertificate {
+        subject: name_oneline(cert.subject_name()),
+        issuer: name_oneline(cert.issuer_name()),
+        pem: cert.to_pem().map(|p| String::from_utf8_lossy(&p).into_owned()).unwrap_or_default(),
+        text: cert.to_text().map(|p| String::from_utf8_lossy(&p).into_owned()).unwrap_or_default(),
+        sha256: cert
+            .digest(MessageDigest::sha256())
+            .map(|d| d.iter().map(|b| alloc::format!("{b:02x}")).collect())
+            .unwrap_or_default(),
+    }
+}
+
+/// Every cipher this connection enables, as s_server's status page lists them.
+pub(crate) fn supported_ciphers(ssl: &SslRef) -> Vec<(String, String)> {
+    // SAFETY: SSL_get_ciphers returns the SSL's own stack (or NULL); read while `ssl` lives.
+    let sk = unsafe { ffi::SSL_get_ciphers(ssl_ptr(ssl)) };
+    if sk.is_null() {
+        return Vec::new();
+    }
+    // SAFETY: valid stack.
+    let n = unsafe { openssl_sys::OPENSSL_sk_num(sk.cast()) };
+    (0..n.max(0))
+        .filter_map(|i| {
+            // SAFETY: index within bounds; entries are SSL_CIPHER pointers.
+            let c = unsafe { openssl_sys::OPENSSL_sk_value(sk.cast(), i) } as *const openssl_sys::SSL_CIPHER;
+            if c.is_null() {
+                return None;
+            }
+            // SAFETY: valid cipher; both return static strings.
+            let (v, name) = unsafe { (openssl_sys::SSL_CIPHER_get_version(c), openssl_sys::SSL_CIPHER_get_name(c)) };
+            Some((cstr(v).unwrap_or_default(), cstr(name).unwrap_or_default()))
+        })
+        .collect()
+}
+
+/// The context's session-cache counters (`print_stats`).
+pub(crate) fn cache_stats(ctx: &SslContextRef) -> CacheStats {
+    let c = |cmd: c_int| -> i64 {
+        // SAFETY: read-only counters of a live SSL_CTX; no pointer argument.
+        i64::from(unsafe { ffi::SSL_CTX_ctrl(ctx.as_ptr(), cmd, 0, ffi::NO_ARG) })
+    };
+    CacheStats {
+        number: c(ffi::SSL_CTRL_SESS_NUMBER),
+        connect: c(ffi::SSL_CTRL_SESS_CONNECT),
+        connect_renegotiate: c(ffi::SSL_CTRL_SESS_CONNECT_RENEGOTIATE),
+        connect_good: c(ffi::SSL_CTRL_SESS_CONNECT_GOOD),
+        accept: c(ffi::SSL_CTRL_SESS_ACCEPT),
+        accept_renegotiate: c(ffi::SSL_CTRL_SESS_ACCEPT_RENEGOTIATE),
+        accept_good: c(ffi::SSL_CTRL_SESS_ACCEPT_GOOD),
+        hits: c(ffi::SSL_CTRL_SESS_HIT),
+        misses: c(ffi::SSL_CTRL_SESS_MISSES),
+        timeouts: c(ffi::SSL_CTRL_SESS_TIMEOUTS),
+        cb_hits: c(ffi::SSL_CTRL_SESS_CB_HIT),
+        cache_full: c(ffi::SSL_CTRL_SESS_CACHE_FULL),
+        cache_size: c(ffi::SSL_CTRL_GET_SESS_CACHE_SIZE),
+    }
+}

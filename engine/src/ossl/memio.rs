@@ -1,0 +1,60 @@
+//! The in-memory transport under the `SSL` object: ciphertext in, ciphertext out.
+//!
+//! `openssl::ssl::SslStream` wraps any `Read + Write` in a custom `BIO_METHOD`; giving it this
+//! buffer pair makes it a memory BIO whose storage we own (no extra copy through `BIO_s_mem`,
+//! and the bounds are ours to enforce).
+
+use bytes::{Buf, BytesMut};
+use std::io::{self, Read, Write};
+
+/// Ciphertext buffers between the peer and OpenSSL.
+#[derive(Debug, Default)]
+pub(crate) struct MemIo {
+    /// Received from the peer, not yet read by OpenSSL.
+    pub(crate) incoming: BytesMut,
+    /// The peer's transport has ended: once `incoming` is empty, reads return EOF.
+    pub(crate) eof: bool,
+    /// Written by OpenSSL, not yet taken by the session.
+    pub(crate) outgoing: BytesMut,
+}
+
+impl Read for MemIo {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.incoming.is_empty() {
+            return if self.eof { Ok(0) } else { Err(io::ErrorKind::WouldBlock.into()) };
+        }
+        let n = buf.len().min(self.incoming.len());
+        buf[..n].copy_from_slice(&self.incoming[..n]);
+        self.incoming.advance(n);
+        Ok(n)
+    }
+}
+
+impl Write for MemIo {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.outgoing.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_input_would_block_until_eof() {
+        let mut io = MemIo::default();
+        let mut b = [0u8; 4];
+        assert_eq!(io.read(&mut b).unwrap_err().kind(), io::ErrorKind::WouldBlock);
+        io.incoming.extend_from_slice(b"abcdef");
+        assert_eq!(io.read(&mut b).unwrap(), 4);
+        assert_eq!(&b, b"abcd");
+        io.eof = true;
+        assert_eq!(io.read(&mut b).unwrap(), 2);
+        assert_eq!(io.read(&mut b).unwrap(), 0);
+    }
+}

@@ -1,0 +1,23 @@
+//! The OpenSSL backend: a shared [`ServerConfig`] (one `SSL_CTX`) and per-connection
+//! [`OpensslTls`] objects driven over in-memory buffers.
+//!
+//! This module is the only place with `unsafe` code. Object ownership is left to the `openssl`
+//! crate's owning types wherever it has them (`SslContext`, `Ssl`, `SslStream`, `X509`, `PKey`);
+//! the few objects it lacks get their own owning wrapper with `Drop` ([`conf::ConfCtx`],
+//! [`membio::MemBio`]).
+
+mod callbacks;
+mod conf;
+mod config;
+mod conn;
+mod errors;
+mod ffi;
+mod info;
+mod membio;
+mod memio;
+
+pub use config::{CertFormat, ServerConfig, ServerConfigBuilder};
+pub use conn::OpensslTls;
+
+/// A [`Session`](crate::Session) over OpenSSL.
+pub type TlsSession = crate::Session<OpensslTls>;

@@ -1,0 +1,525 @@
+//! One connection's state machine: TLS below, s_server's application modes above.
+
+use alloc::boxed::Box;
+use alloc::collections::VecDeque;
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use bytes::{Bytes, BytesMut};
+
+use crate::command::{expand_crlf, parse_console_chunk, Command, ConsoleInput};
+use crate::error::{SessionError, TlsError, TlsErrorKind};
+use crate::event::{CloseReason, Event, FileRequest};
+use crate::http::{self, Request, WebMode};
+use crate::line::LineBuffer;
+use crate::mode::{AppMode, SessionOptions};
+use crate::status_page;
+use crate::time::Instant;
+use crate::tls::{HandshakeStatus, ReadStatus, TlsBackend};
+
+/// What s_server writes unencrypted into the socket for the `P` command.
+pub const PLAINTEXT_PROBE: &[u8] = b"Lets print some clear text\n";
+
+/// Size of one plaintext read (s_server's `bufsize`).
+const READ_CHUNK: usize = 16 * 1024;
+
+/// Ciphertext to send to the peer, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transmit {
+    /// The bytes.
+    pub data: Bytes,
+}
+
+/// Why a requested file cannot be served; the engine answers the client with s_server's text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileError {
+    /// The path names a directory.
+    IsDirectory,
+    /// The file could not be opened; the system's reason (e.g. `No such file or directory`).
+    Open(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Handshaking,
+    Open,
+    Closed,
+}
+
+/// Where a web-mode connection is in its one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum WebState {
+    /// Reading lines until a request line.
+    Reading,
+    /// `GET /reneg`: wait until the renegotiation finished, then send the page.
+    Renegotiating,
+    /// Waiting for the adapter to answer a [`FileRequest`].
+    AwaitingFile(String),
+    /// The adapter is streaming the file body.
+    SendingFile,
+    /// The answer was sent.
+    Done,
+}
+
+/// A server connection driven by bytes and time. See the crate docs for the drive loop.
+pub struct Session<B: TlsBackend> {
+    tls: B,
+    opts: Arc<SessionOptions>,
+    phase: Phase,
+    out: BytesMut,
+    events: VecDeque<Event>,
+    lines: LineBuffer,
+    web: WebState,
+    /// Console input that arrived before the handshake finished.
+    early_console: BytesMut,
+    handshake_deadline: Option<Instant>,
+    idle_deadline: Option<Instant>,
+    console_closed: bool,
+}
+
+impl<B: TlsBackend> Session<B> {
+    /// A session over `tls`, created at `now` (the handshake timer starts here).
+    pub fn new(tls: B, opts: Arc<SessionOptions>, now: Instant) -> Self {
+        let handshake_deadline = opts.handshake_timeout.map(|t| now + t);
+        Session {
+            tls,
+            opts,
+            phase: Phase::Handshaking,
+            out: BytesMut::new(),
+            events: VecDeque::new(),
+            lines: LineBuffer::new(),
+            web: WebState::Reading,
+            early_console: BytesMut::new(),
+            handshake_deadline,
+            idle_deadline: None,
+            console_closed: false,
+        }
+    }
+
+    /// The TLS backend (for details the events do not carry).
+    pub fn tls(&self) -> &B {
+        &self.tls
+    }
+
+    /// The options this session runs with.
+    pub fn options(&self) -> &SessionOptions {
+        &self.opts
+    }
+
+    /// The session has ended: [`Event::Closed`] was queued and nothing more will be produced
+    /// after the queued transmits.
+    pub fn is_closed(&self) -> bool {
+        self.phase == Phase::Closed
+    }
+
+    /// The handshake has completed and the session is still open.
+    pub fn is_established(&self) -> bool {
+        self.phase == Phase::Open
+    }
+
+    /// Ciphertext bytes waiting in [`Session::poll_transmit`] (use it for backpressure when
+    /// streaming a file).
+    pub fn pending_transmit(&self) -> usize {
+        self.out.len()
+    }
+
+    /// Ciphertext from the peer. Call `poll_transmit` and `poll_event` afterwards.
+    pub fn handle_input(&mut self, now: Instant, data: &[u8]) {
+        if self.phase == Phase::Closed || data.is_empty() {
+            return;
+        }
+        self.touch(now);
+        self.tls.push_ciphertext(data);
+        self.advance();
+    }
+
+    /// The peer's transport ended (TCP FIN).
+    pub fn handle_eof(&mut self, now: Instant) {
+        if self.phase == Phase::Closed {
+            return;
+        }
+        self.touch(now);
+        self.tls.push_eof();
+        self.advance();
+    }
+
+    /// The earliest time [`Session::handle_timeout`] must be called, if any. Changes after any
+    /// input.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        match self.phase {
+            Phase::Handshaking => self.handshake_deadline,
+            Phase::Open => self.idle_deadline,
+            Phase::Closed => None,
+        }
+    }
+
+    /// Time has reached `now`: fires the handshake or idle timeout if due.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        match self.phase {
+            Phase::Handshaking if self.handshake_deadline.is_some_and(|d| now >= d) => {
+                self.fail(SessionError::HandshakeTimeout);
+            }
+            Phase::Open if self.idle_deadline.is_some_and(|d| now >= d) => {
+                self.tls.shutdown();
+                self.pump();
+                self.fail(SessionError::IdleTimeout);
+            }
+            _ => {}
+        }
+    }
+
+    /// Next ciphertext to send. Drain after every input, before `poll_event`.
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        if self.out.is_empty() {
+            None
+        } else {
+            Some(Transmit { data: self.out.split().freeze() })
+        }
+    }
+
+    /// Next event. Drain after `poll_transmit`.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// One chunk of console input, with s_server's semantics: in console mode a chunk may be a
+    /// connected command (unless commands are off, as with `-quiet`/`-brief`); otherwise it is
+    /// sent to the peer. Other modes ignore the console, as s_server does.
+    pub fn console_input(&mut self, data: &[u8]) {
+        if self.opts.mode != AppMode::Console || self.phase == Phase::Closed || self.console_closed {
+            return;
+        }
+        if !self.opts.commands {
+            self.send(data);
+            return;
+        }
+        match parse_console_chunk(data) {
+            ConsoleInput::Command(c) => self.command(c),
+            ConsoleInput::CommandThenSend(c, d) => {
+                self.command(c);
+                self.send(d);
+            }
+            ConsoleInput::Data(d) => self.send(d),
+        }
+    }
+
+    /// The console reached EOF. s_server treats it like `Q` (close and stop the server) when
+    /// commands are on; with `-ign_eof`, or with commands off (`-quiet`/`-brief`), sserve only
+    /// stops reading the console and keeps the connection (see docs/compat.md).
+    pub fn console_eof(&mut self) {
+        if self.opts.mode != AppMode::Console || self.console_closed {
+            return;
+        }
+        self.console_closed = true;
+        if self.opts.commands && !self.opts.ign_eof {
+            self.command(Command::Shutdown);
+        }
+    }
+
+    /// Sends console plaintext to the peer (with `-crlf` expansion). Before the handshake ends it
+    /// is queued, up to `max_pending_console` bytes.
+    pub fn send(&mut self, data: &[u8]) {
+        match self.phase {
+            Phase::Closed => {}
+            Phase::Handshaking => {
+                if self.early_console.len() + data.len() > self.opts.max_pending_console {
+                    self.fail(SessionError::BufferLimit("console queue"));
+                } else {
+                    self.early_console.extend_from_slice(data);
+                }
+            }
+            Phase::Open => {
+                let result = if self.opts.crlf {
+                    let mut expanded = Vec::with_capacity(data.len() + 16);
+                    expand_crlf(data, |p| expanded.extend_from_slice(p));
+                    self.tls.write(&expanded)
+                } else {
+                    self.tls.write(data)
+                };
+                self.pump();
+                if let Err(e) = result {
+                    self.fail(e.into());
+                }
+            }
+        }
+    }
+
+    /// Carries out a connected command (s_server's `q Q r R P S k K c B`).
+    pub fn command(&mut self, command: Command) {
+        if self.phase == Phase::Closed {
+            return;
+        }
+        match command {
+            Command::Quit => self.close_locally(),
+            Command::Shutdown => {
+                self.events.push_back(Event::StopServer);
+                self.close_locally();
+            }
+            Command::PlaintextProbe => self.out.extend_from_slice(PLAINTEXT_PROBE),
+            Command::Stats => self.events.push_back(Event::Stats(self.tls.cache_stats())),
+            Command::Heartbeat => self.events.push_back(Event::HeartbeatUnsupported),
+            Command::Renegotiate
+            | Command::RenegotiateWithCert
+            | Command::KeyUpdate
+            | Command::KeyUpdateRequested
+            | Command::RequestClientCert => {
+                let result = if self.phase != Phase::Open {
+                    Err(TlsError::new(TlsErrorKind::InvalidState, "the handshake has not finished"))
+                } else {
+                    match command {
+                        Command::Renegotiate => self.tls.renegotiate(false),
+                        Command::RenegotiateWithCert => self.tls.renegotiate(true),
+                        Command::KeyUpdate => self.tls.key_update(false),
+                        Command::KeyUpdateRequested => self.tls.key_update(true),
+                        _ => self.tls.request_client_certificate(),
+                    }
+                };
+                self.pump();
+                let event = match result {
+                    Ok(r) => Event::CommandDone { command, result: Some(r), error: None },
+                    Err(e) => Event::CommandDone { command, result: None, error: Some(e.reason) },
+                };
+                self.events.push_back(event);
+            }
+        }
+    }
+
+    /// The adapter's answer to an [`Event::FileRequest`]. On `Ok`, stream the contents with
+    /// [`Session::file_data`] and finish with [`Session::file_end`]; on `Err` the engine answers
+    /// the client with s_server's message and closes.
+    pub fn respond_file(&mut self, request: &FileRequest, result: Result<(), FileError>) {
+        if self.web != WebState::AwaitingFile(request.path.clone()) || self.phase != Phase::Open {
+            return;
+        }
+        let binmode = self.opts.binmode;
+        match result {
+            Ok(()) => {
+                self.events.push_back(Event::FileServed(request.path.clone()));
+                if self.opts.mode == AppMode::Web(WebMode::Files) {
+                    self.write_plain(http::file_header(&request.path));
+                }
+                self.web = WebState::SendingFile;
+            }
+            Err(FileError::IsDirectory) => self.answer_and_close(&http::directory_message(&request.path)),
+            Err(FileError::Open(reason)) => {
+                self.answer_and_close(&http::open_error_message(&request.path, binmode, &reason))
+            }
+        }
+    }
+
+    /// A piece of the file being served (after `respond_file(.., Ok(()))`).
+    pub fn file_data(&mut self, data: &[u8]) {
+        if self.web == WebState::SendingFile && self.phase == Phase::Open {
+            self.write_plain(data);
+        }
+    }
+
+    /// The whole file was sent: close the connection as s_server does.
+    pub fn file_end(&mut self) {
+        if self.web == WebState::SendingFile {
+            self.web = WebState::Done;
+            self.close_locally();
+        }
+    }
+
+    fn touch(&mut self, now: Instant) {
+        if let Some(idle) = self.opts.idle_timeout {
+            self.idle_deadline = Some(now + idle);
+        }
+    }
+
+    /// Moves backend output (ciphertext, callback events) into our queues, in order.
+    fn pump(&mut self) {
+        self.tls.take_ciphertext(&mut self.out);
+        while let Some(e) = self.tls.poll_event() {
+            self.events.push_back(e);
+        }
+    }
+
+    fn advance(&mut self) {
+        if self.phase == Phase::Handshaking {
+            let r = self.tls.handshake();
+            self.pump();
+            match r {
+                Ok(HandshakeStatus::WantInput) => return,
+                Ok(HandshakeStatus::Done) => self.on_established(),
+                Err(e) => return self.fail(e.into()),
+            }
+        }
+        self.read_plaintext();
+    }
+
+    fn on_established(&mut self) {
+        self.phase = Phase::Open;
+        self.events.push_back(Event::HandshakeComplete(Box::new(self.tls.handshake_info())));
+        if !self.early_console.is_empty() {
+            let queued = self.early_console.split();
+            self.send(&queued);
+        }
+    }
+
+    fn read_plaintext(&mut self) {
+        let mut buf = [0u8; READ_CHUNK];
+        while self.phase == Phase::Open {
+            let r = self.tls.read(&mut buf);
+            self.pump();
+            match r {
+                Ok(ReadStatus::Data(n)) => self.on_plaintext(&buf[..n]),
+                Ok(ReadStatus::WantInput) => break,
+                Ok(ReadStatus::Closed) => {
+                    self.tls.shutdown();
+                    self.pump();
+                    self.finish(CloseReason::PeerClosed);
+                }
+                Err(e) if e.kind == TlsErrorKind::UnexpectedEof => self.finish(CloseReason::PeerEof),
+                Err(e) => self.fail(e.into()),
+            }
+        }
+        if self.web == WebState::Renegotiating && self.phase == Phase::Open && !self.tls.renegotiation_pending() {
+            self.send_status_page();
+        }
+    }
+
+    fn on_plaintext(&mut self, data: &[u8]) {
+        match self.opts.mode {
+            AppMode::Console => self.events.push_back(Event::Plaintext(Bytes::copy_from_slice(data))),
+            AppMode::Rev => self.on_rev_data(data),
+            AppMode::Web(mode) => self.on_web_data(mode, data),
+        }
+    }
+
+    fn on_rev_data(&mut self, data: &[u8]) {
+        let mut lines = core::mem::take(&mut self.lines);
+        let mut replies: Vec<Vec<u8>> = Vec::new();
+        let mut close = false;
+        lines.push(data, |line| {
+            let trimmed = trim_line_end(line);
+            if trimmed == b"CLOSE" && !self.opts.ign_eof {
+                close = true;
+                return false;
+            }
+            let mut r: Vec<u8> = trimmed.iter().rev().copied().collect();
+            r.push(b'\n');
+            replies.push(r);
+            true
+        });
+        self.lines = lines;
+        for r in replies {
+            self.write_plain(&r);
+        }
+        if close {
+            self.events.push_back(Event::RevClose);
+            self.close_locally();
+        }
+    }
+
+    fn on_web_data(&mut self, mode: WebMode, data: &[u8]) {
+        if self.web != WebState::Reading {
+            return; // one request per connection; later bytes are ignored, as in s_server
+        }
+        let mut lines = core::mem::take(&mut self.lines);
+        let mut request = None;
+        lines.push(data, |line| match http::classify_line(mode, line) {
+            Request::Ignore => true,
+            r => {
+                request = Some(r);
+                false
+            }
+        });
+        self.lines = lines;
+        match request {
+            None => {}
+            Some(Request::StatusPage { renegotiate: Some(cert) }) => {
+                let r = self.tls.renegotiate(cert);
+                self.pump();
+                match r {
+                    Ok(code) => {
+                        self.events.push_back(Event::Renegotiating(code));
+                        self.web = WebState::Renegotiating;
+                    }
+                    // TLS 1.3 cannot renegotiate: answer with the page right away.
+                    Err(_) => self.send_status_page(),
+                }
+            }
+            Some(Request::StatusPage { renegotiate: None }) => self.send_status_page(),
+            Some(Request::File(path)) => {
+                self.web = WebState::AwaitingFile(path.clone());
+                self.events.push_back(Event::FileRequest(FileRequest { path }));
+            }
+            Some(Request::Reject(msg)) => self.answer_and_close(&msg),
+            // The scan stops only on a request, so `Ignore` never gets here.
+            Some(Request::Ignore) => {}
+        }
+    }
+
+    fn send_status_page(&mut self) {
+        let page = status_page::render(
+            &self.opts.argv,
+            &self.tls.handshake_info(),
+            &self.tls.supported_ciphers(),
+            &self.tls.cache_stats(),
+        );
+        self.web = WebState::Done;
+        self.write_plain(&page);
+        self.close_locally();
+    }
+
+    fn answer_and_close(&mut self, message: &[u8]) {
+        self.web = WebState::Done;
+        let mut body = Vec::with_capacity(http::TEXT_HEADER.len() + message.len());
+        body.extend_from_slice(http::TEXT_HEADER);
+        body.extend_from_slice(message);
+        self.write_plain(&body);
+        self.close_locally();
+    }
+
+    fn write_plain(&mut self, data: &[u8]) {
+        if self.phase != Phase::Open {
+            return;
+        }
+        let r = self.tls.write(data);
+        self.pump();
+        if let Err(e) = r {
+            self.fail(e.into());
+        }
+    }
+
+    fn close_locally(&mut self) {
+        if self.phase == Phase::Open {
+            self.tls.shutdown();
+            self.pump();
+        }
+        self.finish(CloseReason::LocalClose);
+    }
+
+    fn fail(&mut self, error: SessionError) {
+        self.pump();
+        self.finish(CloseReason::Error(error));
+    }
+
+    fn finish(&mut self, reason: CloseReason) {
+        if self.phase != Phase::Closed {
+            self.phase = Phase::Closed;
+            self.events.push_back(Event::Closed(reason));
+        }
+    }
+}
+
+fn trim_line_end(line: &[u8]) -> &[u8] {
+    let mut end = line.len();
+    while end > 0 && matches!(line[end - 1], b'\r' | b'\n') {
+        end -= 1;
+    }
+    &line[..end]
+}
+
+impl<B: TlsBackend> core::fmt::Debug for Session<B> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Session")
+            .field("phase", &self.phase)
+            .field("mode", &self.opts.mode)
+            .field("pending_transmit", &self.out.len())
+            .field("pending_events", &self.events.len())
+            .finish()
+    }
+}

@@ -1,0 +1,70 @@
+//! The seam between the session state machine and a TLS library.
+//!
+//! [`Session`](crate::Session) drives any [`TlsBackend`]; the OpenSSL one lives in
+//! [`crate::ossl`]. A backend owns its ciphertext buffers (memory BIOs for OpenSSL): ciphertext
+//! goes in with [`TlsBackend::push_ciphertext`] and comes out with
+//! [`TlsBackend::take_ciphertext`] after every call that can produce some.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use bytes::BytesMut;
+
+use crate::error::TlsError;
+use crate::event::{CacheStats, Event, HandshakeInfo};
+
+/// Outcome of a handshake step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HandshakeStatus {
+    /// The handshake is complete.
+    Done,
+    /// More input from the peer is needed.
+    WantInput,
+}
+
+/// Outcome of a plaintext read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadStatus {
+    /// This many plaintext bytes were read into the buffer.
+    Data(usize),
+    /// No plaintext available until more ciphertext arrives.
+    WantInput,
+    /// The peer sent close_notify.
+    Closed,
+}
+
+/// A TLS implementation the session can drive.
+pub trait TlsBackend {
+    /// Hands ciphertext received from the peer to the TLS layer.
+    fn push_ciphertext(&mut self, data: &[u8]);
+    /// The peer's transport has ended (TCP FIN): reads past the buffered data see EOF.
+    fn push_eof(&mut self);
+    /// Moves all ciphertext the TLS layer produced into `out`.
+    fn take_ciphertext(&mut self, out: &mut BytesMut);
+    /// Callback output collected during the last calls (key log lines, ALPN, verify steps).
+    fn poll_event(&mut self) -> Option<Event>;
+
+    /// Advances the server handshake.
+    fn handshake(&mut self) -> Result<HandshakeStatus, TlsError>;
+    /// Reads plaintext (also processes post-handshake messages such as KeyUpdate).
+    fn read(&mut self, buf: &mut [u8]) -> Result<ReadStatus, TlsError>;
+    /// Encrypts all of `data`.
+    fn write(&mut self, data: &[u8]) -> Result<(), TlsError>;
+    /// Sends close_notify (once; later calls do nothing).
+    fn shutdown(&mut self);
+
+    /// `SSL_key_update` + `SSL_do_handshake`; returns the latter's result.
+    fn key_update(&mut self, request_peer_update: bool) -> Result<i32, TlsError>;
+    /// `SSL_renegotiate` (optionally requesting a client certificate) + `SSL_do_handshake`.
+    fn renegotiate(&mut self, request_cert: bool) -> Result<i32, TlsError>;
+    /// A renegotiation we started has not finished yet.
+    fn renegotiation_pending(&self) -> bool;
+    /// `SSL_verify_client_post_handshake` + `SSL_do_handshake` (TLS 1.3).
+    fn request_client_certificate(&mut self) -> Result<i32, TlsError>;
+
+    /// Everything known about the negotiated connection.
+    fn handshake_info(&self) -> HandshakeInfo;
+    /// The ciphers this server enables: (minimum protocol version, OpenSSL name).
+    fn supported_ciphers(&self) -> Vec<(String, String)>;
+    /// Session-cache counters of the shared server context.
+    fn cache_stats(&self) -> CacheStats;
+}
