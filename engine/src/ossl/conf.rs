@@ -23,7 +23,7 @@ impl ConfCtx {
         // SAFETY: `c` is valid; `ctx` is a live SSL_CTX that outlives this ConfCtx (the builder
         // holds it for the whole configuration phase).
         unsafe {
-            ffi::SSL_CONF_CTX_set_flags(c, ffi::SSL_CONF_FLAG_CMDLINE | ffi::SSL_CONF_FLAG_SERVER | ffi::SSL_CONF_FLAG_CERTIFICATE | ffi::SSL_CONF_FLAG_SHOW_ERRORS);
+            ffi::SSL_CONF_CTX_set_flags(c, ffi::SSL_CONF_FLAG_CMDLINE | ffi::SSL_CONF_FLAG_SERVER | ffi::SSL_CONF_FLAG_SHOW_ERRORS);
             ffi::SSL_CONF_CTX_set_ssl_ctx(c, ctx);
         }
         Ok(cctx)

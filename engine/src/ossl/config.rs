@@ -282,6 +282,11 @@ impl ServerConfig {
         Ok(crate::Session::new(OpensslTls::new(&self.ctx)?, opts, now))
     }
 
+    /// The session-cache counters s_server prints at exit (`print_stats`).
+    pub fn cache_stats(&self) -> crate::event::CacheStats {
+        super::info::cache_stats(&self.ctx)
+    }
+
     /// The underlying context (for tests and for options not wrapped here).
     pub fn context(&self) -> &SslContext {
         &self.ctx

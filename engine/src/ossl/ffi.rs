@@ -74,7 +74,8 @@ pub(crate) const SSL_KEY_UPDATE_REQUESTED: c_int = 1;
 pub(crate) const SSL_CONF_FLAG_CMDLINE: u32 = 0x1;
 pub(crate) const SSL_CONF_FLAG_SERVER: u32 = 0x8;
 pub(crate) const SSL_CONF_FLAG_SHOW_ERRORS: u32 = 0x10;
-pub(crate) const SSL_CONF_FLAG_CERTIFICATE: u32 = 0x20;
+// SSL_CONF_FLAG_CERTIFICATE (0x20) is deliberately never set: its commands (-cert, -key,
+// -dhparam, -verifyCAfile, …) read files, and the engine never touches the file system.
 /// SSL_CONF_cmd_value_type(3).
 pub(crate) const SSL_CONF_TYPE_UNKNOWN: c_int = 0;
 pub(crate) const SSL_CONF_TYPE_NONE: c_int = 4;
@@ -96,7 +97,8 @@ pub(crate) const SSL_CTRL_GET_SESS_CACHE_SIZE: c_int = 43;
 pub(crate) const SSL_CTRL_GET_RI_SUPPORT: c_int = 76;
 pub(crate) const SSL_CTRL_GET_GROUPS: c_int = 90;
 pub(crate) const SSL_CTRL_GET_SHARED_GROUP: c_int = 93;
-pub(crate) const SSL_CTRL_GET_PEER_SIGNATURE_NID: c_int = 107;
+/// 108 (107 is `SSL_CTRL_SET_CHAIN_CERT_STORE`, which would store our out-pointer as an `X509_STORE`).
+pub(crate) const SSL_CTRL_GET_PEER_SIGNATURE_NID: c_int = 108;
 pub(crate) const SSL_CTRL_SET_DH_AUTO: c_int = 118;
 pub(crate) const SSL_CTRL_GET_NEGOTIATED_GROUP: c_int = 134;
 /// `BIO_get_mem_data` is `BIO_ctrl(b, BIO_CTRL_INFO, 0, &ptr)`.

@@ -1,0 +1,108 @@
+//! `-accept [host:]port`, `-port`, `-4`, `-6`: which address to listen on.
+
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, ToSocketAddrs};
+
+/// Where to listen, as given on the command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListenSpec {
+    /// Host name or address; `None` means every address (dual stack unless `-4`/`-6`).
+    pub host: Option<String>,
+    /// Port (0 picks a free one; s_server then prints the bound address).
+    pub port: u16,
+    /// `-4`: IPv4 only.
+    pub ipv4_only: bool,
+    /// `-6`: IPv6 only.
+    pub ipv6_only: bool,
+}
+
+impl ListenSpec {
+    /// Parses s_server's `-accept` value: `port`, `host:port`, `[v6]:port`, or `*:port`.
+    pub fn parse_accept(value: &str) -> Result<ListenSpec, String> {
+        let (host, port) = match value.rsplit_once(':') {
+            Some((h, p)) => (Some(h.trim_start_matches('[').trim_end_matches(']')), p),
+            None => (None, value),
+        };
+        let port: u16 = port.parse().map_err(|_| format!("invalid port '{port}' in -accept {value}"))?;
+        let host = host.filter(|h| !h.is_empty() && *h != "*").map(str::to_string);
+        Ok(ListenSpec { host, port, ipv4_only: false, ipv6_only: false })
+    }
+
+    fn candidates(&self) -> io::Result<Vec<SocketAddr>> {
+        let addrs: Vec<SocketAddr> = match &self.host {
+            Some(h) => (h.as_str(), self.port).to_socket_addrs()?.collect(),
+            None if self.ipv4_only => vec![SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), self.port)],
+            // `[::]` with the kernel default (IPV6_V6ONLY off) accepts IPv4 too, as s_server does.
+            None => vec![
+                SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), self.port),
+                SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), self.port),
+            ],
+        };
+        let filtered: Vec<SocketAddr> = addrs
+            .into_iter()
+            .filter(|a| !(self.ipv4_only && a.is_ipv6()) && !(self.ipv6_only && a.is_ipv4()))
+            .collect();
+        if filtered.is_empty() {
+            return Err(io::Error::new(io::ErrorKind::AddrNotAvailable, "no address of the requested family"));
+        }
+        Ok(filtered)
+    }
+}
+
+/// Binds the first candidate address that works (IPv6 dual stack first, then IPv4).
+pub fn bind(spec: &ListenSpec) -> io::Result<TcpListener> {
+    let mut last = None;
+    for addr in spec.candidates()? {
+        match TcpListener::bind(addr) {
+            Ok(l) => return Ok(l),
+            Err(e) if e.kind() == io::ErrorKind::AddrInUse => return Err(e),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| io::Error::other("no address to bind")))
+}
+
+/// s_server's `ACCEPT` line suffix: the bound address, shown only when the port was 0.
+pub fn accept_line(requested_port: u16, bound: SocketAddr) -> String {
+    if requested_port != 0 {
+        return "ACCEPT".to_string();
+    }
+    match bound {
+        SocketAddr::V4(a) => format!("ACCEPT {}:{}", a.ip(), a.port()),
+        SocketAddr::V6(a) => format!("ACCEPT [{}]:{}", a.ip(), a.port()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_values() {
+        let s = ListenSpec::parse_accept("4433").unwrap();
+        assert_eq!((s.host, s.port), (None, 4433));
+        let s = ListenSpec::parse_accept("127.0.0.1:0").unwrap();
+        assert_eq!((s.host.as_deref(), s.port), (Some("127.0.0.1"), 0));
+        let s = ListenSpec::parse_accept("[::1]:80").unwrap();
+        assert_eq!((s.host.as_deref(), s.port), (Some("::1"), 80));
+        assert_eq!(ListenSpec::parse_accept("*:5").unwrap().host, None);
+        assert!(ListenSpec::parse_accept("x:y").is_err());
+        assert!(ListenSpec::parse_accept("70000").is_err());
+    }
+
+    #[test]
+    fn accept_line_shows_address_only_for_port_zero() {
+        let a: SocketAddr = "[::]:36551".parse().unwrap();
+        assert_eq!(accept_line(0, a), "ACCEPT [::]:36551");
+        assert_eq!(accept_line(4433, a), "ACCEPT");
+        assert_eq!(accept_line(0, "0.0.0.0:5".parse().unwrap()), "ACCEPT 0.0.0.0:5");
+    }
+
+    #[test]
+    fn port_in_use_is_an_error() {
+        let held = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = held.local_addr().unwrap().port();
+        let spec = ListenSpec { host: Some("127.0.0.1".into()), port, ipv4_only: false, ipv6_only: false };
+        assert_eq!(bind(&spec).unwrap_err().kind(), io::ErrorKind::AddrInUse);
+    }
+}

@@ -1,0 +1,9 @@
+//! The `sserve` command: s_server's command line and console on top of `sserve-engine` and the
+//! blocking adapter. `main.rs` only calls [`run`].
+#![warn(missing_docs)]
+
+pub mod options;
+pub mod render;
+mod setup;
+
+pub use setup::run;

@@ -1,0 +1,212 @@
+//! s_server's command line: single-dash long options (`-accept 4433 -www`), parsed with `clap`.
+//!
+//! Every argument goes through [`split_args`] first. It rewrites our own options to clap's
+//! `--name` form, hands any option that OpenSSL's `SSL_CONF` knows by name (`-cipher`,
+//! `-groups`, `-no_tls1_2`, `-prioritize_chacha`, …) to the TLS configuration untouched, as
+//! s_server does, and rejects every other s_server option with a one-line reason.
+
+use clap::{Arg, ArgAction, ArgMatches, Command};
+
+/// Options of `openssl s_server -help` (OpenSSL 3.0) and the 1.1.1 manual, one per line.
+const S_SERVER_OPTIONS: &str = include_str!("s_server_options.txt");
+
+/// Options we implement that take a value: (name, value name, help).
+const VALUE_OPTIONS: &[(&str, &str, &str)] = &[
+    ("accept", "[host:]port", "TCP address to listen on (default 4433)"),
+    ("port", "port", "TCP port to listen on (default 4433)"),
+    ("naccept", "n", "Serve n connections, then exit"),
+    ("cert", "file", "Certificate file (default server.pem; without it an ephemeral self-signed certificate is generated)"),
+    ("key", "file", "Private key file (default: the -cert file)"),
+    ("certform", "PEM|DER", "Certificate format (default PEM)"),
+    ("keyform", "PEM|DER", "Key format (default PEM)"),
+    ("pass", "source", "Key password source (pass:, env:, file:, stdin)"),
+    ("cert_chain", "file", "Extra certificates to send with the certificate (PEM)"),
+    ("CAfile", "file", "Trusted CA certificates for client verification (PEM)"),
+    ("CApath", "dir", "Directory of trusted CA certificates (PEM files)"),
+    ("verify", "depth", "Ask for a client certificate"),
+    ("Verify", "depth", "Require a client certificate"),
+    ("alpn", "list", "Comma-separated ALPN protocols to accept, in preference order"),
+    ("keylogfile", "file", "Append TLS secrets in NSS key log format"),
+    ("handshake_timeout", "secs", "sserve: drop a connection whose handshake takes longer (default 10, 0 = never)"),
+];
+
+/// Options we implement that take no value: (name, help).
+const FLAG_OPTIONS: &[(&str, &str)] = &[
+    ("help", "Display this summary"),
+    ("4", "Use IPv4 only"),
+    ("6", "Use IPv6 only"),
+    ("www", "Respond to a 'GET /' with a status page"),
+    ("WWW", "Respond to a 'GET /<path> HTTP/1.0' with file ./<path>"),
+    ("HTTP", "Like -WWW, but the file holds its own HTTP headers"),
+    ("rev", "Act as an echo server that sends back received text reversed"),
+    ("crlf", "Convert LF from the terminal into CRLF"),
+    ("ign_eof", "Ignore console EOF (sserve: keep the connection); -rev: CLOSE is plain text"),
+    ("no_ign_eof", "Do not ignore input EOF"),
+    ("quiet", "No server output"),
+    ("brief", "Only print a summary of each connection"),
+    ("no-CAfile", "Do not load the default CA file"),
+    ("no-CApath", "Do not load the default CA directory"),
+    ("verify_return_error", "Close the connection on client verification errors"),
+    ("tls1_2", "Just talk TLSv1.2"),
+    ("tls1_3", "Just talk TLSv1.3"),
+    ("no_cache", "Disable the session cache"),
+    ("http_server_binmode", "Open -WWW/-HTTP files in binary mode"),
+];
+
+/// Options passed to OpenSSL's `SSL_CONF_cmd` that the help lists (any other name OpenSSL
+/// knows works too).
+const CONF_HELP: &str = "TLS options applied through OpenSSL's SSL_CONF_cmd, as s_server does:\n  \
+-cipher val, -ciphersuites val, -groups val, -curves val, -sigalgs val, -client_sigalgs val,\n  \
+-min_protocol val, -max_protocol val, -no_tls1_2, -no_tls1_3, -serverpref, -no_ticket,\n  \
+-num_tickets n, -prioritize_chacha, -no_renegotiation, -record_padding n, -strict, ...";
+
+/// A command-line problem: one line for stderr, exit status 1.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageError(pub String);
+
+/// The result of the pre-pass: clap's argv and the `SSL_CONF` commands in order.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct SplitArgs {
+    /// Arguments for clap (`--name` spelling).
+    pub clap_args: Vec<String>,
+    /// `(-name, value)` pairs for `SSL_CONF_cmd`.
+    pub conf: Vec<(String, Option<String>)>,
+}
+
+fn value_option(name: &str) -> bool {
+    VALUE_OPTIONS.iter().any(|(n, _, _)| *n == name)
+}
+
+fn flag_option(name: &str) -> bool {
+    FLAG_OPTIONS.iter().any(|(n, _)| *n == name)
+}
+
+/// Is `name` an option of `openssl s_server`?
+pub fn is_s_server_option(name: &str) -> bool {
+    S_SERVER_OPTIONS.lines().any(|l| l == name)
+}
+
+/// Why s_server options we do not implement yet are refused.
+fn not_implemented(name: &str) -> String {
+    let why = match name {
+        "engine" => "engines are not supported (OpenSSL 3 providers replace them)",
+        "sctp" | "sctp_label_bug" => "this build has no SCTP support",
+        "ssl2" | "ssl3" => "SSLv2/SSLv3 are not supported",
+        "dtls" | "dtls1" | "dtls1_2" | "listen" | "mtu" | "use_srtp" => "DTLS is not implemented yet",
+        _ => "not implemented yet",
+    };
+    format!("option -{name}: {why}")
+}
+
+/// Sorts arguments into ours (for clap) and OpenSSL's (`SSL_CONF`), refusing everything else.
+/// `conf_lookup("-name")` says whether OpenSSL knows an option and whether it takes a value.
+pub fn split_args(args: &[String], conf_lookup: impl Fn(&str) -> Option<bool>) -> Result<SplitArgs, UsageError> {
+    let mut out = SplitArgs::default();
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        let name = match arg.strip_prefix("--").or_else(|| arg.strip_prefix('-')) {
+            Some(n) if !n.is_empty() => n,
+            _ => return Err(UsageError(format!("Extra option: \"{arg}\""))),
+        };
+        let mut value = |what: &str| {
+            it.next().cloned().ok_or_else(|| UsageError(format!("Option -{name} needs a value ({what})")))
+        };
+        if flag_option(name) {
+            out.clap_args.push(format!("--{name}"));
+        } else if value_option(name) {
+            out.clap_args.push(format!("--{name}"));
+            out.clap_args.push(value("see -help")?);
+        } else if let Some(takes_value) = conf_lookup(&format!("-{name}")) {
+            let v = if takes_value { Some(value("an OpenSSL option value")?) } else { None };
+            out.conf.push((format!("-{name}"), v));
+        } else if is_s_server_option(name) {
+            return Err(UsageError(not_implemented(name)));
+        } else {
+            return Err(UsageError(format!("Unknown option: -{name} (use -help for a summary)")));
+        }
+    }
+    Ok(out)
+}
+
+/// The clap command describing our options.
+pub fn command() -> Command {
+    let mut cmd = Command::new("sserve")
+        .about("A drop-in reimplementation of openssl s_server")
+        .override_usage("sserve [options]")
+        .disable_help_flag(true)
+        .disable_version_flag(true)
+        .after_help(CONF_HELP);
+    for (name, value_name, help) in VALUE_OPTIONS {
+        cmd = cmd.arg(
+            Arg::new(*name)
+                .long(*name)
+                .value_name(*value_name)
+                .help(*help)
+                .allow_hyphen_values(true)
+                .action(ArgAction::Set),
+        );
+    }
+    for (name, help) in FLAG_OPTIONS {
+        cmd = cmd.arg(Arg::new(*name).long(*name).help(*help).action(ArgAction::SetTrue));
+    }
+    cmd
+}
+
+/// Parses clap's argv.
+pub fn parse(clap_args: &[String]) -> Result<ArgMatches, UsageError> {
+    command()
+        .try_get_matches_from(std::iter::once("sserve".to_string()).chain(clap_args.iter().cloned()))
+        .map_err(|e| UsageError(e.to_string().lines().next().unwrap_or("invalid arguments").trim_start_matches("error: ").to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(a: &str) -> Vec<String> {
+        a.split_whitespace().map(str::to_string).collect()
+    }
+
+    fn conf(name: &str) -> Option<bool> {
+        match name {
+            "-cipher" => Some(true),
+            "-no_tls1_2" => Some(false),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn single_dash_options() {
+        let s = split_args(&args("-accept 0 -www -cipher ECDHE -no_tls1_2 -4 --rev"), conf).unwrap();
+        assert_eq!(s.clap_args, args("--accept 0 --www --4 --rev"));
+        assert_eq!(s.conf, vec![("-cipher".into(), Some("ECDHE".into())), ("-no_tls1_2".into(), None)]);
+        let m = parse(&s.clap_args).unwrap();
+        assert_eq!(m.get_one::<String>("accept").map(String::as_str), Some("0"));
+        assert!(m.get_flag("www") && m.get_flag("4") && m.get_flag("rev"));
+    }
+
+    #[test]
+    fn values_may_start_with_a_dash() {
+        let s = split_args(&args("-pass -secret"), conf).unwrap();
+        assert_eq!(parse(&s.clap_args).unwrap().get_one::<String>("pass").map(String::as_str), Some("-secret"));
+    }
+
+    #[test]
+    fn refusals_are_one_line() {
+        assert_eq!(split_args(&args("-bogus"), conf).unwrap_err().0, "Unknown option: -bogus (use -help for a summary)");
+        assert_eq!(split_args(&args("-dtls"), conf).unwrap_err().0, "option -dtls: DTLS is not implemented yet");
+        assert_eq!(split_args(&args("-engine x"), conf).unwrap_err().0, "option -engine: engines are not supported (OpenSSL 3 providers replace them)");
+        assert_eq!(split_args(&args("-accept"), conf).unwrap_err().0, "Option -accept needs a value (see -help)");
+        assert_eq!(split_args(&args("stray"), conf).unwrap_err().0, "Extra option: \"stray\"");
+    }
+
+    #[test]
+    fn every_option_we_parse_is_an_s_server_option_or_documented_extension() {
+        for (name, _, _) in VALUE_OPTIONS {
+            assert!(is_s_server_option(name) || *name == "handshake_timeout", "{name}");
+        }
+        for (name, _) in FLAG_OPTIONS {
+            assert!(is_s_server_option(name), "{name}");
+        }
+    }
+}

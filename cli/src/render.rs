@@ -1,0 +1,232 @@
+//! s_server's console output, rendered from the engine's events.
+
+use std::io::{self, Write};
+
+use sserve_adapters::blocking::Observer;
+use sserve_engine::{AppMode, CloseReason, Command, Event, HandshakeInfo, SessionError};
+use sserve_engine::status_page::stats_text;
+
+/// How much to print (`-quiet`, `-brief`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Verbosity {
+    /// `-quiet`: no informational output (peer data and errors still appear).
+    pub quiet: bool,
+    /// `-brief`: quiet, plus a short summary of each connection on stderr.
+    pub brief: bool,
+}
+
+/// Prints events the way s_server does for the active mode.
+pub struct Console {
+    mode: AppMode,
+    verbosity: Verbosity,
+    handshake_done: bool,
+}
+
+impl Console {
+    /// A renderer for `mode`.
+    pub fn new(mode: AppMode, verbosity: Verbosity) -> Self {
+        Console { mode, verbosity, handshake_done: false }
+    }
+
+    /// Informational stdout (s_server's `bio_s_out`, a null BIO with `-quiet`/`-brief`).
+    fn info(&self, text: &str) {
+        if !self.verbosity.quiet && !self.verbosity.brief {
+            let mut o = io::stdout().lock();
+            let _ = o.write_all(text.as_bytes());
+            let _ = o.flush();
+        }
+    }
+
+    fn err(&self, text: &str) {
+        let _ = io::stderr().lock().write_all(text.as_bytes());
+    }
+
+    fn connection_info(&self, i: &HandshakeInfo) {
+        let mut t = String::new();
+        t.push_str(&i.session_pem);
+        if let Some(c) = &i.peer_certificate {
+            t.push_str("Client certificate\n");
+            t.push_str(&c.pem);
+            t.push_str(&format!("subject={}\n\nissuer={}\n\n", c.subject, c.issuer));
+        }
+        if !i.shared_ciphers.is_empty() {
+            t.push_str(&format!("Shared ciphers:{}\n", i.shared_ciphers));
+        }
+        for l in i.sigalgs_lines.iter().chain(&i.groups_lines) {
+            t.push_str(l);
+            t.push('\n');
+        }
+        t.push_str(&format!("CIPHER is {}\n", if i.cipher.is_empty() { "(NONE)" } else { &i.cipher }));
+        if i.resumed {
+            t.push_str("Reused session-id\n");
+        }
+        t.push_str(&format!("Secure Renegotiation IS{} supported\n", if i.secure_renegotiation { "" } else { " NOT" }));
+        self.info(&t);
+    }
+
+    /// s_cb.c `print_ssl_summary` (stderr).
+    fn summary(&self, i: &HandshakeInfo) {
+        let mut t = format!("Protocol version: {}\n", i.protocol);
+        t.push_str(&format!("Client cipher list: {}\n", i.client_ciphers.join(":")));
+        t.push_str(&format!("Ciphersuite: {}\n", i.cipher));
+        if let Some(l) = i.sigalgs_lines.iter().find(|l| l.starts_with("Signature Algorithms: ")) {
+            t.push_str(l);
+            t.push('\n');
+        }
+        match &i.peer_certificate {
+            Some(c) => {
+                t.push_str(&format!("Peer certificate: {}\n", c.subject));
+                if i.verify_result.0 == 0 {
+                    t.push_str("Verification: OK\n");
+                } else {
+                    t.push_str(&format!("Verification error: {}\n", i.verify_result.1));
+                }
+            }
+            None => t.push_str("No peer certificate\n"),
+        }
+        if let Some(l) = i.groups_lines.iter().find(|l| l.starts_with("Supported groups: ")) {
+            t.push_str(l);
+            t.push('\n');
+        }
+        self.err(&t);
+    }
+
+    fn closed(&mut self, reason: &CloseReason) {
+        let during_handshake = !self.handshake_done;
+        self.handshake_done = false;
+        let error_text = |e: &SessionError| -> String {
+            let mut t = String::new();
+            match e {
+                SessionError::Tls(tls) => {
+                    if let Some(v) = &tls.verify_error {
+                        t.push_str(&format!("verify error:{v}\n"));
+                    }
+                    if tls.stack.is_empty() {
+                        t.push_str(&format!("{}\n", tls.reason));
+                    }
+                    for l in &tls.stack {
+                        t.push_str(l);
+                        t.push('\n');
+                    }
+                }
+                other => t.push_str(&format!("sserve: {other}\n")),
+            }
+            t
+        };
+        match self.mode {
+            AppMode::Console => {
+                match reason {
+                    CloseReason::PeerClosed | CloseReason::LocalClose => self.info("DONE\n"),
+                    CloseReason::PeerEof => {
+                        self.info("ERROR\n");
+                        self.err("unexpected eof while reading\n");
+                    }
+                    CloseReason::Error(e) => {
+                        if during_handshake {
+                            self.err("ERROR\n");
+                        } else {
+                            self.info("ERROR\n");
+                        }
+                        self.err(&error_text(e));
+                    }
+                    _ => {}
+                }
+                self.info("shutting down SSL\nCONNECTION CLOSED\n");
+            }
+            AppMode::Rev => match reason {
+                CloseReason::Error(e) if during_handshake => {
+                    self.err("CONNECTION FAILURE\n");
+                    self.err(&error_text(e));
+                }
+                CloseReason::Error(e) => {
+                    self.err(&error_text(e));
+                    self.err("CONNECTION CLOSED\n");
+                }
+                _ => self.err("CONNECTION CLOSED\n"),
+            },
+            AppMode::Web(_) => {
+                if let CloseReason::Error(e) = reason {
+                    if !self.verbosity.quiet {
+                        self.err(&error_text(e));
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Observer for Console {
+    fn event(&mut self, event: &Event) {
+        match event {
+            Event::HandshakeComplete(info) => {
+                self.handshake_done = true;
+                match self.mode {
+                    AppMode::Console => {
+                        if self.verbosity.brief {
+                            self.summary(info);
+                        }
+                        self.connection_info(info);
+                    }
+                    AppMode::Rev => {
+                        self.err("CONNECTION ESTABLISHED\n");
+                        self.summary(info);
+                    }
+                    AppMode::Web(_) => {}
+                }
+            }
+            Event::Plaintext(data) => {
+                // Peer data goes to stdout even with -quiet, as in s_server.
+                let mut o = io::stdout().lock();
+                let _ = o.write_all(data);
+                let _ = o.flush();
+            }
+            Event::Alpn { offered, selected } => {
+                if !self.verbosity.quiet {
+                    let mut o = io::stdout().lock();
+                    let _ = writeln!(o, "ALPN protocols advertised by the client: {}", offered.join(", "));
+                    if let Some(s) = selected {
+                        let _ = writeln!(o, "ALPN protocols selected: {s}");
+                    }
+                    let _ = o.flush();
+                }
+            }
+            Event::Verify(step) => {
+                let quiet = self.verbosity.brief;
+                let mut t = String::new();
+                if !quiet || step.error.is_some() {
+                    t.push_str(&format!("depth={} {}\n", step.depth, step.subject));
+                }
+                if let Some((num, text)) = &step.error {
+                    t.push_str(&format!("verify error:num={num}:{text}\n"));
+                }
+                if step.ok && !quiet {
+                    t.push_str("verify return:1\n");
+                }
+                self.err(&t);
+            }
+            Event::FileServed(path) => {
+                if !self.verbosity.quiet {
+                    self.err(&format!("FILE:{path}\n"));
+                }
+            }
+            Event::CommandDone { command, result, error } => match (result, command) {
+                (Some(r), _) => println!("SSL_do_handshake -> {r}"),
+                (None, Command::RequestClientCert) => {
+                    println!("Failed to initiate request");
+                    self.err(&format!("{}\n", error.as_deref().unwrap_or("")));
+                }
+                (None, c) => self.err(&format!("sserve: command {}: {}\n", c.letter(), error.as_deref().unwrap_or("failed"))),
+            },
+            Event::Renegotiating(r) => self.info(&format!("SSL_renegotiate -> {r}\n")),
+            Event::Stats(s) => self.info(&stats_text(s)),
+            Event::HeartbeatUnsupported => self.err("sserve: B: heartbeats are not supported (removed from OpenSSL in 1.1.1)\n"),
+            Event::StopServer => self.err("shutdown accept socket\n"),
+            Event::Closed(reason) => self.closed(reason),
+            _ => {}
+        }
+    }
+
+    fn io_error(&mut self, context: &str, error: &io::Error) {
+        self.err(&format!("sserve: {context}: {error}\n"));
+    }
+}

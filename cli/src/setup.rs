@@ -1,0 +1,254 @@
+//! From command line to running server: build the TLS configuration, bind, serve, print stats.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use clap::ArgMatches;
+use sserve_adapters::blocking::{BlockingServer, ServeOptions};
+use sserve_adapters::files::FileRoot;
+use sserve_adapters::keylog::KeyLog;
+use sserve_adapters::listen::{accept_line, bind, ListenSpec};
+use sserve_engine::http::WebMode;
+use sserve_engine::ossl::CertFormat;
+use sserve_engine::status_page::stats_text;
+use sserve_engine::{AppMode, Duration, ServerConfigBuilder, SessionOptions, TlsError};
+
+use crate::options::{self, UsageError};
+use crate::render::{Console, Verbosity};
+
+/// s_server's default certificate file.
+const DEFAULT_CERT: &str = "server.pem";
+/// s_server's default port.
+const DEFAULT_PORT: u16 = 4433;
+
+/// A start-up failure: the message for stderr (one line).
+struct Fatal(String);
+
+impl From<UsageError> for Fatal {
+    fn from(e: UsageError) -> Self {
+        Fatal(e.0)
+    }
+}
+
+fn tls(context: &str) -> impl FnOnce(TlsError) -> Fatal + '_ {
+    move |e| Fatal(if context.is_empty() { e.reason } else { format!("{context}: {}", e.reason) })
+}
+
+/// Runs sserve with `args` (without the program name); returns the exit status.
+pub fn run(args: &[String]) -> i32 {
+    match run_inner(args) {
+        Ok(code) => code,
+        Err(Fatal(msg)) => {
+            eprintln!("sserve: {msg}");
+            1
+        }
+    }
+}
+
+fn read_file(what: &str, path: &str) -> Result<Vec<u8>, Fatal> {
+    std::fs::read(path).map_err(|e| Fatal(format!("cannot read {what} '{path}': {}", io_text(&e))))
+}
+
+fn io_text(e: &std::io::Error) -> String {
+    let s = e.to_string();
+    s.split(" (os error").next().unwrap_or(&s).to_string()
+}
+
+fn format_arg(m: &ArgMatches, name: &str) -> Result<CertFormat, Fatal> {
+    match m.get_one::<String>(name).map(|s| s.to_ascii_uppercase()) {
+        None => Ok(CertFormat::Pem),
+        Some(f) if f == "PEM" => Ok(CertFormat::Pem),
+        Some(f) if f == "DER" => Ok(CertFormat::Der),
+        Some(f) => Err(Fatal(format!("-{name}: unsupported format '{f}' (PEM or DER)"))),
+    }
+}
+
+/// `-pass` sources as in openssl(1) "Pass Phrase Options".
+fn password(source: &str) -> Result<Vec<u8>, Fatal> {
+    let first_line = |data: &[u8]| data.split(|&b| b == b'\n').next().unwrap_or(&[]).strip_suffix(b"\r").map_or_else(
+        || data.split(|&b| b == b'\n').next().unwrap_or(&[]).to_vec(),
+        <[u8]>::to_vec,
+    );
+    if let Some(p) = source.strip_prefix("pass:") {
+        Ok(p.as_bytes().to_vec())
+    } else if let Some(v) = source.strip_prefix("env:") {
+        std::env::var(v).map(String::into_bytes).map_err(|_| Fatal(format!("-pass: environment variable {v} is not set")))
+    } else if let Some(f) = source.strip_prefix("file:") {
+        Ok(first_line(&read_file("password file", f)?))
+    } else if source == "stdin" {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line).map_err(|e| Fatal(format!("-pass stdin: {e}")))?;
+        Ok(first_line(line.as_bytes()))
+    } else {
+        Err(Fatal(format!("-pass: unsupported password source '{source}' (use pass:, env:, file: or stdin)")))
+    }
+}
+
+fn parse_num<T: std::str::FromStr>(m: &ArgMatches, name: &str) -> Result<Option<T>, Fatal> {
+    m.get_one::<String>(name)
+        .map(|v| v.parse::<T>().map_err(|_| Fatal(format!("-{name}: invalid number '{v}'"))))
+        .transpose()
+}
+
+/// The application mode: `-rev` wins (as in s_server), else the last of `-www`/`-WWW`/`-HTTP`.
+fn app_mode(args: &[String], m: &ArgMatches) -> AppMode {
+    if m.get_flag("rev") {
+        return AppMode::Rev;
+    }
+    let web = args.iter().rev().find_map(|a| match a.trim_start_matches('-') {
+        "www" => Some(WebMode::Status),
+        "WWW" => Some(WebMode::Files),
+        "HTTP" => Some(WebMode::Raw),
+        _ => None,
+    });
+    web.map_or(AppMode::Console, AppMode::Web)
+}
+
+fn configure_certificates(b: &mut ServerConfigBuilder, m: &ArgMatches, quiet: bool) -> Result<(), Fatal> {
+    let cert = m.get_one::<String>("cert");
+    if cert.is_none() && !Path::new(DEFAULT_CERT).exists() {
+        let fp = b.ephemeral_certificate().map_err(tls("generating an ephemeral certificate"))?;
+        eprintln!("sserve: no -cert given and {DEFAULT_CERT} not found: using an ephemeral self-signed P-256 certificate for localhost (SHA-256 fingerprint {fp})");
+        let _ = quiet;
+        return Ok(());
+    }
+    let cert_path = cert.map_or(DEFAULT_CERT, String::as_str);
+    let key_path = m.get_one::<String>("key").map_or(cert_path, String::as_str);
+    b.certificate(&read_file("certificate file", cert_path)?, format_arg(m, "certform")?)
+        .map_err(|e| Fatal(format!("unable to load certificate from '{cert_path}': {}", e.reason)))?;
+    let pass = m.get_one::<String>("pass").map(|p| password(p)).transpose()?;
+    b.private_key(&read_file("private key file", key_path)?, format_arg(m, "keyform")?, pass.as_deref())
+        .map_err(|e| Fatal(format!("unable to load server private key from '{key_path}': {}", e.reason)))?;
+    if let Some(chain) = m.get_one::<String>("cert_chain") {
+        b.chain(&read_file("certificate chain file", chain)?).map_err(tls("-cert_chain"))?;
+    }
+    Ok(())
+}
+
+fn configure_verification(b: &mut ServerConfigBuilder, m: &ArgMatches, quiet: bool) -> Result<(), Fatal> {
+    if let Some(ca) = m.get_one::<String>("CAfile") {
+        b.trusted_certificates(&read_file("CA file", ca)?).map_err(tls("-CAfile"))?;
+    }
+    if let Some(dir) = m.get_one::<String>("CApath") {
+        let entries = std::fs::read_dir(dir).map_err(|e| Fatal(format!("cannot read CA directory '{dir}': {}", io_text(&e))))?;
+        let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_file()).collect();
+        paths.sort();
+        for p in paths {
+            // Like OpenSSL's hashed directory lookup, files that hold no certificate are skipped.
+            if let Ok(data) = std::fs::read(&p) {
+                let _ = b.trusted_certificates(&data);
+            }
+        }
+    }
+    for (name, require) in [("verify", false), ("Verify", true)] {
+        if let Some(depth) = parse_num::<u32>(m, name)? {
+            b.verify_client(depth, require);
+            if !quiet {
+                let must = if require { ", must return a certificate" } else { "" };
+                eprintln!("verify depth is {depth}{must}");
+            }
+        }
+    }
+    b.verify_return_error(m.get_flag("verify_return_error"));
+    Ok(())
+}
+
+fn run_inner(args: &[String]) -> Result<i32, Fatal> {
+    let mut b = ServerConfigBuilder::new().map_err(tls("creating the TLS context"))?;
+    let split = options::split_args(args, |name| b.ssl_conf_lookup(name))?;
+    let m = options::parse(&split.clap_args)?;
+    if m.get_flag("help") {
+        let _ = writeln!(std::io::stdout(), "{}", options::command().render_help());
+        return Ok(0);
+    }
+    let brief = m.get_flag("brief");
+    let quiet = m.get_flag("quiet") || brief;
+    let mode = app_mode(args, &m);
+
+    let (tls12, tls13) = (m.get_flag("tls1_2"), m.get_flag("tls1_3"));
+    if tls12 && tls13 {
+        return Err(Fatal("Cannot supply multiple protocol flags".into()));
+    }
+    let no_flag = |n: &str| split.conf.iter().any(|(c, _)| c == n);
+    if (tls12 && no_flag("-no_tls1_2")) || (tls13 && no_flag("-no_tls1_3")) {
+        return Err(Fatal("Cannot supply both a protocol flag and '-no_<prot>'".into()));
+    }
+    if tls12 || tls13 {
+        b.exact_version(tls13).map_err(tls("protocol version"))?;
+    }
+
+    configure_certificates(&mut b, &m, quiet)?;
+    configure_verification(&mut b, &m, quiet)?;
+    for (cmd, value) in &split.conf {
+        b.ssl_conf(cmd, value.as_deref()).map_err(tls(""))?;
+    }
+    if let Some(list) = m.get_one::<String>("alpn") {
+        let protos: Vec<&str> = list.split(',').collect();
+        b.alpn(&protos).map_err(tls("-alpn"))?;
+    }
+    if m.get_flag("no_cache") {
+        b.disable_session_cache();
+    }
+    let keylog = match m.get_one::<String>("keylogfile") {
+        Some(path) => {
+            b.keylog();
+            Some(KeyLog::open(Path::new(path)).map_err(|e| Fatal(format!("Error writing keylog file {path}: {}", io_text(&e))))?)
+        }
+        None => None,
+    };
+    let config = b.build().map_err(tls(""))?;
+
+    let mut spec = match (m.get_one::<String>("accept"), parse_num::<u16>(&m, "port")?) {
+        (Some(a), _) => ListenSpec::parse_accept(a).map_err(Fatal)?,
+        (None, port) => ListenSpec { host: None, port: port.unwrap_or(DEFAULT_PORT), ipv4_only: false, ipv6_only: false },
+    };
+    spec.ipv4_only = m.get_flag("4");
+    spec.ipv6_only = m.get_flag("6");
+    let listener = bind(&spec).map_err(|e| Fatal(format!("cannot listen on port {}: {}", spec.port, io_text(&e))))?;
+    let bound = listener.local_addr().map_err(|e| Fatal(format!("listening socket: {e}")))?;
+
+    let handshake_timeout = match parse_num::<u64>(&m, "handshake_timeout")? {
+        Some(0) => None,
+        Some(s) => Some(Duration::from_secs(s)),
+        None => Some(Duration::from_secs(10)),
+    };
+    let opts = Arc::new(SessionOptions {
+        mode,
+        crlf: m.get_flag("crlf"),
+        commands: !quiet,
+        ign_eof: m.get_flag("ign_eof") && !m.get_flag("no_ign_eof"),
+        binmode: m.get_flag("http_server_binmode"),
+        handshake_timeout,
+        argv: std::iter::once("sserve".to_string()).chain(args.iter().cloned()).collect(),
+        ..SessionOptions::default()
+    });
+    let files = match mode {
+        AppMode::Web(WebMode::Files | WebMode::Raw) => {
+            Some(FileRoot::new(".").map_err(|e| Fatal(format!("cannot serve the current directory: {e}")))?)
+        }
+        _ => None,
+    };
+    let serve = ServeOptions {
+        naccept: parse_num::<u64>(&m, "naccept")?,
+        files,
+        keylog,
+        console: mode == AppMode::Console,
+    };
+
+    if !quiet {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "Using default temp DH parameters");
+        let _ = writeln!(out, "{}", accept_line(spec.port, bound));
+        let _ = out.flush();
+    }
+    let mut console = Console::new(mode, Verbosity { quiet, brief });
+    let mut server = BlockingServer::new(config.clone(), opts, serve);
+    server.serve(listener, &mut console);
+    if !quiet {
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(stats_text(&config.cache_stats()).as_bytes());
+        let _ = out.flush();
+    }
+    Ok(0)
+}

@@ -1,0 +1,361 @@
+//! Handshakes against an in-memory OpenSSL client: versions, the connection info, key log, ALPN,
+//! client verification, `SSL_CONF` options, timeouts.
+#![cfg(feature = "openssl")]
+
+mod common;
+
+use common::*;
+use sserve_engine::event::VerifyStep;
+use sserve_engine::{CloseReason, Duration, Event, Instant, SessionError, SessionOptions, TlsErrorKind};
+
+fn check_info(p: &Pair, protocol: &str) {
+    let info = p.handshake_info();
+    assert_eq!(info.protocol, protocol);
+    assert!(!info.cipher.is_empty());
+    let client_cipher = p.client.stream.ssl().current_cipher().expect("client cipher").name();
+    assert_eq!(info.cipher, client_cipher, "both sides agree on the cipher");
+    assert!(info.session_text.contains("SSL-Session:"), "{}", info.session_text);
+    assert!(info.session_text.contains(&format!("Protocol  : {protocol}")), "{}", info.session_text);
+    assert!(info.session_pem.starts_with("-----BEGIN SSL SESSION PARAMETERS-----"), "{}", info.session_pem);
+    assert!(info.session_pem.trim_end().ends_with("-----END SSL SESSION PARAMETERS-----"));
+    assert!(info.groups_lines.iter().any(|l| l.starts_with("Supported groups: ")), "{:?}", info.groups_lines);
+    assert!(info.groups_lines.iter().any(|l| l.starts_with("Shared groups: ")), "{:?}", info.groups_lines);
+    assert!(info.sigalgs_lines.iter().any(|l| l.starts_with("Signature Algorithms: ")), "{:?}", info.sigalgs_lines);
+    assert!(info.sigalgs_lines.iter().any(|l| l.starts_with("Shared Signature Algorithms: ")), "{:?}", info.sigalgs_lines);
+    assert!(info.shared_ciphers.contains(&info.cipher), "{} not in {}", info.cipher, info.shared_ciphers);
+    assert!(info.client_ciphers.contains(&info.cipher), "{:?}", info.client_ciphers);
+    assert!(info.group.is_some(), "a key-exchange group is known");
+    assert!(info.secure_renegotiation, "OpenSSL clients support RFC 5746");
+    assert!(!info.resumed);
+    assert!(info.peer_certificate.is_none());
+    assert_eq!(info.verify_result, (0, "ok".to_string()));
+    assert_eq!(p.kinds(), ["HandshakeComplete"], "no other event on a plain handshake");
+}
+
+#[test]
+fn tls13_handshake_completes() {
+    let config = default_config();
+    let mut p = Pair::connected(&config, SessionOptions::default(), ClientOptions::tls13());
+    p.assert_established();
+    check_info(&p, "TLSv1.3");
+    assert_eq!(p.handshake_info().cipher_version, "TLSv1.3");
+}
+
+#[test]
+fn tls12_handshake_completes() {
+    let config = default_config();
+    let mut p = Pair::connected(&config, SessionOptions::default(), ClientOptions::tls12());
+    p.assert_established();
+    check_info(&p, "TLSv1.2");
+    assert!(p.handshake_info().cipher.starts_with("ECDHE-ECDSA-"), "the ephemeral certificate is ECDSA");
+}
+
+#[test]
+fn default_client_gets_tls13() {
+    let config = default_config();
+    let p = Pair::connected(&config, SessionOptions::default(), ClientOptions::default());
+    assert_eq!(p.handshake_info().protocol, "TLSv1.3");
+}
+
+#[test]
+fn server_exact_version_refuses_other_client() {
+    let config = server_config(|b| b.exact_version(true).unwrap());
+    let p = Pair::connected(&config, SessionOptions::default(), ClientOptions::tls12());
+    assert!(matches!(p.closed(), Some(CloseReason::Error(SessionError::Tls(_)))), "{:?}", p.events);
+    assert!(p.client.error.is_some());
+    assert_eq!(p.to_client.first(), Some(&0x15), "a protocol_version alert goes out");
+}
+
+#[test]
+fn keylog_lines_for_tls13() {
+    let config = server_config(|b| b.keylog());
+    let p = Pair::connected(&config, SessionOptions::default(), ClientOptions::tls13());
+    let random = p.client.client_random_hex();
+    let lines: Vec<&String> = p
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::KeyLog(l) => Some(l),
+            _ => None,
+        })
+        .collect();
+    let labels: Vec<&str> = lines.iter().map(|l| l.split(' ').next().unwrap()).collect();
+    for want in [
+        "CLIENT_HANDSHAKE_TRAFFIC_SECRET",
+        "SERVER_HANDSHAKE_TRAFFIC_SECRET",
+        "CLIENT_TRAFFIC_SECRET_0",
+        "SERVER_TRAFFIC_SECRET_0",
+        "EXPORTER_SECRET",
+    ] {
+        assert!(labels.contains(&want), "missing {want} in {labels:?}");
+    }
+    for l in &lines {
+        let parts: Vec<&str> = l.split(' ').collect();
+        assert_eq!(parts.len(), 3, "NSS key log format: {l}");
+        assert_eq!(parts[1], random, "client random matches in {l}");
+        assert!(parts[2].len() >= 64 && parts[2].bytes().all(|b| b.is_ascii_hexdigit()), "{l}");
+    }
+    // The key log lines come while the handshake runs, so before HandshakeComplete.
+    let hc = p.events.iter().position(|e| matches!(e, Event::HandshakeComplete(_))).unwrap();
+    let last_key = p.events.iter().rposition(|e| matches!(e, Event::KeyLog(_))).unwrap();
+    assert!(last_key < hc, "{:?}", p.kinds());
+}
+
+#[test]
+fn keylog_tls12_uses_client_random_label() {
+    let config = server_config(|b| b.keylog());
+    let p = Pair::connected(&config, SessionOptions::default(), ClientOptions::tls12());
+    let random = p.client.client_random_hex();
+    let lines: Vec<&String> = p
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::KeyLog(l) => Some(l),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].starts_with(&format!("CLIENT_RANDOM {random} ")), "{}", lines[0]);
+}
+
+#[test]
+fn no_keylog_without_option() {
+    let config = default_config();
+    let p = Pair::connected(&config, SessionOptions::default(), ClientOptions::tls13());
+    assert!(!p.events.iter().any(|e| matches!(e, Event::KeyLog(_))));
+}
+
+#[test]
+fn alpn_selects_common_protocol() {
+    let config = server_config(|b| b.alpn(&["h2", "http/1.1"]).unwrap());
+    let client = ClientOptions { alpn: vec!["http/1.1"], ..Default::default() };
+    let mut p = Pair::connected(&config, SessionOptions::default(), client);
+    p.assert_established();
+    assert!(p.events.contains(&Event::Alpn { offered: vec!["http/1.1".into()], selected: Some("http/1.1".into()) }), "{:?}", p.events);
+    assert_eq!(p.handshake_info().alpn.as_deref(), Some("http/1.1"));
+    assert_eq!(p.client.stream.ssl().selected_alpn_protocol(), Some(&b"http/1.1"[..]));
+}
+
+#[test]
+fn alpn_prefers_server_order() {
+    let config = server_config(|b| b.alpn(&["h2", "http/1.1"]).unwrap());
+    let client = ClientOptions { alpn: vec!["http/1.1", "h2"], ..Default::default() };
+    let p = Pair::connected(&config, SessionOptions::default(), client);
+    assert_eq!(p.handshake_info().alpn.as_deref(), Some("h2"));
+}
+
+#[test]
+fn alpn_without_overlap_fails_with_alert() {
+    let config = server_config(|b| b.alpn(&["h2", "http/1.1"]).unwrap());
+    let client = ClientOptions { alpn: vec!["foo"], ..Default::default() };
+    let p = Pair::connected(&config, SessionOptions::default(), client);
+    assert!(p.events.contains(&Event::Alpn { offered: vec!["foo".into()], selected: None }), "{:?}", p.events);
+    assert!(!p.events.iter().any(|e| matches!(e, Event::HandshakeComplete(_))));
+    assert!(matches!(p.closed(), Some(CloseReason::Error(SessionError::Tls(_)))), "{:?}", p.events);
+    assert_eq!(p.to_client.first(), Some(&0x15), "an alert record");
+    let err = p.client.error.as_deref().expect("client fails");
+    assert!(err.contains("no application protocol"), "{err}");
+}
+
+#[test]
+fn alpn_client_without_alpn_still_connects() {
+    let config = server_config(|b| b.alpn(&["h2"]).unwrap());
+    let p = Pair::connected(&config, SessionOptions::default(), ClientOptions::default());
+    assert_eq!(p.handshake_info().alpn, None);
+    assert!(!p.events.iter().any(|e| matches!(e, Event::Alpn { .. })));
+}
+
+fn verify_steps(p: &Pair) -> Vec<VerifyStep> {
+    p.events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Verify(v) => Some(v.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn verifying_config(ca: &(openssl::x509::X509, openssl::pkey::PKey<openssl::pkey::Private>), return_error: bool) -> std::sync::Arc<sserve_engine::ServerConfig> {
+    let pem = ca.0.to_pem().unwrap();
+    server_config(|b| {
+        assert_eq!(b.trusted_certificates(&pem).unwrap(), 1);
+        b.verify_client(1, true);
+        b.verify_return_error(return_error);
+    })
+}
+
+#[test]
+fn required_client_cert_missing_fails() {
+    let ca = make_ca("Test CA");
+    let config = verifying_config(&ca, false);
+    for client in [ClientOptions::tls13(), ClientOptions::tls12()] {
+        let p = Pair::connected(&config, SessionOptions::default(), client);
+        assert!(!p.events.iter().any(|e| matches!(e, Event::HandshakeComplete(_))), "{:?}", p.kinds());
+        assert!(matches!(p.closed(), Some(CloseReason::Error(SessionError::Tls(_)))), "{:?}", p.events);
+        assert!(p.client.error.is_some(), "the client hears about it");
+        assert!(p.to_client.windows(1).any(|b| b[0] == 0x15) || !p.client.handshake_done());
+    }
+}
+
+#[test]
+fn client_cert_signed_by_ca_is_accepted() {
+    let ca = make_ca("Test CA");
+    let leaf = make_leaf("test client", &ca);
+    let config = verifying_config(&ca, true);
+    for version in [Version::Tls13, Version::Tls12] {
+        let client = ClientOptions { version, cert: Some(leaf.clone()), ..Default::default() };
+        let mut p = Pair::connected(&config, SessionOptions::default(), client);
+        p.assert_established();
+        let info = p.handshake_info();
+        let cert = info.peer_certificate.expect("peer certificate");
+        assert!(cert.subject.contains("CN = test client"), "{}", cert.subject);
+        assert!(cert.issuer.contains("CN = Test CA"), "{}", cert.issuer);
+        assert!(cert.pem.starts_with("-----BEGIN CERTIFICATE-----"));
+        assert_eq!(cert.sha256.len(), 64);
+        assert_eq!(info.verify_result, (0, "ok".to_string()));
+        let steps = verify_steps(&p);
+        assert!(steps.iter().any(|s| s.depth == 1 && s.subject.contains("Test CA") && s.ok && s.error.is_none()), "{steps:?}");
+        assert!(steps.iter().any(|s| s.depth == 0 && s.subject.contains("test client") && s.ok && s.error.is_none()), "{steps:?}");
+        assert!(info.sigalgs_lines.iter().any(|l| l.starts_with("Peer signing digest: ")), "{:?}", info.sigalgs_lines);
+        p.assert_data_flows("client auth");
+    }
+}
+
+#[test]
+fn untrusted_client_cert_is_forgiven_without_verify_return_error() {
+    let ca = make_ca("Test CA");
+    let stranger = make_self_signed("stranger");
+    let config = verifying_config(&ca, false);
+    let client = ClientOptions { cert: Some(stranger), ..Default::default() };
+    let mut p = Pair::connected(&config, SessionOptions::default(), client);
+    p.assert_established();
+    let steps = verify_steps(&p);
+    assert!(steps.iter().any(|s| s.error.is_some() && s.ok), "s_server's verify_callback forgives errors: {steps:?}");
+    let info = p.handshake_info();
+    assert_ne!(info.verify_result.0, 0, "the verify result records the error");
+    assert!(info.peer_certificate.unwrap().subject.contains("stranger"));
+}
+
+#[test]
+fn untrusted_client_cert_fails_with_verify_return_error() {
+    let ca = make_ca("Test CA");
+    let stranger = make_self_signed("stranger");
+    let config = verifying_config(&ca, true);
+    let client = ClientOptions { cert: Some(stranger), ..Default::default() };
+    let p = Pair::connected(&config, SessionOptions::default(), client);
+    assert!(!p.events.iter().any(|e| matches!(e, Event::HandshakeComplete(_))));
+    match p.closed() {
+        Some(CloseReason::Error(SessionError::Tls(e))) => {
+            assert_eq!(e.kind, TlsErrorKind::Verify, "{e:?}");
+            assert!(e.verify_error.is_some(), "{e:?}");
+        }
+        other => panic!("expected a TLS error, got {other:?}"),
+    }
+    assert!(verify_steps(&p).iter().any(|s| s.error.is_some() && !s.ok));
+    assert!(p.client.error.is_some());
+}
+
+#[test]
+fn ssl_conf_cipher_is_negotiated() {
+    let config = server_config(|b| b.ssl_conf("-cipher", Some("ECDHE-ECDSA-AES128-GCM-SHA256")).unwrap());
+    let p = Pair::connected(&config, SessionOptions::default(), ClientOptions::tls12());
+    assert_eq!(p.handshake_info().cipher, "ECDHE-ECDSA-AES128-GCM-SHA256");
+    assert_eq!(p.handshake_info().shared_ciphers, "ECDHE-ECDSA-AES128-GCM-SHA256");
+}
+
+#[test]
+fn ssl_conf_rejects_unknown_and_incomplete_options() {
+    let mut b = sserve_engine::ServerConfigBuilder::new().unwrap();
+    assert!(b.ssl_conf("-bogus", None).is_err());
+    assert!(b.ssl_conf("-cipher", None).is_err(), "-cipher takes a value");
+    assert_eq!(b.ssl_conf_lookup("-cipher"), Some(true));
+    assert_eq!(b.ssl_conf_lookup("-no_tls1_2"), Some(false));
+    assert_eq!(b.ssl_conf_lookup("-bogus"), None);
+    // A known option with a bad value is refused when the context is built.
+    b.ssl_conf("-cipher", Some("NO-SUCH-CIPHER")).unwrap();
+    b.ephemeral_certificate().unwrap();
+    let e = b.build().expect_err("bad cipher list");
+    assert_eq!(e.kind, TlsErrorKind::Config);
+}
+
+#[test]
+fn ssl_conf_protocol_switch_applies() {
+    let config = server_config(|b| b.ssl_conf("-no_tls1_3", None).unwrap());
+    let p = Pair::connected(&config, SessionOptions::default(), ClientOptions::default());
+    assert_eq!(p.handshake_info().protocol, "TLSv1.2");
+}
+
+#[test]
+fn handshake_timeout_fires_at_deadline() {
+    let config = default_config();
+    let mut s = session(&config, SessionOptions::default());
+    let deadline = Instant::ZERO + Duration::from_secs(10);
+    assert_eq!(s.poll_timeout(), Some(deadline));
+    s.handle_timeout(Instant::from_micros(deadline.as_micros() - 1));
+    assert!(!s.is_closed(), "not yet");
+    assert_eq!(drain(&mut s).1, vec![]);
+    s.handle_timeout(deadline);
+    assert!(s.is_closed());
+    assert_eq!(drain(&mut s).1, vec![Event::Closed(CloseReason::Error(SessionError::HandshakeTimeout))]);
+    assert_eq!(s.poll_timeout(), None);
+    // Nothing more happens afterwards.
+    s.handle_timeout(deadline + Duration::from_secs(100));
+    s.handle_input(deadline, b"\x16\x03\x01");
+    assert_eq!(drain(&mut s), (vec![], vec![]));
+}
+
+#[test]
+fn handshake_timeout_during_a_stalled_handshake() {
+    let config = default_config();
+    let mut p = Pair::new(&config, SessionOptions::default(), ClientOptions::tls13());
+    // Only the ClientHello reaches the server; the client never answers.
+    p.client.pump();
+    let hello = std::mem::take(&mut p.client.stream.get_mut().outgoing);
+    p.server.handle_input(Instant::from_millis(5), &hello);
+    p.drain_server();
+    assert!(!p.server.is_established());
+    assert_eq!(p.server.poll_timeout(), Some(Instant::ZERO + Duration::from_secs(10)), "the timer runs from creation");
+    p.server.handle_timeout(Instant::ZERO + Duration::from_secs(10));
+    p.drain_server();
+    assert_eq!(p.closed(), Some(&CloseReason::Error(SessionError::HandshakeTimeout)));
+}
+
+#[test]
+fn no_handshake_timer_when_disabled() {
+    let config = default_config();
+    let s = session(&config, SessionOptions { handshake_timeout: None, ..Default::default() });
+    assert_eq!(s.poll_timeout(), None);
+}
+
+#[test]
+fn handshake_timer_is_gone_after_handshake() {
+    let config = default_config();
+    let mut p = Pair::connected(&config, SessionOptions::default(), ClientOptions::tls13());
+    p.assert_established();
+    assert_eq!(p.server.poll_timeout(), None);
+    p.server.handle_timeout(Instant::ZERO + Duration::from_secs(3600));
+    p.drive();
+    assert!(p.closed().is_none());
+    p.assert_data_flows("late timer");
+}
+
+#[test]
+fn idle_timeout_closes_with_close_notify() {
+    let config = default_config();
+    let opts = SessionOptions { idle_timeout: Some(Duration::from_secs(30)), ..Default::default() };
+    let mut p = Pair::new(&config, opts, ClientOptions::tls13());
+    p.now = Instant::from_millis(1000);
+    p.drive();
+    p.assert_established();
+    assert_eq!(p.server.poll_timeout(), Some(Instant::from_millis(31_000)));
+    p.now = Instant::from_millis(20_000);
+    p.client_send(b"still here\n");
+    assert_eq!(p.server.poll_timeout(), Some(Instant::from_millis(50_000)), "input restarts the idle timer");
+    p.server.handle_timeout(Instant::from_millis(49_999));
+    p.drive();
+    assert!(p.closed().is_none());
+    p.server.handle_timeout(Instant::from_millis(50_000));
+    p.drive();
+    assert_eq!(p.closed(), Some(&CloseReason::Error(SessionError::IdleTimeout)));
+    assert!(p.client.closed, "the client got close_notify");
+}
