@@ -77,7 +77,15 @@ impl BlockingServer {
     /// A server for `config`, creating sessions with `opts`.
     pub fn new(config: Arc<ServerConfig>, opts: Arc<SessionOptions>, serve: ServeOptions) -> Self {
         let (tx, rx) = mpsc::channel();
-        BlockingServer { config, opts, serve, epoch: std::time::Instant::now(), tx, rx, console_started: false }
+        BlockingServer {
+            config,
+            opts,
+            serve,
+            epoch: std::time::Instant::now(),
+            tx,
+            rx,
+            console_started: false,
+        }
     }
 
     fn now(&self) -> Instant {
@@ -226,7 +234,12 @@ impl BlockingServer {
 
     /// Drains transmits (written to the socket) and events (handled or passed on) until both are
     /// empty. Returns true when an event asked to stop the server.
-    fn pump(&mut self, session: &mut TlsSession, stream: &mut TcpStream, observer: &mut dyn Observer) -> io::Result<bool> {
+    fn pump(
+        &mut self,
+        session: &mut TlsSession,
+        stream: &mut TcpStream,
+        observer: &mut dyn Observer,
+    ) -> io::Result<bool> {
         let mut stop = false;
         loop {
             while let Some(t) = session.poll_transmit() {

@@ -17,7 +17,9 @@ pub struct FileRoot {
 impl FileRoot {
     /// Serves files under `root`.
     pub fn new(root: impl Into<PathBuf>) -> io::Result<Self> {
-        Ok(FileRoot { root: root.into().canonicalize()? })
+        Ok(FileRoot {
+            root: root.into().canonicalize()?,
+        })
     }
 
     /// Opens `path` (relative, checked by the engine) for reading.
@@ -29,7 +31,9 @@ impl FileRoot {
         let full = self.root.join(path);
         let real = full.canonicalize().map_err(|e| FileError::Open(os_text(&e)))?;
         if !real.starts_with(&self.root) {
-            return Err(FileError::Open("Permission denied (outside the served directory)".into()));
+            return Err(FileError::Open(
+                "Permission denied (outside the served directory)".into(),
+            ));
         }
         if real.is_dir() {
             return Err(FileError::IsDirectory);
@@ -69,8 +73,14 @@ mod tests {
         let r = FileRoot::new(&root).unwrap();
         assert!(r.open("a.txt").is_ok());
         assert_eq!(r.open("sub").unwrap_err(), FileError::IsDirectory);
-        assert_eq!(r.open("missing").unwrap_err(), FileError::Open("No such file or directory".into()));
-        assert_eq!(r.open("").unwrap_err(), FileError::Open("No such file or directory".into()));
+        assert_eq!(
+            r.open("missing").unwrap_err(),
+            FileError::Open("No such file or directory".into())
+        );
+        assert_eq!(
+            r.open("").unwrap_err(),
+            FileError::Open("No such file or directory".into())
+        );
         #[cfg(unix)]
         assert!(matches!(r.open("link").unwrap_err(), FileError::Open(m) if m.contains("outside")));
     }

@@ -23,9 +23,16 @@ impl ListenSpec {
             Some((h, p)) => (Some(h.trim_start_matches('[').trim_end_matches(']')), p),
             None => (None, value),
         };
-        let port: u16 = port.parse().map_err(|_| format!("invalid port '{port}' in -accept {value}"))?;
+        let port: u16 = port
+            .parse()
+            .map_err(|_| format!("invalid port '{port}' in -accept {value}"))?;
         let host = host.filter(|h| !h.is_empty() && *h != "*").map(str::to_string);
-        Ok(ListenSpec { host, port, ipv4_only: false, ipv6_only: false })
+        Ok(ListenSpec {
+            host,
+            port,
+            ipv4_only: false,
+            ipv6_only: false,
+        })
     }
 
     fn candidates(&self) -> io::Result<Vec<SocketAddr>> {
@@ -40,10 +47,13 @@ impl ListenSpec {
         };
         let filtered: Vec<SocketAddr> = addrs
             .into_iter()
-            .filter(|a| !(self.ipv4_only && a.is_ipv6()) && !(self.ipv6_only && a.is_ipv4()))
+            .filter(|a| !(self.ipv4_only && a.is_ipv6() || self.ipv6_only && a.is_ipv4()))
             .collect();
         if filtered.is_empty() {
-            return Err(io::Error::new(io::ErrorKind::AddrNotAvailable, "no address of the requested family"));
+            return Err(io::Error::new(
+                io::ErrorKind::AddrNotAvailable,
+                "no address of the requested family",
+            ));
         }
         Ok(filtered)
     }
@@ -102,7 +112,12 @@ mod tests {
     fn port_in_use_is_an_error() {
         let held = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = held.local_addr().unwrap().port();
-        let spec = ListenSpec { host: Some("127.0.0.1".into()), port, ipv4_only: false, ipv6_only: false };
+        let spec = ListenSpec {
+            host: Some("127.0.0.1".into()),
+            port,
+            ipv4_only: false,
+            ipv6_only: false,
+        };
         assert_eq!(bind(&spec).unwrap_err().kind(), io::ErrorKind::AddrInUse);
     }
 }

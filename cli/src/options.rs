@@ -15,19 +15,39 @@ const VALUE_OPTIONS: &[(&str, &str, &str)] = &[
     ("accept", "[host:]port", "TCP address to listen on (default 4433)"),
     ("port", "port", "TCP port to listen on (default 4433)"),
     ("naccept", "n", "Serve n connections, then exit"),
-    ("cert", "file", "Certificate file (default server.pem; without it an ephemeral self-signed certificate is generated)"),
+    (
+        "cert",
+        "file",
+        "Certificate file (default server.pem; without it an ephemeral self-signed certificate is generated)",
+    ),
     ("key", "file", "Private key file (default: the -cert file)"),
     ("certform", "PEM|DER", "Certificate format (default PEM)"),
     ("keyform", "PEM|DER", "Key format (default PEM)"),
     ("pass", "source", "Key password source (pass:, env:, file:, stdin)"),
-    ("cert_chain", "file", "Extra certificates to send with the certificate (PEM)"),
-    ("CAfile", "file", "Trusted CA certificates for client verification (PEM)"),
+    (
+        "cert_chain",
+        "file",
+        "Extra certificates to send with the certificate (PEM)",
+    ),
+    (
+        "CAfile",
+        "file",
+        "Trusted CA certificates for client verification (PEM)",
+    ),
     ("CApath", "dir", "Directory of trusted CA certificates (PEM files)"),
     ("verify", "depth", "Ask for a client certificate"),
     ("Verify", "depth", "Require a client certificate"),
-    ("alpn", "list", "Comma-separated ALPN protocols to accept, in preference order"),
+    (
+        "alpn",
+        "list",
+        "Comma-separated ALPN protocols to accept, in preference order",
+    ),
     ("keylogfile", "file", "Append TLS secrets in NSS key log format"),
-    ("handshake_timeout", "secs", "sserve: drop a connection whose handshake takes longer (default 10, 0 = never)"),
+    (
+        "handshake_timeout",
+        "secs",
+        "sserve: drop a connection whose handshake takes longer (default 10, 0 = never)",
+    ),
 ];
 
 /// Options we implement that take no value: (name, help).
@@ -40,13 +60,19 @@ const FLAG_OPTIONS: &[(&str, &str)] = &[
     ("HTTP", "Like -WWW, but the file holds its own HTTP headers"),
     ("rev", "Act as an echo server that sends back received text reversed"),
     ("crlf", "Convert LF from the terminal into CRLF"),
-    ("ign_eof", "Ignore console EOF (sserve: keep the connection); -rev: CLOSE is plain text"),
+    (
+        "ign_eof",
+        "Ignore console EOF (sserve: keep the connection); -rev: CLOSE is plain text",
+    ),
     ("no_ign_eof", "Do not ignore input EOF"),
     ("quiet", "No server output"),
     ("brief", "Only print a summary of each connection"),
     ("no-CAfile", "Do not load the default CA file"),
     ("no-CApath", "Do not load the default CA directory"),
-    ("verify_return_error", "Close the connection on client verification errors"),
+    (
+        "verify_return_error",
+        "Close the connection on client verification errors",
+    ),
     ("tls1_2", "Just talk TLSv1.2"),
     ("tls1_3", "Just talk TLSv1.3"),
     ("no_cache", "Disable the session cache"),
@@ -109,7 +135,9 @@ pub fn split_args(args: &[String], conf_lookup: impl Fn(&str) -> Option<bool>) -
             _ => return Err(UsageError(format!("Extra option: \"{arg}\""))),
         };
         let mut value = |what: &str| {
-            it.next().cloned().ok_or_else(|| UsageError(format!("Option -{name} needs a value ({what})")))
+            it.next()
+                .cloned()
+                .ok_or_else(|| UsageError(format!("Option -{name} needs a value ({what})")))
         };
         if flag_option(name) {
             out.clap_args.push(format!("--{name}"));
@@ -117,7 +145,11 @@ pub fn split_args(args: &[String], conf_lookup: impl Fn(&str) -> Option<bool>) -
             out.clap_args.push(format!("--{name}"));
             out.clap_args.push(value("see -help")?);
         } else if let Some(takes_value) = conf_lookup(&format!("-{name}")) {
-            let v = if takes_value { Some(value("an OpenSSL option value")?) } else { None };
+            let v = if takes_value {
+                Some(value("an OpenSSL option value")?)
+            } else {
+                None
+            };
             out.conf.push((format!("-{name}"), v));
         } else if is_s_server_option(name) {
             return Err(UsageError(not_implemented(name)));
@@ -156,7 +188,16 @@ pub fn command() -> Command {
 pub fn parse(clap_args: &[String]) -> Result<ArgMatches, UsageError> {
     command()
         .try_get_matches_from(std::iter::once("sserve".to_string()).chain(clap_args.iter().cloned()))
-        .map_err(|e| UsageError(e.to_string().lines().next().unwrap_or("invalid arguments").trim_start_matches("error: ").to_string()))
+        .map_err(|e| {
+            UsageError(
+                e.to_string()
+                    .lines()
+                    .next()
+                    .unwrap_or("invalid arguments")
+                    .trim_start_matches("error: ")
+                    .to_string(),
+            )
+        })
 }
 
 #[cfg(test)]
@@ -179,7 +220,10 @@ mod tests {
     fn single_dash_options() {
         let s = split_args(&args("-accept 0 -www -cipher ECDHE -no_tls1_2 -4 --rev"), conf).unwrap();
         assert_eq!(s.clap_args, args("--accept 0 --www --4 --rev"));
-        assert_eq!(s.conf, vec![("-cipher".into(), Some("ECDHE".into())), ("-no_tls1_2".into(), None)]);
+        assert_eq!(
+            s.conf,
+            vec![("-cipher".into(), Some("ECDHE".into())), ("-no_tls1_2".into(), None)]
+        );
         let m = parse(&s.clap_args).unwrap();
         assert_eq!(m.get_one::<String>("accept").map(String::as_str), Some("0"));
         assert!(m.get_flag("www") && m.get_flag("4") && m.get_flag("rev"));
@@ -188,16 +232,37 @@ mod tests {
     #[test]
     fn values_may_start_with_a_dash() {
         let s = split_args(&args("-pass -secret"), conf).unwrap();
-        assert_eq!(parse(&s.clap_args).unwrap().get_one::<String>("pass").map(String::as_str), Some("-secret"));
+        assert_eq!(
+            parse(&s.clap_args)
+                .unwrap()
+                .get_one::<String>("pass")
+                .map(String::as_str),
+            Some("-secret")
+        );
     }
 
     #[test]
     fn refusals_are_one_line() {
-        assert_eq!(split_args(&args("-bogus"), conf).unwrap_err().0, "Unknown option: -bogus (use -help for a summary)");
-        assert_eq!(split_args(&args("-dtls"), conf).unwrap_err().0, "option -dtls: DTLS is not implemented yet");
-        assert_eq!(split_args(&args("-engine x"), conf).unwrap_err().0, "option -engine: engines are not supported (OpenSSL 3 providers replace them)");
-        assert_eq!(split_args(&args("-accept"), conf).unwrap_err().0, "Option -accept needs a value (see -help)");
-        assert_eq!(split_args(&args("stray"), conf).unwrap_err().0, "Extra option: \"stray\"");
+        assert_eq!(
+            split_args(&args("-bogus"), conf).unwrap_err().0,
+            "Unknown option: -bogus (use -help for a summary)"
+        );
+        assert_eq!(
+            split_args(&args("-dtls"), conf).unwrap_err().0,
+            "option -dtls: DTLS is not implemented yet"
+        );
+        assert_eq!(
+            split_args(&args("-engine x"), conf).unwrap_err().0,
+            "option -engine: engines are not supported (OpenSSL 3 providers replace them)"
+        );
+        assert_eq!(
+            split_args(&args("-accept"), conf).unwrap_err().0,
+            "Option -accept needs a value (see -help)"
+        );
+        assert_eq!(
+            split_args(&args("stray"), conf).unwrap_err().0,
+            "Extra option: \"stray\""
+        );
     }
 
     #[test]

@@ -3,8 +3,8 @@
 use std::io::{self, Write};
 
 use sserve_adapters::blocking::Observer;
-use sserve_engine::{AppMode, CloseReason, Command, Event, HandshakeInfo, SessionError};
 use sserve_engine::status_page::stats_text;
+use sserve_engine::{AppMode, CloseReason, Command, Event, HandshakeInfo, SessionError};
 
 /// How much to print (`-quiet`, `-brief`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -25,7 +25,11 @@ pub struct Console {
 impl Console {
     /// A renderer for `mode`.
     pub fn new(mode: AppMode, verbosity: Verbosity) -> Self {
-        Console { mode, verbosity, handshake_done: false }
+        Console {
+            mode,
+            verbosity,
+            handshake_done: false,
+        }
     }
 
     /// Informational stdout (s_server's `bio_s_out`, a null BIO with `-quiet`/`-brief`).
@@ -56,11 +60,17 @@ impl Console {
             t.push_str(l);
             t.push('\n');
         }
-        t.push_str(&format!("CIPHER is {}\n", if i.cipher.is_empty() { "(NONE)" } else { &i.cipher }));
+        t.push_str(&format!(
+            "CIPHER is {}\n",
+            if i.cipher.is_empty() { "(NONE)" } else { &i.cipher }
+        ));
         if i.resumed {
             t.push_str("Reused session-id\n");
         }
-        t.push_str(&format!("Secure Renegotiation IS{} supported\n", if i.secure_renegotiation { "" } else { " NOT" }));
+        t.push_str(&format!(
+            "Secure Renegotiation IS{} supported\n",
+            if i.secure_renegotiation { "" } else { " NOT" }
+        ));
         self.info(&t);
     }
 
@@ -180,15 +190,13 @@ impl Observer for Console {
                 let _ = o.write_all(data);
                 let _ = o.flush();
             }
-            Event::Alpn { offered, selected } => {
-                if !self.verbosity.quiet {
-                    let mut o = io::stdout().lock();
-                    let _ = writeln!(o, "ALPN protocols advertised by the client: {}", offered.join(", "));
-                    if let Some(s) = selected {
-                        let _ = writeln!(o, "ALPN protocols selected: {s}");
-                    }
-                    let _ = o.flush();
+            Event::Alpn { offered, selected } if !self.verbosity.quiet => {
+                let mut o = io::stdout().lock();
+                let _ = writeln!(o, "ALPN protocols advertised by the client: {}", offered.join(", "));
+                if let Some(s) = selected {
+                    let _ = writeln!(o, "ALPN protocols selected: {s}");
                 }
+                let _ = o.flush();
             }
             Event::Verify(step) => {
                 let quiet = self.verbosity.brief;
@@ -204,22 +212,24 @@ impl Observer for Console {
                 }
                 self.err(&t);
             }
-            Event::FileServed(path) => {
-                if !self.verbosity.quiet {
-                    self.err(&format!("FILE:{path}\n"));
-                }
-            }
+            Event::FileServed(path) if !self.verbosity.quiet => self.err(&format!("FILE:{path}\n")),
             Event::CommandDone { command, result, error } => match (result, command) {
                 (Some(r), _) => println!("SSL_do_handshake -> {r}"),
                 (None, Command::RequestClientCert) => {
                     println!("Failed to initiate request");
                     self.err(&format!("{}\n", error.as_deref().unwrap_or("")));
                 }
-                (None, c) => self.err(&format!("sserve: command {}: {}\n", c.letter(), error.as_deref().unwrap_or("failed"))),
+                (None, c) => self.err(&format!(
+                    "sserve: command {}: {}\n",
+                    c.letter(),
+                    error.as_deref().unwrap_or("failed")
+                )),
             },
             Event::Renegotiating(r) => self.info(&format!("SSL_renegotiate -> {r}\n")),
             Event::Stats(s) => self.info(&stats_text(s)),
-            Event::HeartbeatUnsupported => self.err("sserve: B: heartbeats are not supported (removed from OpenSSL in 1.1.1)\n"),
+            Event::HeartbeatUnsupported => {
+                self.err("sserve: B: heartbeats are not supported (removed from OpenSSL in 1.1.1)\n")
+            }
             Event::StopServer => self.err("shutdown accept socket\n"),
             Event::Closed(reason) => self.closed(reason),
             _ => {}

@@ -32,7 +32,13 @@ impl From<UsageError> for Fatal {
 }
 
 fn tls(context: &str) -> impl FnOnce(TlsError) -> Fatal + '_ {
-    move |e| Fatal(if context.is_empty() { e.reason } else { format!("{context}: {}", e.reason) })
+    move |e| {
+        Fatal(if context.is_empty() {
+            e.reason
+        } else {
+            format!("{context}: {}", e.reason)
+        })
+    }
 }
 
 /// Runs sserve with `args` (without the program name); returns the exit status.
@@ -66,28 +72,43 @@ fn format_arg(m: &ArgMatches, name: &str) -> Result<CertFormat, Fatal> {
 
 /// `-pass` sources as in openssl(1) "Pass Phrase Options".
 fn password(source: &str) -> Result<Vec<u8>, Fatal> {
-    let first_line = |data: &[u8]| data.split(|&b| b == b'\n').next().unwrap_or(&[]).strip_suffix(b"\r").map_or_else(
-        || data.split(|&b| b == b'\n').next().unwrap_or(&[]).to_vec(),
-        <[u8]>::to_vec,
-    );
+    let first_line = |data: &[u8]| {
+        data.split(|&b| b == b'\n')
+            .next()
+            .unwrap_or(&[])
+            .strip_suffix(b"\r")
+            .map_or_else(
+                || data.split(|&b| b == b'\n').next().unwrap_or(&[]).to_vec(),
+                <[u8]>::to_vec,
+            )
+    };
     if let Some(p) = source.strip_prefix("pass:") {
         Ok(p.as_bytes().to_vec())
     } else if let Some(v) = source.strip_prefix("env:") {
-        std::env::var(v).map(String::into_bytes).map_err(|_| Fatal(format!("-pass: environment variable {v} is not set")))
+        std::env::var(v)
+            .map(String::into_bytes)
+            .map_err(|_| Fatal(format!("-pass: environment variable {v} is not set")))
     } else if let Some(f) = source.strip_prefix("file:") {
         Ok(first_line(&read_file("password file", f)?))
     } else if source == "stdin" {
         let mut line = String::new();
-        std::io::stdin().read_line(&mut line).map_err(|e| Fatal(format!("-pass stdin: {e}")))?;
+        std::io::stdin()
+            .read_line(&mut line)
+            .map_err(|e| Fatal(format!("-pass stdin: {e}")))?;
         Ok(first_line(line.as_bytes()))
     } else {
-        Err(Fatal(format!("-pass: unsupported password source '{source}' (use pass:, env:, file: or stdin)")))
+        Err(Fatal(format!(
+            "-pass: unsupported password source '{source}' (use pass:, env:, file: or stdin)"
+        )))
     }
 }
 
 fn parse_num<T: std::str::FromStr>(m: &ArgMatches, name: &str) -> Result<Option<T>, Fatal> {
     m.get_one::<String>(name)
-        .map(|v| v.parse::<T>().map_err(|_| Fatal(format!("-{name}: invalid number '{v}'"))))
+        .map(|v| {
+            v.parse::<T>()
+                .map_err(|_| Fatal(format!("-{name}: invalid number '{v}'")))
+        })
         .transpose()
 }
 
@@ -105,34 +126,46 @@ fn app_mode(args: &[String], m: &ArgMatches) -> AppMode {
     web.map_or(AppMode::Console, AppMode::Web)
 }
 
-fn configure_certificates(b: &mut ServerConfigBuilder, m: &ArgMatches, quiet: bool) -> Result<(), Fatal> {
+fn configure_certificates(b: &mut ServerConfigBuilder, m: &ArgMatches) -> Result<(), Fatal> {
     let cert = m.get_one::<String>("cert");
     if cert.is_none() && !Path::new(DEFAULT_CERT).exists() {
-        let fp = b.ephemeral_certificate().map_err(tls("generating an ephemeral certificate"))?;
+        let fp = b
+            .ephemeral_certificate()
+            .map_err(tls("generating an ephemeral certificate"))?;
+        // Said even with -quiet: a client will see an unexpected certificate.
         eprintln!("sserve: no -cert given and {DEFAULT_CERT} not found: using an ephemeral self-signed P-256 certificate for localhost (SHA-256 fingerprint {fp})");
-        let _ = quiet;
         return Ok(());
     }
     let cert_path = cert.map_or(DEFAULT_CERT, String::as_str);
     let key_path = m.get_one::<String>("key").map_or(cert_path, String::as_str);
     b.certificate(&read_file("certificate file", cert_path)?, format_arg(m, "certform")?)
-        .map_err(|e| Fatal(format!("unable to load certificate from '{cert_path}': {}", e.reason)))?;
+        .map_err(|e| Fatal(format!("{} ('{cert_path}')", e.reason)))?;
     let pass = m.get_one::<String>("pass").map(|p| password(p)).transpose()?;
-    b.private_key(&read_file("private key file", key_path)?, format_arg(m, "keyform")?, pass.as_deref())
-        .map_err(|e| Fatal(format!("unable to load server private key from '{key_path}': {}", e.reason)))?;
+    b.private_key(
+        &read_file("private key file", key_path)?,
+        format_arg(m, "keyform")?,
+        pass.as_deref(),
+    )
+    .map_err(|e| Fatal(format!("{} ('{key_path}'; wrong or missing -pass?)", e.reason)))?;
     if let Some(chain) = m.get_one::<String>("cert_chain") {
-        b.chain(&read_file("certificate chain file", chain)?).map_err(tls("-cert_chain"))?;
+        b.chain(&read_file("certificate chain file", chain)?)
+            .map_err(tls("-cert_chain"))?;
     }
     Ok(())
 }
 
 fn configure_verification(b: &mut ServerConfigBuilder, m: &ArgMatches, quiet: bool) -> Result<(), Fatal> {
     if let Some(ca) = m.get_one::<String>("CAfile") {
-        b.trusted_certificates(&read_file("CA file", ca)?).map_err(tls("-CAfile"))?;
+        b.trusted_certificates(&read_file("CA file", ca)?)
+            .map_err(tls("-CAfile"))?;
     }
     if let Some(dir) = m.get_one::<String>("CApath") {
-        let entries = std::fs::read_dir(dir).map_err(|e| Fatal(format!("cannot read CA directory '{dir}': {}", io_text(&e))))?;
-        let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_file()).collect();
+        let entries =
+            std::fs::read_dir(dir).map_err(|e| Fatal(format!("cannot read CA directory '{dir}': {}", io_text(&e))))?;
+        let mut paths: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.is_file())
+            .collect();
         paths.sort();
         for p in paths {
             // Like OpenSSL's hashed directory lookup, files that hold no certificate are skipped.
@@ -178,7 +211,7 @@ fn run_inner(args: &[String]) -> Result<i32, Fatal> {
         b.exact_version(tls13).map_err(tls("protocol version"))?;
     }
 
-    configure_certificates(&mut b, &m, quiet)?;
+    configure_certificates(&mut b, &m)?;
     configure_verification(&mut b, &m, quiet)?;
     for (cmd, value) in &split.conf {
         b.ssl_conf(cmd, value.as_deref()).map_err(tls(""))?;
@@ -193,7 +226,10 @@ fn run_inner(args: &[String]) -> Result<i32, Fatal> {
     let keylog = match m.get_one::<String>("keylogfile") {
         Some(path) => {
             b.keylog();
-            Some(KeyLog::open(Path::new(path)).map_err(|e| Fatal(format!("Error writing keylog file {path}: {}", io_text(&e))))?)
+            Some(
+                KeyLog::open(Path::new(path))
+                    .map_err(|e| Fatal(format!("Error writing keylog file {path}: {}", io_text(&e))))?,
+            )
         }
         None => None,
     };
@@ -201,12 +237,19 @@ fn run_inner(args: &[String]) -> Result<i32, Fatal> {
 
     let mut spec = match (m.get_one::<String>("accept"), parse_num::<u16>(&m, "port")?) {
         (Some(a), _) => ListenSpec::parse_accept(a).map_err(Fatal)?,
-        (None, port) => ListenSpec { host: None, port: port.unwrap_or(DEFAULT_PORT), ipv4_only: false, ipv6_only: false },
+        (None, port) => ListenSpec {
+            host: None,
+            port: port.unwrap_or(DEFAULT_PORT),
+            ipv4_only: false,
+            ipv6_only: false,
+        },
     };
     spec.ipv4_only = m.get_flag("4");
     spec.ipv6_only = m.get_flag("6");
     let listener = bind(&spec).map_err(|e| Fatal(format!("cannot listen on port {}: {}", spec.port, io_text(&e))))?;
-    let bound = listener.local_addr().map_err(|e| Fatal(format!("listening socket: {e}")))?;
+    let bound = listener
+        .local_addr()
+        .map_err(|e| Fatal(format!("listening socket: {e}")))?;
 
     let handshake_timeout = match parse_num::<u64>(&m, "handshake_timeout")? {
         Some(0) => None,
@@ -220,7 +263,9 @@ fn run_inner(args: &[String]) -> Result<i32, Fatal> {
         ign_eof: m.get_flag("ign_eof") && !m.get_flag("no_ign_eof"),
         binmode: m.get_flag("http_server_binmode"),
         handshake_timeout,
-        argv: std::iter::once("sserve".to_string()).chain(args.iter().cloned()).collect(),
+        argv: std::iter::once("sserve".to_string())
+            .chain(args.iter().cloned())
+            .collect(),
         ..SessionOptions::default()
     });
     let files = match mode {

@@ -65,7 +65,13 @@ pub fn parse_console_chunk(chunk: &[u8]) -> ConsoleInput<'_> {
         return ConsoleInput::Data(chunk);
     };
     let line_end = matches!(chunk.get(1), Some(b'\n') | Some(b'\r'));
-    let exact = |c: Command| if line_end { ConsoleInput::Command(c) } else { ConsoleInput::Data(chunk) };
+    let exact = |c: Command| {
+        if line_end {
+            ConsoleInput::Command(c)
+        } else {
+            ConsoleInput::Data(chunk)
+        }
+    };
     match first {
         b'Q' => ConsoleInput::Command(Command::Shutdown),
         b'q' => ConsoleInput::Command(Command::Quit),
@@ -102,14 +108,26 @@ mod tests {
     #[test]
     fn first_byte_commands() {
         assert_eq!(parse_console_chunk(b"Q\n"), ConsoleInput::Command(Command::Shutdown));
-        assert_eq!(parse_console_chunk(b"Quit now\n"), ConsoleInput::Command(Command::Shutdown));
+        assert_eq!(
+            parse_console_chunk(b"Quit now\n"),
+            ConsoleInput::Command(Command::Shutdown)
+        );
         assert_eq!(parse_console_chunk(b"quiet"), ConsoleInput::Command(Command::Quit));
         assert_eq!(parse_console_chunk(b"k\n"), ConsoleInput::Command(Command::KeyUpdate));
-        assert_eq!(parse_console_chunk(b"K\r\n"), ConsoleInput::Command(Command::KeyUpdateRequested));
+        assert_eq!(
+            parse_console_chunk(b"K\r\n"),
+            ConsoleInput::Command(Command::KeyUpdateRequested)
+        );
         assert_eq!(parse_console_chunk(b"keep\n"), ConsoleInput::Data(b"keep\n"));
         assert_eq!(parse_console_chunk(b"r"), ConsoleInput::Data(b"r"));
-        assert_eq!(parse_console_chunk(b"Please\n"), ConsoleInput::CommandThenSend(Command::PlaintextProbe, b"Please\n"));
-        assert_eq!(parse_console_chunk(b"S\n"), ConsoleInput::CommandThenSend(Command::Stats, b"S\n"));
+        assert_eq!(
+            parse_console_chunk(b"Please\n"),
+            ConsoleInput::CommandThenSend(Command::PlaintextProbe, b"Please\n")
+        );
+        assert_eq!(
+            parse_console_chunk(b"S\n"),
+            ConsoleInput::CommandThenSend(Command::Stats, b"S\n")
+        );
         assert_eq!(parse_console_chunk(b"hello\n"), ConsoleInput::Data(b"hello\n"));
     }
 

@@ -39,7 +39,13 @@ pub struct TlsError {
 impl TlsError {
     /// A new error of `kind` with a reason and no OpenSSL stack.
     pub fn new(kind: TlsErrorKind, reason: impl Into<String>) -> Self {
-        TlsError { kind, reason: reason.into(), stack: Vec::new(), alert_sent: None, verify_error: None }
+        TlsError {
+            kind,
+            reason: reason.into(),
+            stack: Vec::new(),
+            alert_sent: None,
+            verify_error: None,
+        }
     }
 }
 

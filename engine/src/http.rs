@@ -143,7 +143,9 @@ pub fn validate_path(rest: &[u8]) -> Result<String, PathError> {
 
 /// The `-WWW` header for a served file: text/html for `.html`, `.htm`, `.php`, else text/plain.
 pub fn file_header(path: &str) -> &'static [u8] {
-    let html = [".html", ".htm", ".php"].iter().any(|ext| path.len() > ext.len() && path.ends_with(ext));
+    let html = [".html", ".htm", ".php"]
+        .iter()
+        .any(|ext| path.len() > ext.len() && path.ends_with(ext));
     if html {
         HTML_HEADER
     } else {
@@ -178,9 +180,22 @@ mod tests {
 
     #[test]
     fn www_answers_any_get() {
-        assert_eq!(classify_line(WebMode::Status, b"GET /anything HTTP/1.0\r\n"), Request::StatusPage { renegotiate: None });
-        assert_eq!(classify_line(WebMode::Status, b"GET /reneg HTTP/1.0\r\n"), Request::StatusPage { renegotiate: Some(false) });
-        assert_eq!(classify_line(WebMode::Status, b"GET /renegcert HTTP/1.0\r\n"), Request::StatusPage { renegotiate: Some(true) });
+        assert_eq!(
+            classify_line(WebMode::Status, b"GET /anything HTTP/1.0\r\n"),
+            Request::StatusPage { renegotiate: None }
+        );
+        assert_eq!(
+            classify_line(WebMode::Status, b"GET /reneg HTTP/1.0\r\n"),
+            Request::StatusPage {
+                renegotiate: Some(false)
+            }
+        );
+        assert_eq!(
+            classify_line(WebMode::Status, b"GET /renegcert HTTP/1.0\r\n"),
+            Request::StatusPage {
+                renegotiate: Some(true)
+            }
+        );
         assert_eq!(classify_line(WebMode::Status, b"POST / HTTP/1.0\r\n"), Request::Ignore);
         assert_eq!(classify_line(WebMode::Status, b"get / HTTP/1.0\r\n"), Request::Ignore);
         assert_eq!(classify_line(WebMode::Status, b"Host: x\r\n"), Request::Ignore);
@@ -188,25 +203,70 @@ mod tests {
 
     #[test]
     fn files_mode_paths() {
-        assert_eq!(classify_line(WebMode::Files, b"GET /a.txt HTTP/1.0\r\n"), Request::File("a.txt".into()));
-        assert_eq!(classify_line(WebMode::Files, b"GET /stats HTTP/1.0\r\n"), Request::StatusPage { renegotiate: None });
-        assert_eq!(classify_line(WebMode::Raw, b"GET /stats HTTP/1.0\r\n"), Request::File("stats".into()));
-        assert_eq!(classify_line(WebMode::Files, b"GET /a.txt?q=1 HTTP/1.0\r\n"), Request::File("a.txt?q=1".into()));
-        assert_eq!(classify_line(WebMode::Files, b"GET /%2e%2e/x HTTP/1.0\r\n"), Request::File("%2e%2e/x".into()));
-        assert_eq!(classify_line(WebMode::Files, b"GET / HTTP/1.0\r\n"), Request::File("".into()));
-        assert_eq!(classify_line(WebMode::Files, b"GET /...x HTTP/1.0\r\n"), Request::File("...x".into()));
-        assert_eq!(classify_line(WebMode::Files, b"GET /..foo HTTP/1.0\r\n"), Request::File("..foo".into()));
+        assert_eq!(
+            classify_line(WebMode::Files, b"GET /a.txt HTTP/1.0\r\n"),
+            Request::File("a.txt".into())
+        );
+        assert_eq!(
+            classify_line(WebMode::Files, b"GET /stats HTTP/1.0\r\n"),
+            Request::StatusPage { renegotiate: None }
+        );
+        assert_eq!(
+            classify_line(WebMode::Raw, b"GET /stats HTTP/1.0\r\n"),
+            Request::File("stats".into())
+        );
+        assert_eq!(
+            classify_line(WebMode::Files, b"GET /a.txt?q=1 HTTP/1.0\r\n"),
+            Request::File("a.txt?q=1".into())
+        );
+        assert_eq!(
+            classify_line(WebMode::Files, b"GET /%2e%2e/x HTTP/1.0\r\n"),
+            Request::File("%2e%2e/x".into())
+        );
+        assert_eq!(
+            classify_line(WebMode::Files, b"GET / HTTP/1.0\r\n"),
+            Request::File("".into())
+        );
+        assert_eq!(
+            classify_line(WebMode::Files, b"GET /...x HTTP/1.0\r\n"),
+            Request::File("...x".into())
+        );
+        assert_eq!(
+            classify_line(WebMode::Files, b"GET /..foo HTTP/1.0\r\n"),
+            Request::File("..foo".into())
+        );
     }
 
     #[test]
     fn refusals_match_s_server_text() {
-        assert_eq!(msg(classify_line(WebMode::Files, b"GET /a.txt\r\n")), "'a.txt\r\n' is an invalid file name\r\n");
-        assert_eq!(msg(classify_line(WebMode::Files, b"GET /c:x HTTP/1.0\r\n")), "'c' contains '..' or ':'\r\n");
-        assert_eq!(msg(classify_line(WebMode::Files, b"GET /../secret.txt HTTP/1.0\r\n")), "'../secret.txt' contains '..' or ':'\r\n");
-        assert_eq!(msg(classify_line(WebMode::Files, b"GET /sub/.. HTTP/1.0\r\n")), "'sub/..' contains '..' or ':'\r\n");
-        assert_eq!(msg(classify_line(WebMode::Files, b"GET /a\\..\\b HTTP/1.0\r\n")), "'a\\..\\b' contains '..' or ':'\r\n");
-        assert_eq!(msg(classify_line(WebMode::Files, b"GET //etc/passwd HTTP/1.0\r\n")), "'/etc/passwd' is an invalid path\r\n");
-        assert_eq!(msg(classify_line(WebMode::Raw, b"GET /\\etc HTTP/1.0\r\n")), "'\\etc' is an invalid path\r\n");
+        assert_eq!(
+            msg(classify_line(WebMode::Files, b"GET /a.txt\r\n")),
+            "'a.txt\r\n' is an invalid file name\r\n"
+        );
+        assert_eq!(
+            msg(classify_line(WebMode::Files, b"GET /c:x HTTP/1.0\r\n")),
+            "'c' contains '..' or ':'\r\n"
+        );
+        assert_eq!(
+            msg(classify_line(WebMode::Files, b"GET /../secret.txt HTTP/1.0\r\n")),
+            "'../secret.txt' contains '..' or ':'\r\n"
+        );
+        assert_eq!(
+            msg(classify_line(WebMode::Files, b"GET /sub/.. HTTP/1.0\r\n")),
+            "'sub/..' contains '..' or ':'\r\n"
+        );
+        assert_eq!(
+            msg(classify_line(WebMode::Files, b"GET /a\\..\\b HTTP/1.0\r\n")),
+            "'a\\..\\b' contains '..' or ':'\r\n"
+        );
+        assert_eq!(
+            msg(classify_line(WebMode::Files, b"GET //etc/passwd HTTP/1.0\r\n")),
+            "'/etc/passwd' is an invalid path\r\n"
+        );
+        assert_eq!(
+            msg(classify_line(WebMode::Raw, b"GET /\\etc HTTP/1.0\r\n")),
+            "'\\etc' is an invalid path\r\n"
+        );
     }
 
     #[test]

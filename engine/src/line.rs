@@ -75,7 +75,10 @@ mod tests {
 
     #[test]
     fn splits_on_newline_across_chunks() {
-        assert_eq!(lines(&[b"GE", b"T / HTTP/1.0\r", b"\nHost: x\n"]), vec![b"GET / HTTP/1.0\r\n".to_vec(), b"Host: x\n".to_vec()]);
+        assert_eq!(
+            lines(&[b"GE", b"T / HTTP/1.0\r", b"\nHost: x\n"]),
+            vec![b"GET / HTTP/1.0\r\n".to_vec(), b"Host: x\n".to_vec()]
+        );
     }
 
     #[test]

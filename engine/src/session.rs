@@ -173,7 +173,9 @@ impl<B: TlsBackend> Session<B> {
         if self.out.is_empty() {
             None
         } else {
-            Some(Transmit { data: self.out.split().freeze() })
+            Some(Transmit {
+                data: self.out.split().freeze(),
+            })
         }
     }
 
@@ -264,7 +266,10 @@ impl<B: TlsBackend> Session<B> {
             | Command::KeyUpdateRequested
             | Command::RequestClientCert => {
                 let result = if self.phase != Phase::Open {
-                    Err(TlsError::new(TlsErrorKind::InvalidState, "the handshake has not finished"))
+                    Err(TlsError::new(
+                        TlsErrorKind::InvalidState,
+                        "the handshake has not finished",
+                    ))
                 } else {
                     match command {
                         Command::Renegotiate => self.tls.renegotiate(false),
@@ -276,8 +281,16 @@ impl<B: TlsBackend> Session<B> {
                 };
                 self.pump();
                 let event = match result {
-                    Ok(r) => Event::CommandDone { command, result: Some(r), error: None },
-                    Err(e) => Event::CommandDone { command, result: None, error: Some(e.reason) },
+                    Ok(r) => Event::CommandDone {
+                        command,
+                        result: Some(r),
+                        error: None,
+                    },
+                    Err(e) => Event::CommandDone {
+                        command,
+                        result: None,
+                        error: Some(e.reason),
+                    },
                 };
                 self.events.push_back(event);
             }
@@ -351,7 +364,8 @@ impl<B: TlsBackend> Session<B> {
 
     fn on_established(&mut self) {
         self.phase = Phase::Open;
-        self.events.push_back(Event::HandshakeComplete(Box::new(self.tls.handshake_info())));
+        self.events
+            .push_back(Event::HandshakeComplete(Box::new(self.tls.handshake_info())));
         if !self.early_console.is_empty() {
             let queued = self.early_console.split();
             self.send(&queued);
@@ -429,7 +443,9 @@ impl<B: TlsBackend> Session<B> {
         self.lines = lines;
         match request {
             None => {}
-            Some(Request::StatusPage { renegotiate: Some(cert) }) => {
+            Some(Request::StatusPage {
+                renegotiate: Some(cert),
+            }) => {
                 let r = self.tls.renegotiate(cert);
                 self.pump();
                 match r {

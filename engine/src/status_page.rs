@@ -106,7 +106,12 @@ mod tests {
 
     #[test]
     fn stats_lines_are_padded_like_s_server() {
-        let s = CacheStats { accept: 3, accept_good: 2, cache_size: 128, ..Default::default() };
+        let s = CacheStats {
+            accept: 3,
+            accept_good: 2,
+            cache_size: 128,
+            ..Default::default()
+        };
         let t = stats_text(&s);
         assert_eq!(t.lines().count(), 12);
         assert!(t.starts_with("   0 items in the session cache\n"));
@@ -125,13 +130,28 @@ mod tests {
             session_text: "SSL-Session:\n".into(),
             ..Default::default()
         };
-        let ciphers = vec![("TLSv1.3".to_string(), "X".to_string()), ("TLSv1.2".to_string(), "Y".to_string()), ("SSLv3".to_string(), "Z".to_string())];
-        let page = String::from_utf8(render(&["sserve".into(), "-www".into(), "<&>".into()], &info, &ciphers, &CacheStats::default())).unwrap();
+        let ciphers = vec![
+            ("TLSv1.3".to_string(), "X".to_string()),
+            ("TLSv1.2".to_string(), "Y".to_string()),
+            ("SSLv3".to_string(), "Z".to_string()),
+        ];
+        let page = String::from_utf8(render(
+            &["sserve".into(), "-www".into(), "<&>".into()],
+            &info,
+            &ciphers,
+            &CacheStats::default(),
+        ))
+        .unwrap();
         assert!(page.starts_with("HTTP/1.0 200 ok\r\nContent-type: text/html\r\n\r\n<HTML><BODY BGCOLOR=\"#ffffff\">\n<pre>\n\nsserve -www &lt;&amp;&gt; \n"));
         assert!(page.contains("Secure Renegotiation IS supported\n"));
         assert!(page.contains("TLSv1.3    :X                         TLSv1.2    :Y                         \nSSLv3      :Z                         \n"));
         let pad = |s: &str| format!("{s:<26}");
-        assert!(page.contains(&format!("Ciphers common between both SSL end points:\n{} {} {}\nD\n", pad("A"), pad("B"), pad("C"))));
+        assert!(page.contains(&format!(
+            "Ciphers common between both SSL end points:\n{} {} {}\nD\n",
+            pad("A"),
+            pad("B"),
+            pad("C")
+        )));
         assert!(page.contains("---\nNew, TLSv1.3, Cipher is TLS_AES_256_GCM_SHA384\nSSL-Session:\n---\n"));
         assert!(page.ends_with("no client certificate available\n</pre></BODY></HTML>\r\n\r\n"));
     }

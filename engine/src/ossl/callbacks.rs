@@ -56,7 +56,9 @@ fn alpn_wire_items(mut wire: &[u8]) -> impl Iterator<Item = &[u8]> + Clone {
 
 /// Splits an ALPN wire-format list into names.
 pub(crate) fn alpn_names(wire: &[u8]) -> Vec<String> {
-    alpn_wire_items(wire).map(|p| String::from_utf8_lossy(p).into_owned()).collect()
+    alpn_wire_items(wire)
+        .map(|p| String::from_utf8_lossy(p).into_owned())
+        .collect()
 }
 
 /// s_server's `alpn_cb`: pick the first of *our* protocols the client offered; no overlap is a
@@ -66,7 +68,10 @@ pub(crate) fn alpn_select<'a>(ours: &[u8], ssl: &mut SslRef, client: &'a [u8]) -
     let selected = alpn_wire_items(ours).find_map(|p| offered.clone().find(|c| *c == p));
     push(
         ssl,
-        Event::Alpn { offered: alpn_names(client), selected: selected.map(|p| String::from_utf8_lossy(p).into_owned()) },
+        Event::Alpn {
+            offered: alpn_names(client),
+            selected: selected.map(|p| String::from_utf8_lossy(p).into_owned()),
+        },
     );
     selected.ok_or(AlpnError::ALERT_FATAL)
 }
@@ -101,7 +106,10 @@ pub(crate) struct VerifyPolicy {
 /// `-verify_return_error`, except beyond the depth limit.
 pub(crate) fn verify(policy: VerifyPolicy, preverify_ok: bool, ctx: &mut X509StoreContextRef) -> bool {
     let depth = ctx.error_depth() as i32;
-    let subject = ctx.current_cert().map(|c| name_oneline(c.subject_name())).unwrap_or_else(|| String::from("<no cert>"));
+    let subject = ctx
+        .current_cert()
+        .map(|c| name_oneline(c.subject_name()))
+        .unwrap_or_else(|| String::from("<no cert>"));
     let mut ok = preverify_ok;
     let mut error = None;
     if !preverify_ok {
@@ -110,8 +118,19 @@ pub(crate) fn verify(policy: VerifyPolicy, preverify_ok: bool, ctx: &mut X509Sto
         let within_depth = policy.depth.is_none_or(|d| i64::from(d) >= i64::from(depth));
         ok = within_depth && !policy.return_error;
     }
-    if let Some(ssl) = openssl::x509::X509StoreContext::ssl_idx().ok().and_then(|idx| ctx.ex_data(idx)) {
-        push(ssl, Event::Verify(VerifyStep { depth, subject, error, ok }));
+    if let Some(ssl) = openssl::x509::X509StoreContext::ssl_idx()
+        .ok()
+        .and_then(|idx| ctx.ex_data(idx))
+    {
+        push(
+            ssl,
+            Event::Verify(VerifyStep {
+                depth,
+                subject,
+                error,
+                ok,
+            }),
+        );
     }
     ok
 }

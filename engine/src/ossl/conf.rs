@@ -23,7 +23,10 @@ impl ConfCtx {
         // SAFETY: `c` is valid; `ctx` is a live SSL_CTX that outlives this ConfCtx (the builder
         // holds it for the whole configuration phase).
         unsafe {
-            ffi::SSL_CONF_CTX_set_flags(c, ffi::SSL_CONF_FLAG_CMDLINE | ffi::SSL_CONF_FLAG_SERVER | ffi::SSL_CONF_FLAG_SHOW_ERRORS);
+            ffi::SSL_CONF_CTX_set_flags(
+                c,
+                ffi::SSL_CONF_FLAG_CMDLINE | ffi::SSL_CONF_FLAG_SERVER | ffi::SSL_CONF_FLAG_SHOW_ERRORS,
+            );
             ffi::SSL_CONF_CTX_set_ssl_ctx(c, ctx);
         }
         Ok(cctx)
@@ -45,7 +48,10 @@ impl ConfCtx {
     pub(crate) fn cmd(&mut self, cmd: &str, value: Option<&str>) -> Result<(), TlsError> {
         let bad = |why: &str| TlsError::new(TlsErrorKind::Config, alloc::format!("{cmd}: {why}"));
         let c = CString::new(cmd).map_err(|_| bad("contains a NUL byte"))?;
-        let v = value.map(CString::new).transpose().map_err(|_| bad("value contains a NUL byte"))?;
+        let v = value
+            .map(CString::new)
+            .transpose()
+            .map_err(|_| bad("value contains a NUL byte"))?;
         let vp = v.as_ref().map_or(core::ptr::null(), |v| v.as_ptr());
         // SAFETY: all pointers valid for the call; OpenSSL copies what it keeps.
         let r = unsafe { ffi::SSL_CONF_cmd(self.0, c.as_ptr(), vp) };
@@ -54,9 +60,14 @@ impl ConfCtx {
             -2 => Err(bad("unknown option")),
             -3 => Err(bad("missing value")),
             _ => {
-                let mut e = take_queue(TlsErrorKind::Config, &alloc::format!("Error with command: \"{} {}\"", cmd, value.unwrap_or("")));
+                let mut e = take_queue(
+                    TlsErrorKind::Config,
+                    &alloc::format!("Error with command: \"{} {}\"", cmd, value.unwrap_or("")),
+                );
                 if e.stack.is_empty() {
-                    e.reason = alloc::format!("Error with command: \"{} {}\"", cmd, value.unwrap_or("")).trim_end().to_string();
+                    e.reason = alloc::format!("Error with command: \"{} {}\"", cmd, value.unwrap_or(""))
+                        .trim_end()
+                        .to_string();
                 }
                 Err(e)
             }

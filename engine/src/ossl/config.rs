@@ -52,7 +52,9 @@ pub struct ServerConfigBuilder {
 
 impl core::fmt::Debug for ServerConfigBuilder {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("ServerConfigBuilder").field("conf", &self.conf).finish_non_exhaustive()
+        f.debug_struct("ServerConfigBuilder")
+            .field("conf", &self.conf)
+            .finish_non_exhaustive()
     }
 }
 
@@ -66,11 +68,19 @@ impl ServerConfigBuilder {
     pub fn new() -> Result<Self, TlsError> {
         openssl_sys::init();
         let mut ctx = SslContext::builder(SslMethod::tls_server()).map_err(cfg_err("SSL_CTX_new"))?;
-        ctx.set_session_id_context(&SESSION_ID_CONTEXT).map_err(cfg_err("session id context"))?;
+        ctx.set_session_id_context(&SESSION_ID_CONTEXT)
+            .map_err(cfg_err("session id context"))?;
         ctx.set_session_cache_size(SESSION_CACHE_SIZE);
         // SAFETY: `ctx` is a live SSL_CTX; SSL_CTRL_SET_DH_AUTO takes a long flag and no pointer.
         unsafe { ffi::SSL_CTX_ctrl(ctx.as_ptr(), ffi::SSL_CTRL_SET_DH_AUTO, 1, ffi::NO_ARG) };
-        Ok(ServerConfigBuilder { ctx, conf: Vec::new(), verify: None, return_error: false, has_cert: false, has_key: false })
+        Ok(ServerConfigBuilder {
+            ctx,
+            conf: Vec::new(),
+            verify: None,
+            return_error: false,
+            has_cert: false,
+            has_key: false,
+        })
     }
 
     /// The server certificate (`-cert`, `-certform`). With PEM, further certificates in the same
@@ -81,12 +91,19 @@ impl ServerConfigBuilder {
             CertFormat::Der => alloc::vec![X509::from_der(data).map_err(cfg_err("unable to load certificate"))?],
         };
         if certs.is_empty() {
-            return Err(TlsError::new(TlsErrorKind::Config, "unable to load certificate: no certificate found"));
+            return Err(TlsError::new(
+                TlsErrorKind::Config,
+                "unable to load certificate: no certificate found",
+            ));
         }
         let leaf = certs.remove(0);
-        self.ctx.set_certificate(&leaf).map_err(cfg_err("unable to use certificate"))?;
+        self.ctx
+            .set_certificate(&leaf)
+            .map_err(cfg_err("unable to use certificate"))?;
         for c in certs {
-            self.ctx.add_extra_chain_cert(c).map_err(cfg_err("unable to add chain certificate"))?;
+            self.ctx
+                .add_extra_chain_cert(c)
+                .map_err(cfg_err("unable to add chain certificate"))?;
         }
         self.has_cert = true;
         Ok(())
@@ -95,7 +112,9 @@ impl ServerConfigBuilder {
     /// Extra chain certificates (`-cert_chain`), PEM.
     pub fn chain(&mut self, pem: &[u8]) -> Result<(), TlsError> {
         for c in X509::stack_from_pem(pem).map_err(cfg_err("unable to load certificate chain"))? {
-            self.ctx.add_extra_chain_cert(c).map_err(cfg_err("unable to add chain certificate"))?;
+            self.ctx
+                .add_extra_chain_cert(c)
+                .map_err(cfg_err("unable to add chain certificate"))?;
         }
         Ok(())
     }
@@ -108,7 +127,9 @@ impl ServerConfigBuilder {
             (CertFormat::Der, _) => PKey::private_key_from_der(data),
         }
         .map_err(cfg_err("unable to load server private key"))?;
-        self.ctx.set_private_key(&key).map_err(cfg_err("unable to use private key"))?;
+        self.ctx
+            .set_private_key(&key)
+            .map_err(cfg_err("unable to use private key"))?;
         self.has_key = true;
         Ok(())
     }
@@ -121,7 +142,8 @@ impl ServerConfigBuilder {
         let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).map_err(e("P-256 group"))?;
         let key = PKey::from_ec_key(EcKey::generate(&group).map_err(e("key generation"))?).map_err(e("key"))?;
         let mut name = X509NameBuilder::new().map_err(e("name"))?;
-        name.append_entry_by_nid(Nid::COMMONNAME, "localhost").map_err(e("name"))?;
+        name.append_entry_by_nid(Nid::COMMONNAME, "localhost")
+            .map_err(e("name"))?;
         let name = name.build();
         let mut b = X509::builder().map_err(e("certificate"))?;
         b.set_version(2).map_err(e("certificate"))?;
@@ -132,8 +154,10 @@ impl ServerConfigBuilder {
         b.set_subject_name(&name).map_err(e("certificate"))?;
         b.set_issuer_name(&name).map_err(e("certificate"))?;
         b.set_pubkey(&key).map_err(e("certificate"))?;
-        let (not_before, not_after) =
-            (Asn1Time::days_from_now(0).map_err(e("time"))?, Asn1Time::days_from_now(30).map_err(e("time"))?);
+        let (not_before, not_after) = (
+            Asn1Time::days_from_now(0).map_err(e("time"))?,
+            Asn1Time::days_from_now(30).map_err(e("time"))?,
+        );
         b.set_not_before(&not_before).map_err(e("time"))?;
         b.set_not_after(&not_after).map_err(e("time"))?;
         let san = SubjectAlternativeName::new()
@@ -143,15 +167,27 @@ impl ServerConfigBuilder {
             .build(&b.x509v3_context(None, None))
             .map_err(e("subjectAltName"))?;
         b.append_extension(san).map_err(e("subjectAltName"))?;
-        b.append_extension(BasicConstraints::new().critical().build().map_err(e("basicConstraints"))?).map_err(e("basicConstraints"))?;
+        b.append_extension(
+            BasicConstraints::new()
+                .critical()
+                .build()
+                .map_err(e("basicConstraints"))?,
+        )
+        .map_err(e("basicConstraints"))?;
         b.sign(&key, MessageDigest::sha256()).map_err(e("signing"))?;
         let cert = b.build();
-        self.ctx.set_certificate(&cert).map_err(e("unable to use certificate"))?;
+        self.ctx
+            .set_certificate(&cert)
+            .map_err(e("unable to use certificate"))?;
         self.ctx.set_private_key(&key).map_err(e("unable to use private key"))?;
         self.has_cert = true;
         self.has_key = true;
         let digest = cert.digest(MessageDigest::sha256()).map_err(e("fingerprint"))?;
-        Ok(digest.iter().map(|b| alloc::format!("{b:02X}")).collect::<Vec<_>>().join(":"))
+        Ok(digest
+            .iter()
+            .map(|b| alloc::format!("{b:02X}"))
+            .collect::<Vec<_>>()
+            .join(":"))
     }
 
     /// Trusted CA certificates for client verification (`-CAfile`, or every file of `-CApath`),
@@ -160,8 +196,13 @@ impl ServerConfigBuilder {
         let certs = X509::stack_from_pem(pem).map_err(cfg_err("unable to load CA certificates"))?;
         let n = certs.len();
         for c in certs {
-            self.ctx.add_client_ca(&c).map_err(cfg_err("unable to add client CA name"))?;
-            self.ctx.cert_store_mut().add_cert(c).map_err(cfg_err("unable to add CA certificate"))?;
+            self.ctx
+                .add_client_ca(&c)
+                .map_err(cfg_err("unable to add client CA name"))?;
+            self.ctx
+                .cert_store_mut()
+                .add_cert(c)
+                .map_err(cfg_err("unable to add CA certificate"))?;
         }
         Ok(n)
     }
@@ -173,7 +214,13 @@ impl ServerConfigBuilder {
             mode |= SslVerifyMode::FAIL_IF_NO_PEER_CERT;
         }
         self.ctx.set_verify_depth(depth);
-        self.verify = Some((mode, VerifyPolicy { depth: Some(depth), return_error: false }));
+        self.verify = Some((
+            mode,
+            VerifyPolicy {
+                depth: Some(depth),
+                return_error: false,
+            },
+        ));
     }
 
     /// `-verify_return_error`: a verification error fails the handshake.
@@ -187,8 +234,18 @@ impl ServerConfigBuilder {
     pub fn ssl_conf(&mut self, cmd: &str, value: Option<&str>) -> Result<(), TlsError> {
         let probe = ConfCtx::new(self.ctx.as_ptr())?;
         match probe.lookup(cmd) {
-            None => return Err(TlsError::new(TlsErrorKind::Config, alloc::format!("{cmd}: unknown option"))),
-            Some(true) if value.is_none() => return Err(TlsError::new(TlsErrorKind::Config, alloc::format!("{cmd}: missing value"))),
+            None => {
+                return Err(TlsError::new(
+                    TlsErrorKind::Config,
+                    alloc::format!("{cmd}: unknown option"),
+                ))
+            }
+            Some(true) if value.is_none() => {
+                return Err(TlsError::new(
+                    TlsErrorKind::Config,
+                    alloc::format!("{cmd}: missing value"),
+                ))
+            }
             _ => {}
         }
         self.conf.push((cmd.to_string(), value.map(ToString::to_string)));
@@ -204,8 +261,12 @@ impl ServerConfigBuilder {
     /// Allows only this protocol version (`-tls1_2`, `-tls1_3`).
     pub fn exact_version(&mut self, tls13: bool) -> Result<(), TlsError> {
         let v = if tls13 { SslVersion::TLS1_3 } else { SslVersion::TLS1_2 };
-        self.ctx.set_min_proto_version(Some(v)).map_err(cfg_err("protocol version"))?;
-        self.ctx.set_max_proto_version(Some(v)).map_err(cfg_err("protocol version"))
+        self.ctx
+            .set_min_proto_version(Some(v))
+            .map_err(cfg_err("protocol version"))?;
+        self.ctx
+            .set_max_proto_version(Some(v))
+            .map_err(cfg_err("protocol version"))
     }
 
     /// `-alpn a,b`: the protocols we accept, in our preference order.
@@ -214,12 +275,16 @@ impl ServerConfigBuilder {
         for p in protocols {
             let len = u8::try_from(p.len()).ok().filter(|&l| l > 0);
             let Some(len) = len else {
-                return Err(TlsError::new(TlsErrorKind::Config, alloc::format!("invalid ALPN protocol name '{p}'")));
+                return Err(TlsError::new(
+                    TlsErrorKind::Config,
+                    alloc::format!("invalid ALPN protocol name '{p}'"),
+                ));
             };
             wire.push(len);
             wire.extend_from_slice(p.as_bytes());
         }
-        self.ctx.set_alpn_select_callback(move |ssl, client| callbacks::alpn_select(&wire, ssl, client));
+        self.ctx
+            .set_alpn_select_callback(move |ssl, client| callbacks::alpn_select(&wire, ssl, client));
         Ok(())
     }
 
@@ -252,14 +317,26 @@ impl ServerConfigBuilder {
         }
         conf.finish()?;
         drop(conf);
-        let (mode, mut policy) = self.verify.unwrap_or((SslVerifyMode::NONE, VerifyPolicy { depth: None, return_error: false }));
+        let (mode, mut policy) = self.verify.unwrap_or((
+            SslVerifyMode::NONE,
+            VerifyPolicy {
+                depth: None,
+                return_error: false,
+            },
+        ));
         policy.return_error = self.return_error;
-        self.ctx.set_verify_callback(mode, move |ok, x| callbacks::verify(policy, ok, x));
+        self.ctx
+            .set_verify_callback(mode, move |ok, x| callbacks::verify(policy, ok, x));
         if self.has_cert != self.has_key {
-            return Err(TlsError::new(TlsErrorKind::Config, "a certificate needs its private key (and a key its certificate)"));
+            return Err(TlsError::new(
+                TlsErrorKind::Config,
+                "a certificate needs its private key (and a key its certificate)",
+            ));
         }
         if self.has_cert {
-            self.ctx.check_private_key().map_err(cfg_err("private key does not match the certificate public key"))?;
+            self.ctx
+                .check_private_key()
+                .map_err(cfg_err("private key does not match the certificate public key"))?;
         }
         Ok(Arc::new(ServerConfig { ctx: self.ctx.build() }))
     }

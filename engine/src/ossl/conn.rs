@@ -24,7 +24,9 @@ pub struct OpensslTls {
 
 impl core::fmt::Debug for OpensslTls {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("OpensslTls").field("shutdown_sent", &self.shutdown_sent).finish_non_exhaustive()
+        f.debug_struct("OpensslTls")
+            .field("shutdown_sent", &self.shutdown_sent)
+            .finish_non_exhaustive()
     }
 }
 
@@ -35,7 +37,11 @@ impl OpensslTls {
         ssl.set_ex_data(events_index(), ConnEvents::default());
         ssl.set_accept_state();
         let stream = SslStream::new(ssl, MemIo::default()).map_err(|e| config_error("SSL BIO", &e))?;
-        Ok(OpensslTls { stream, pending_events: Vec::new(), shutdown_sent: false })
+        Ok(OpensslTls {
+            stream,
+            pending_events: Vec::new(),
+            shutdown_sent: false,
+        })
     }
 
     /// The OpenSSL connection, for details the events do not carry.
@@ -149,7 +155,11 @@ impl TlsBackend for OpensslTls {
     }
 
     fn key_update(&mut self, request_peer_update: bool) -> Result<i32, TlsError> {
-        let kind = if request_peer_update { ffi::SSL_KEY_UPDATE_REQUESTED } else { ffi::SSL_KEY_UPDATE_NOT_REQUESTED };
+        let kind = if request_peer_update {
+            ffi::SSL_KEY_UPDATE_REQUESTED
+        } else {
+            ffi::SSL_KEY_UPDATE_NOT_REQUESTED
+        };
         // SAFETY: live SSL; SSL_key_update only schedules a message.
         if unsafe { ffi::SSL_key_update(self.raw(), kind) } != 1 {
             return Err(take_queue(TlsErrorKind::InvalidState, "SSL_key_update"));

@@ -38,7 +38,13 @@ fn from_stack(kind: TlsErrorKind, context: &str, stack: &ErrorStack) -> TlsError
         Some(r) => alloc::format!("{context}: {r}"),
         None => context.to_string(),
     };
-    TlsError { kind, reason, stack: lines, alert_sent: None, verify_error: None }
+    TlsError {
+        kind,
+        reason,
+        stack: lines,
+        alert_sent: None,
+        verify_error: None,
+    }
 }
 
 /// Drains OpenSSL's thread-local error queue (after a raw call failed).
@@ -51,11 +57,23 @@ pub(crate) fn from_ssl_error(e: SslError) -> TlsError {
     let code = e.code();
     match e.ssl_error() {
         Some(stack) => {
-            let eof = stack.errors().iter().any(|x| x.reason_code() == SSL_R_UNEXPECTED_EOF_WHILE_READING);
-            let kind = if eof { TlsErrorKind::UnexpectedEof } else { TlsErrorKind::Protocol };
+            let eof = stack
+                .errors()
+                .iter()
+                .any(|x| x.reason_code() == SSL_R_UNEXPECTED_EOF_WHILE_READING);
+            let kind = if eof {
+                TlsErrorKind::UnexpectedEof
+            } else {
+                TlsErrorKind::Protocol
+            };
             from_stack(kind, "", stack)
         }
-        None if code == ErrorCode::SYSCALL => TlsError::new(TlsErrorKind::UnexpectedEof, "unexpected eof while reading"),
-        None => TlsError::new(TlsErrorKind::Protocol, alloc::format!("TLS failure (SSL_get_error {})", code.as_raw())),
+        None if code == ErrorCode::SYSCALL => {
+            TlsError::new(TlsErrorKind::UnexpectedEof, "unexpected eof while reading")
+        }
+        None => TlsError::new(
+            TlsErrorKind::Protocol,
+            alloc::format!("TLS failure (SSL_get_error {})", code.as_raw()),
+        ),
     }
 }

@@ -104,9 +104,9 @@ pub(crate) const SSL_CTRL_GET_NEGOTIATED_GROUP: c_int = 134;
 /// `BIO_get_mem_data` is `BIO_ctrl(b, BIO_CTRL_INFO, 0, &ptr)`.
 pub(crate) const BIO_CTRL_INFO: c_int = 3;
 
+pub(crate) use openssl_sys::SSL_CTX_ctrl;
 /// Signature of `SSL_ctrl` (re-exported so call sites read the same).
 pub(crate) use openssl_sys::SSL_ctrl;
-pub(crate) use openssl_sys::SSL_CTX_ctrl;
 
 /// Unused-argument helper for ctrl calls.
 pub(crate) const NO_ARG: *mut c_void = core::ptr::null_mut();
@@ -117,26 +117,26 @@ mod tests {
     #[test]
     fn every_declared_symbol_links() {
         let addrs = [
-            super::SSL_key_update as usize,
-            super::SSL_renegotiate as usize,
-            super::SSL_renegotiate_pending as usize,
-            super::SSL_verify_client_post_handshake as usize,
-            super::SSL_CONF_CTX_new as usize,
-            super::SSL_CONF_CTX_free as usize,
-            super::SSL_CONF_CTX_set_flags as usize,
-            super::SSL_CONF_CTX_set_ssl_ctx as usize,
-            super::SSL_CONF_cmd as usize,
-            super::SSL_CONF_cmd_value_type as usize,
-            super::SSL_CONF_CTX_finish as usize,
-            super::SSL_get_shared_ciphers as usize,
-            super::SSL_get_ciphers as usize,
-            super::SSL_SESSION_print as usize,
-            super::PEM_write_bio_SSL_SESSION as usize,
-            super::SSL_group_to_name as usize,
-            super::SSL_get_client_ciphers as usize,
-            super::SSL_get_sigalgs as usize,
-            super::SSL_get_shared_sigalgs as usize,
-            super::SSL_get_peer_signature_type_nid as usize,
+            super::SSL_key_update as *const () as usize,
+            super::SSL_renegotiate as *const () as usize,
+            super::SSL_renegotiate_pending as *const () as usize,
+            super::SSL_verify_client_post_handshake as *const () as usize,
+            super::SSL_CONF_CTX_new as *const () as usize,
+            super::SSL_CONF_CTX_free as *const () as usize,
+            super::SSL_CONF_CTX_set_flags as *const () as usize,
+            super::SSL_CONF_CTX_set_ssl_ctx as *const () as usize,
+            super::SSL_CONF_cmd as *const () as usize,
+            super::SSL_CONF_cmd_value_type as *const () as usize,
+            super::SSL_CONF_CTX_finish as *const () as usize,
+            super::SSL_get_shared_ciphers as *const () as usize,
+            super::SSL_get_ciphers as *const () as usize,
+            super::SSL_SESSION_print as *const () as usize,
+            super::PEM_write_bio_SSL_SESSION as *const () as usize,
+            super::SSL_group_to_name as *const () as usize,
+            super::SSL_get_client_ciphers as *const () as usize,
+            super::SSL_get_sigalgs as *const () as usize,
+            super::SSL_get_shared_sigalgs as *const () as usize,
+            super::SSL_get_peer_signature_type_nid as *const () as usize,
         ];
         assert!(addrs.iter().all(|&a| a != 0));
     }

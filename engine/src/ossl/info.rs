@@ -26,7 +26,9 @@ fn cstr(p: *const c_char) -> Option<String> {
 
 fn ctrl(ssl: &SslRef, cmd: c_int, larg: i64) -> i64 {
     // SAFETY: read-only controls on a live SSL that take no pointer argument.
-    i64::from(unsafe { ffi::SSL_ctrl(ssl_ptr(ssl), cmd, larg as _, ffi::NO_ARG) })
+    // c_long is i64 on LP64 but not everywhere, hence the cast.
+    let v: core::ffi::c_long = unsafe { ffi::SSL_ctrl(ssl_ptr(ssl), cmd, larg as _, ffi::NO_ARG) };
+    v as i64
 }
 
 /// Everything the console and the status page show about the connection.
@@ -37,7 +39,9 @@ pub(crate) fn handshake_info(ssl: &SslRef) -> HandshakeInfo {
         cipher: cipher.map(|c| c.name().to_string()).unwrap_or_default(),
         cipher_version: cipher.map(|c| c.version().to_string()).unwrap_or_default(),
         resumed: ssl.session_reused(),
-        alpn: ssl.selected_alpn_protocol().map(|p| String::from_utf8_lossy(p).into_owned()),
+        alpn: ssl
+            .selected_alpn_protocol()
+            .map(|p| String::from_utf8_lossy(p).into_owned()),
         server_name: ssl.servername(NameType::HOST_NAME).map(ToString::to_string),
         group: negotiated_group(ssl),
         secure_renegotiation: ctrl(ssl, ffi::SSL_CTRL_GET_RI_SUPPORT, 0) != 0,
@@ -147,9 +151,25 @@ fn sigalgs_lines(ssl: &SslRef) -> Vec<String> {
         // SAFETY: NULL out-pointers ask only for the count.
         let n = unsafe {
             if shared {
-                ffi::SSL_get_shared_sigalgs(s, 0, ptr::null_mut(), ptr::null_mut(), ptr::null_mut(), ptr::null_mut(), ptr::null_mut())
+                ffi::SSL_get_shared_sigalgs(
+                    s,
+                    0,
+                    ptr::null_mut(),
+                    ptr::null_mut(),
+                    ptr::null_mut(),
+                    ptr::null_mut(),
+                    ptr::null_mut(),
+                )
             } else {
-                ffi::SSL_get_sigalgs(s, -1, ptr::null_mut(), ptr::null_mut(), ptr::null_mut(), ptr::null_mut(), ptr::null_mut())
+                ffi::SSL_get_sigalgs(
+                    s,
+                    -1,
+                    ptr::null_mut(),
+                    ptr::null_mut(),
+                    ptr::null_mut(),
+                    ptr::null_mut(),
+                    ptr::null_mut(),
+                )
             }
         };
         if n <= 0 {
@@ -185,12 +205,23 @@ fn sigalgs_lines(ssl: &SslRef) -> Vec<String> {
             };
             names.push(name);
         }
-        let prefix = if shared { "Shared Signature Algorithms: " } else { "Signature Algorithms: " };
+        let prefix = if shared {
+            "Shared Signature Algorithms: "
+        } else {
+            "Signature Algorithms: "
+        };
         lines.push(alloc::format!("{prefix}{}", names.join(":")));
     }
     let mut nid: c_int = 0;
     // SAFETY: SSL_get_peer_signature_nid is SSL_ctrl(SSL_CTRL_GET_PEER_SIGNATURE_NID, 0, &nid).
-    let got = unsafe { ffi::SSL_ctrl(s, ffi::SSL_CTRL_GET_PEER_SIGNATURE_NID, 0, (&mut nid as *mut c_int).cast()) };
+    let got = unsafe {
+        ffi::SSL_ctrl(
+            s,
+            ffi::SSL_CTRL_GET_PEER_SIGNATURE_NID,
+            0,
+            (&mut nid as *mut c_int).cast(),
+        )
+    };
     if got > 0 && nid != openssl_sys::NID_undef {
         lines.push(alloc::format!("Peer signing digest: {}", short_name(nid)));
     }
@@ -216,7 +247,8 @@ fn groups_lines(ssl: &SslRef) -> Vec<String> {
     // SAFETY: `groups` has room for the `n` ints OpenSSL writes.
     unsafe { ffi::SSL_ctrl(s, ffi::SSL_CTRL_GET_GROUPS, 0, groups.as_mut_ptr().cast()) };
     // SAFETY: live SSL; returns a static name or NULL.
-    let name = |id: c_int| cstr(unsafe { ffi::SSL_group_to_name(s, id) }).unwrap_or_else(|| alloc::format!("0x{id:04X}"));
+    let name =
+        |id: c_int| cstr(unsafe { ffi::SSL_group_to_name(s, id) }).unwrap_or_else(|| alloc::format!("0x{id:04X}"));
     let supported: Vec<String> = groups.iter().map(|&g| name(g)).collect();
     // SAFETY: n = -1 asks for the number of shared groups.
     let nshared = unsafe { ffi::SSL_ctrl(s, ffi::SSL_CTRL_GET_SHARED_GROUP, -1, ptr::null_mut()) };
@@ -227,16 +259,29 @@ fn groups_lines(ssl: &SslRef) -> Vec<String> {
             name(id as c_int)
         })
         .collect();
-    let shared = if shared.is_empty() { "NONE".to_string() } else { shared.join(":") };
-    alloc::vec![alloc::format!("Supported groups: {}", supported.join(":")), alloc::format!("Shared groups: {shared}")]
+    let shared = if shared.is_empty() {
+        "NONE".to_string()
+    } else {
+        shared.join(":")
+    };
+    alloc::vec![
+        alloc::format!("Supported groups: {}", supported.join(":")),
+        alloc::format!("Shared groups: {shared}")
+    ]
 }
 
 fn peer_certificate(cert: &X509Ref) -> PeerCertificate {
     PeerCertificate {
         subject: name_oneline(cert.subject_name()),
         issuer: name_oneline(cert.issuer_name()),
-        pem: cert.to_pem().map(|p| String::from_utf8_lossy(&p).into_owned()).unwrap_or_default(),
-        text: cert.to_text().map(|p| String::from_utf8_lossy(&p).into_owned()).unwrap_or_default(),
+        pem: cert
+            .to_pem()
+            .map(|p| String::from_utf8_lossy(&p).into_owned())
+            .unwrap_or_default(),
+        text: cert
+            .to_text()
+            .map(|p| String::from_utf8_lossy(&p).into_owned())
+            .unwrap_or_default(),
         sha256: cert
             .digest(MessageDigest::sha256())
             .map(|d| d.iter().map(|b| alloc::format!("{b:02x}")).collect())
@@ -261,7 +306,12 @@ pub(crate) fn supported_ciphers(ssl: &SslRef) -> Vec<(String, String)> {
                 return None;
             }
             // SAFETY: valid cipher; both return static strings.
-            let (v, name) = unsafe { (openssl_sys::SSL_CIPHER_get_version(c), openssl_sys::SSL_CIPHER_get_name(c)) };
+            let (v, name) = unsafe {
+                (
+                    openssl_sys::SSL_CIPHER_get_version(c),
+                    openssl_sys::SSL_CIPHER_get_name(c),
+                )
+            };
             Some((cstr(v).unwrap_or_default(), cstr(name).unwrap_or_default()))
         })
         .collect()
@@ -271,7 +321,8 @@ pub(crate) fn supported_ciphers(ssl: &SslRef) -> Vec<(String, String)> {
 pub(crate) fn cache_stats(ctx: &SslContextRef) -> CacheStats {
     let c = |cmd: c_int| -> i64 {
         // SAFETY: read-only counters of a live SSL_CTX; no pointer argument.
-        i64::from(unsafe { ffi::SSL_CTX_ctrl(ctx.as_ptr(), cmd, 0, ffi::NO_ARG) })
+        let v: core::ffi::c_long = unsafe { ffi::SSL_CTX_ctrl(ctx.as_ptr(), cmd, 0, ffi::NO_ARG) };
+        v as i64
     };
     CacheStats {
         number: c(ffi::SSL_CTRL_SESS_NUMBER),

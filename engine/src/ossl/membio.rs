@@ -27,7 +27,8 @@ impl MemBio {
         let mut data: *mut c_char = ptr::null_mut();
         // SAFETY: BIO_get_mem_data stores a pointer to the BIO's internal buffer (valid until the
         // next write or free) and returns its length; we copy it out at once.
-        let len = unsafe { openssl_sys::BIO_ctrl(self.0, ffi::BIO_CTRL_INFO, 0, (&mut data as *mut *mut c_char).cast()) };
+        let len =
+            unsafe { openssl_sys::BIO_ctrl(self.0, ffi::BIO_CTRL_INFO, 0, (&mut data as *mut *mut c_char).cast()) };
         if data.is_null() || len <= 0 {
             return String::new();
         }
