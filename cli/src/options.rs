@@ -275,3 +275,15 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod table_tests {
+    /// docs/options.md must list every s_server option (regenerate it with docs/gen_options.py).
+    #[test]
+    fn option_table_covers_every_s_server_option() {
+        let table = include_str!("../../docs/options.md");
+        for name in super::S_SERVER_OPTIONS.lines().filter(|l| !l.is_empty()) {
+            assert!(table.contains(&format!("| `-{name}` |")), "docs/options.md lacks -{name}");
+        }
+    }
+}
