@@ -15,14 +15,50 @@ fn check_info(p: &Pair, protocol: &str) {
     let client_cipher = p.client.stream.ssl().current_cipher().expect("client cipher").name();
     assert_eq!(info.cipher, client_cipher, "both sides agree on the cipher");
     assert!(info.session_text.contains("SSL-Session:"), "{}", info.session_text);
-    assert!(info.session_text.contains(&format!("Protocol  : {protocol}")), "{}", info.session_text);
-    assert!(info.session_pem.starts_with("-----BEGIN SSL SESSION PARAMETERS-----"), "{}", info.session_pem);
-    assert!(info.session_pem.trim_end().ends_with("-----END SSL SESSION PARAMETERS-----"));
-    assert!(info.groups_lines.iter().any(|l| l.starts_with("Supported groups: ")), "{:?}", info.groups_lines);
-    assert!(info.groups_lines.iter().any(|l| l.starts_with("Shared groups: ")), "{:?}", info.groups_lines);
-    assert!(info.sigalgs_lines.iter().any(|l| l.starts_with("Signature Algorithms: ")), "{:?}", info.sigalgs_lines);
-    assert!(info.sigalgs_lines.iter().any(|l| l.starts_with("Shared Signature Algorithms: ")), "{:?}", info.sigalgs_lines);
-    assert!(info.shared_ciphers.contains(&info.cipher), "{} not in {}", info.cipher, info.shared_ciphers);
+    assert!(
+        info.session_text.contains(&format!("Protocol  : {protocol}")),
+        "{}",
+        info.session_text
+    );
+    assert!(
+        info.session_pem.starts_with("-----BEGIN SSL SESSION PARAMETERS-----"),
+        "{}",
+        info.session_pem
+    );
+    assert!(info
+        .session_pem
+        .trim_end()
+        .ends_with("-----END SSL SESSION PARAMETERS-----"));
+    assert!(
+        info.groups_lines.iter().any(|l| l.starts_with("Supported groups: ")),
+        "{:?}",
+        info.groups_lines
+    );
+    assert!(
+        info.groups_lines.iter().any(|l| l.starts_with("Shared groups: ")),
+        "{:?}",
+        info.groups_lines
+    );
+    assert!(
+        info.sigalgs_lines
+            .iter()
+            .any(|l| l.starts_with("Signature Algorithms: ")),
+        "{:?}",
+        info.sigalgs_lines
+    );
+    assert!(
+        info.sigalgs_lines
+            .iter()
+            .any(|l| l.starts_with("Shared Signature Algorithms: ")),
+        "{:?}",
+        info.sigalgs_lines
+    );
+    assert!(
+        info.shared_ciphers.contains(&info.cipher),
+        "{} not in {}",
+        info.cipher,
+        info.shared_ciphers
+    );
     assert!(info.client_ciphers.contains(&info.cipher), "{:?}", info.client_ciphers);
     assert!(info.group.is_some(), "a key-exchange group is known");
     assert!(info.secure_renegotiation, "OpenSSL clients support RFC 5746");
@@ -47,7 +83,10 @@ fn tls12_handshake_completes() {
     let mut p = Pair::connected(&config, SessionOptions::default(), ClientOptions::tls12());
     p.assert_established();
     check_info(&p, "TLSv1.2");
-    assert!(p.handshake_info().cipher.starts_with("ECDHE-ECDSA-"), "the ephemeral certificate is ECDSA");
+    assert!(
+        p.handshake_info().cipher.starts_with("ECDHE-ECDSA-"),
+        "the ephemeral certificate is ECDSA"
+    );
 }
 
 #[test]
@@ -61,7 +100,11 @@ fn default_client_gets_tls13() {
 fn server_exact_version_refuses_other_client() {
     let config = server_config(|b| b.exact_version(true).unwrap());
     let p = Pair::connected(&config, SessionOptions::default(), ClientOptions::tls12());
-    assert!(matches!(p.closed(), Some(CloseReason::Error(SessionError::Tls(_)))), "{:?}", p.events);
+    assert!(
+        matches!(p.closed(), Some(CloseReason::Error(SessionError::Tls(_)))),
+        "{:?}",
+        p.events
+    );
     assert!(p.client.error.is_some());
     assert_eq!(p.to_client.first(), Some(&0x15), "a protocol_version alert goes out");
 }
@@ -93,10 +136,17 @@ fn keylog_lines_for_tls13() {
         let parts: Vec<&str> = l.split(' ').collect();
         assert_eq!(parts.len(), 3, "NSS key log format: {l}");
         assert_eq!(parts[1], random, "client random matches in {l}");
-        assert!(parts[2].len() >= 64 && parts[2].bytes().all(|b| b.is_ascii_hexdigit()), "{l}");
+        assert!(
+            parts[2].len() >= 64 && parts[2].bytes().all(|b| b.is_ascii_hexdigit()),
+            "{l}"
+        );
     }
     // The key log lines come while the handshake runs, so before HandshakeComplete.
-    let hc = p.events.iter().position(|e| matches!(e, Event::HandshakeComplete(_))).unwrap();
+    let hc = p
+        .events
+        .iter()
+        .position(|e| matches!(e, Event::HandshakeComplete(_)))
+        .unwrap();
     let last_key = p.events.iter().rposition(|e| matches!(e, Event::KeyLog(_))).unwrap();
     assert!(last_key < hc, "{:?}", p.kinds());
 }
@@ -115,7 +165,11 @@ fn keylog_tls12_uses_client_random_label() {
         })
         .collect();
     assert_eq!(lines.len(), 1, "{lines:?}");
-    assert!(lines[0].starts_with(&format!("CLIENT_RANDOM {random} ")), "{}", lines[0]);
+    assert!(
+        lines[0].starts_with(&format!("CLIENT_RANDOM {random} ")),
+        "{}",
+        lines[0]
+    );
 }
 
 #[test]
@@ -128,10 +182,20 @@ fn no_keylog_without_option() {
 #[test]
 fn alpn_selects_common_protocol() {
     let config = server_config(|b| b.alpn(&["h2", "http/1.1"]).unwrap());
-    let client = ClientOptions { alpn: vec!["http/1.1"], ..Default::default() };
+    let client = ClientOptions {
+        alpn: vec!["http/1.1"],
+        ..Default::default()
+    };
     let mut p = Pair::connected(&config, SessionOptions::default(), client);
     p.assert_established();
-    assert!(p.events.contains(&Event::Alpn { offered: vec!["http/1.1".into()], selected: Some("http/1.1".into()) }), "{:?}", p.events);
+    assert!(
+        p.events.contains(&Event::Alpn {
+            offered: vec!["http/1.1".into()],
+            selected: Some("http/1.1".into())
+        }),
+        "{:?}",
+        p.events
+    );
     assert_eq!(p.handshake_info().alpn.as_deref(), Some("http/1.1"));
     assert_eq!(p.client.stream.ssl().selected_alpn_protocol(), Some(&b"http/1.1"[..]));
 }
@@ -139,7 +203,10 @@ fn alpn_selects_common_protocol() {
 #[test]
 fn alpn_prefers_server_order() {
     let config = server_config(|b| b.alpn(&["h2", "http/1.1"]).unwrap());
-    let client = ClientOptions { alpn: vec!["http/1.1", "h2"], ..Default::default() };
+    let client = ClientOptions {
+        alpn: vec!["http/1.1", "h2"],
+        ..Default::default()
+    };
     let p = Pair::connected(&config, SessionOptions::default(), client);
     assert_eq!(p.handshake_info().alpn.as_deref(), Some("h2"));
 }
@@ -147,11 +214,25 @@ fn alpn_prefers_server_order() {
 #[test]
 fn alpn_without_overlap_fails_with_alert() {
     let config = server_config(|b| b.alpn(&["h2", "http/1.1"]).unwrap());
-    let client = ClientOptions { alpn: vec!["foo"], ..Default::default() };
+    let client = ClientOptions {
+        alpn: vec!["foo"],
+        ..Default::default()
+    };
     let p = Pair::connected(&config, SessionOptions::default(), client);
-    assert!(p.events.contains(&Event::Alpn { offered: vec!["foo".into()], selected: None }), "{:?}", p.events);
+    assert!(
+        p.events.contains(&Event::Alpn {
+            offered: vec!["foo".into()],
+            selected: None
+        }),
+        "{:?}",
+        p.events
+    );
     assert!(!p.events.iter().any(|e| matches!(e, Event::HandshakeComplete(_))));
-    assert!(matches!(p.closed(), Some(CloseReason::Error(SessionError::Tls(_)))), "{:?}", p.events);
+    assert!(
+        matches!(p.closed(), Some(CloseReason::Error(SessionError::Tls(_)))),
+        "{:?}",
+        p.events
+    );
     assert_eq!(p.to_client.first(), Some(&0x15), "an alert record");
     let err = p.client.error.as_deref().expect("client fails");
     assert!(err.contains("no application protocol"), "{err}");
@@ -175,7 +256,10 @@ fn verify_steps(p: &Pair) -> Vec<VerifyStep> {
         .collect()
 }
 
-fn verifying_config(ca: &(openssl::x509::X509, openssl::pkey::PKey<openssl::pkey::Private>), return_error: bool) -> std::sync::Arc<sserve_engine::ServerConfig> {
+fn verifying_config(
+    ca: &(openssl::x509::X509, openssl::pkey::PKey<openssl::pkey::Private>),
+    return_error: bool,
+) -> std::sync::Arc<sserve_engine::ServerConfig> {
     let pem = ca.0.to_pem().unwrap();
     server_config(|b| {
         assert_eq!(b.trusted_certificates(&pem).unwrap(), 1);
@@ -190,8 +274,16 @@ fn required_client_cert_missing_fails() {
     let config = verifying_config(&ca, false);
     for client in [ClientOptions::tls13(), ClientOptions::tls12()] {
         let p = Pair::connected(&config, SessionOptions::default(), client);
-        assert!(!p.events.iter().any(|e| matches!(e, Event::HandshakeComplete(_))), "{:?}", p.kinds());
-        assert!(matches!(p.closed(), Some(CloseReason::Error(SessionError::Tls(_)))), "{:?}", p.events);
+        assert!(
+            !p.events.iter().any(|e| matches!(e, Event::HandshakeComplete(_))),
+            "{:?}",
+            p.kinds()
+        );
+        assert!(
+            matches!(p.closed(), Some(CloseReason::Error(SessionError::Tls(_)))),
+            "{:?}",
+            p.events
+        );
         assert!(p.client.error.is_some(), "the client hears about it");
         assert!(p.to_client.windows(1).any(|b| b[0] == 0x15) || !p.client.handshake_done());
     }
@@ -203,7 +295,11 @@ fn client_cert_signed_by_ca_is_accepted() {
     let leaf = make_leaf("test client", &ca);
     let config = verifying_config(&ca, true);
     for version in [Version::Tls13, Version::Tls12] {
-        let client = ClientOptions { version, cert: Some(leaf.clone()), ..Default::default() };
+        let client = ClientOptions {
+            version,
+            cert: Some(leaf.clone()),
+            ..Default::default()
+        };
         let mut p = Pair::connected(&config, SessionOptions::default(), client);
         p.assert_established();
         let info = p.handshake_info();
@@ -214,9 +310,25 @@ fn client_cert_signed_by_ca_is_accepted() {
         assert_eq!(cert.sha256.len(), 64);
         assert_eq!(info.verify_result, (0, "ok".to_string()));
         let steps = verify_steps(&p);
-        assert!(steps.iter().any(|s| s.depth == 1 && s.subject.contains("Test CA") && s.ok && s.error.is_none()), "{steps:?}");
-        assert!(steps.iter().any(|s| s.depth == 0 && s.subject.contains("test client") && s.ok && s.error.is_none()), "{steps:?}");
-        assert!(info.sigalgs_lines.iter().any(|l| l.starts_with("Peer signing digest: ")), "{:?}", info.sigalgs_lines);
+        assert!(
+            steps
+                .iter()
+                .any(|s| s.depth == 1 && s.subject.contains("Test CA") && s.ok && s.error.is_none()),
+            "{steps:?}"
+        );
+        assert!(
+            steps
+                .iter()
+                .any(|s| s.depth == 0 && s.subject.contains("test client") && s.ok && s.error.is_none()),
+            "{steps:?}"
+        );
+        assert!(
+            info.sigalgs_lines
+                .iter()
+                .any(|l| l.starts_with("Peer signing digest: ")),
+            "{:?}",
+            info.sigalgs_lines
+        );
         p.assert_data_flows("client auth");
     }
 }
@@ -226,11 +338,17 @@ fn untrusted_client_cert_is_forgiven_without_verify_return_error() {
     let ca = make_ca("Test CA");
     let stranger = make_self_signed("stranger");
     let config = verifying_config(&ca, false);
-    let client = ClientOptions { cert: Some(stranger), ..Default::default() };
+    let client = ClientOptions {
+        cert: Some(stranger),
+        ..Default::default()
+    };
     let mut p = Pair::connected(&config, SessionOptions::default(), client);
     p.assert_established();
     let steps = verify_steps(&p);
-    assert!(steps.iter().any(|s| s.error.is_some() && s.ok), "s_server's verify_callback forgives errors: {steps:?}");
+    assert!(
+        steps.iter().any(|s| s.error.is_some() && s.ok),
+        "s_server's verify_callback forgives errors: {steps:?}"
+    );
     let info = p.handshake_info();
     assert_ne!(info.verify_result.0, 0, "the verify result records the error");
     assert!(info.peer_certificate.unwrap().subject.contains("stranger"));
@@ -241,7 +359,10 @@ fn untrusted_client_cert_fails_with_verify_return_error() {
     let ca = make_ca("Test CA");
     let stranger = make_self_signed("stranger");
     let config = verifying_config(&ca, true);
-    let client = ClientOptions { cert: Some(stranger), ..Default::default() };
+    let client = ClientOptions {
+        cert: Some(stranger),
+        ..Default::default()
+    };
     let p = Pair::connected(&config, SessionOptions::default(), client);
     assert!(!p.events.iter().any(|e| matches!(e, Event::HandshakeComplete(_))));
     match p.closed() {
@@ -296,7 +417,10 @@ fn handshake_timeout_fires_at_deadline() {
     assert_eq!(drain(&mut s).1, vec![]);
     s.handle_timeout(deadline);
     assert!(s.is_closed());
-    assert_eq!(drain(&mut s).1, vec![Event::Closed(CloseReason::Error(SessionError::HandshakeTimeout))]);
+    assert_eq!(
+        drain(&mut s).1,
+        vec![Event::Closed(CloseReason::Error(SessionError::HandshakeTimeout))]
+    );
     assert_eq!(s.poll_timeout(), None);
     // Nothing more happens afterwards.
     s.handle_timeout(deadline + Duration::from_secs(100));
@@ -314,7 +438,11 @@ fn handshake_timeout_during_a_stalled_handshake() {
     p.server.handle_input(Instant::from_millis(5), &hello);
     p.drain_server();
     assert!(!p.server.is_established());
-    assert_eq!(p.server.poll_timeout(), Some(Instant::ZERO + Duration::from_secs(10)), "the timer runs from creation");
+    assert_eq!(
+        p.server.poll_timeout(),
+        Some(Instant::ZERO + Duration::from_secs(10)),
+        "the timer runs from creation"
+    );
     p.server.handle_timeout(Instant::ZERO + Duration::from_secs(10));
     p.drain_server();
     assert_eq!(p.closed(), Some(&CloseReason::Error(SessionError::HandshakeTimeout)));
@@ -323,7 +451,13 @@ fn handshake_timeout_during_a_stalled_handshake() {
 #[test]
 fn no_handshake_timer_when_disabled() {
     let config = default_config();
-    let s = session(&config, SessionOptions { handshake_timeout: None, ..Default::default() });
+    let s = session(
+        &config,
+        SessionOptions {
+            handshake_timeout: None,
+            ..Default::default()
+        },
+    );
     assert_eq!(s.poll_timeout(), None);
 }
 
@@ -342,7 +476,10 @@ fn handshake_timer_is_gone_after_handshake() {
 #[test]
 fn idle_timeout_closes_with_close_notify() {
     let config = default_config();
-    let opts = SessionOptions { idle_timeout: Some(Duration::from_secs(30)), ..Default::default() };
+    let opts = SessionOptions {
+        idle_timeout: Some(Duration::from_secs(30)),
+        ..Default::default()
+    };
     let mut p = Pair::new(&config, opts, ClientOptions::tls13());
     p.now = Instant::from_millis(1000);
     p.drive();
@@ -350,7 +487,11 @@ fn idle_timeout_closes_with_close_notify() {
     assert_eq!(p.server.poll_timeout(), Some(Instant::from_millis(31_000)));
     p.now = Instant::from_millis(20_000);
     p.client_send(b"still here\n");
-    assert_eq!(p.server.poll_timeout(), Some(Instant::from_millis(50_000)), "input restarts the idle timer");
+    assert_eq!(
+        p.server.poll_timeout(),
+        Some(Instant::from_millis(50_000)),
+        "input restarts the idle timer"
+    );
     p.server.handle_timeout(Instant::from_millis(49_999));
     p.drive();
     assert!(p.closed().is_none());

@@ -21,7 +21,9 @@ use openssl::ssl::{ErrorCode, Ssl, SslContext, SslMethod, SslStream, SslVerifyMo
 use openssl::x509::extension::{BasicConstraints, KeyUsage};
 use openssl::x509::{X509NameBuilder, X509};
 
-use sserve_engine::{CloseReason, Event, HandshakeInfo, Instant, ServerConfig, ServerConfigBuilder, SessionOptions, TlsSession};
+use sserve_engine::{
+    CloseReason, Event, HandshakeInfo, Instant, ServerConfig, ServerConfigBuilder, SessionOptions, TlsSession,
+};
 
 /// How many [`Pair::step`]s [`Pair::drive`] allows before declaring non-termination.
 pub const MAX_STEPS: usize = 1000;
@@ -41,7 +43,9 @@ pub fn default_config() -> Arc<ServerConfig> {
 
 /// A fresh server session at time zero.
 pub fn session(config: &ServerConfig, opts: SessionOptions) -> TlsSession {
-    config.session(Arc::new(opts), Instant::ZERO).expect("ServerConfig::session")
+    config
+        .session(Arc::new(opts), Instant::ZERO)
+        .expect("ServerConfig::session")
 }
 
 /// The client's transport: bytes from the server in, bytes to the server out.
@@ -100,11 +104,17 @@ pub struct ClientOptions {
 
 impl ClientOptions {
     pub fn tls12() -> Self {
-        ClientOptions { version: Version::Tls12, ..Default::default() }
+        ClientOptions {
+            version: Version::Tls12,
+            ..Default::default()
+        }
     }
 
     pub fn tls13() -> Self {
-        ClientOptions { version: Version::Tls13, ..Default::default() }
+        ClientOptions {
+            version: Version::Tls13,
+            ..Default::default()
+        }
     }
 }
 
@@ -162,7 +172,12 @@ impl Client {
         let mut ssl = Ssl::new(&ctx.build()).expect("client SSL");
         ssl.set_connect_state();
         let stream = SslStream::new(ssl, ClientIo::default()).expect("client stream");
-        Client { stream, plaintext: Vec::new(), closed: false, error: None }
+        Client {
+            stream,
+            plaintext: Vec::new(),
+            closed: false,
+            error: None,
+        }
     }
 
     /// Lets the client process what it received (handshake, records, alerts). Returns whether
@@ -317,7 +332,10 @@ impl Pair {
                 return;
             }
         }
-        panic!("the pair did not settle after {MAX_STEPS} steps; events so far: {:?}", self.kinds());
+        panic!(
+            "the pair did not settle after {MAX_STEPS} steps; events so far: {:?}",
+            self.kinds()
+        );
     }
 
     /// Console input to the server, then drive.
@@ -355,7 +373,12 @@ impl Pair {
                 Event::HandshakeComplete(i) => Some((**i).clone()),
                 _ => None,
             })
-            .unwrap_or_else(|| panic!("no HandshakeComplete; events: {:?}; client error: {:?}", self.events, self.client.error))
+            .unwrap_or_else(|| {
+                panic!(
+                    "no HandshakeComplete; events: {:?}; client error: {:?}",
+                    self.events, self.client.error
+                )
+            })
     }
 
     /// The close reason, if the server closed.
@@ -373,9 +396,23 @@ impl Pair {
 
     /// Asserts the handshake completed and the session is open, clears the events.
     pub fn assert_established(&mut self) {
-        assert!(self.client.handshake_done(), "client handshake not done: {:?}", self.client.error);
-        assert!(self.server.is_established(), "server not established; events: {:?}", self.events);
-        assert!(matches!(self.events.iter().filter(|e| matches!(e, Event::HandshakeComplete(_))).count(), 1));
+        assert!(
+            self.client.handshake_done(),
+            "client handshake not done: {:?}",
+            self.client.error
+        );
+        assert!(
+            self.server.is_established(),
+            "server not established; events: {:?}",
+            self.events
+        );
+        assert!(matches!(
+            self.events
+                .iter()
+                .filter(|e| matches!(e, Event::HandshakeComplete(_)))
+                .count(),
+            1
+        ));
     }
 
     /// Checks plaintext flows both ways.
@@ -383,12 +420,21 @@ impl Pair {
         let before = self.server_plaintext().len();
         let msg = format!("to server {tag}\n");
         self.client_send(msg.as_bytes());
-        assert_eq!(&self.server_plaintext()[before..], msg.as_bytes(), "client→server after {tag}");
+        assert_eq!(
+            &self.server_plaintext()[before..],
+            msg.as_bytes(),
+            "client→server after {tag}"
+        );
         let msg = format!("to client {tag}\n");
         let before = self.client.plaintext.len();
         self.server.send(msg.as_bytes());
         self.drive();
-        assert_eq!(&self.client.plaintext[before..], msg.as_bytes(), "server→client after {tag}; client error {:?}", self.client.error);
+        assert_eq!(
+            &self.client.plaintext[before..],
+            msg.as_bytes(),
+            "server→client after {tag}; client error {:?}",
+            self.client.error
+        );
         assert!(self.closed().is_none(), "closed after {tag}: {:?}", self.closed());
     }
 }
@@ -468,16 +514,21 @@ fn build_cert(cn: &str, key: &PKey<Private>, issuer: Option<(&X509, &PKey<Privat
     serial.rand(64, MsbOption::MAYBE_ZERO, false).unwrap();
     b.set_serial_number(&serial.to_asn1_integer().unwrap()).unwrap();
     b.set_subject_name(&name).unwrap();
-    b.set_issuer_name(issuer.map_or(&*name, |(c, _)| c.subject_name())).unwrap();
+    b.set_issuer_name(issuer.map_or(&*name, |(c, _)| c.subject_name()))
+        .unwrap();
     b.set_pubkey(key).unwrap();
     b.set_not_before(&Asn1Time::days_from_now(0).unwrap()).unwrap();
     b.set_not_after(&Asn1Time::days_from_now(2).unwrap()).unwrap();
     if ca {
-        b.append_extension(BasicConstraints::new().critical().ca().build().unwrap()).unwrap();
-        b.append_extension(KeyUsage::new().critical().key_cert_sign().crl_sign().build().unwrap()).unwrap();
+        b.append_extension(BasicConstraints::new().critical().ca().build().unwrap())
+            .unwrap();
+        b.append_extension(KeyUsage::new().critical().key_cert_sign().crl_sign().build().unwrap())
+            .unwrap();
     } else {
-        b.append_extension(BasicConstraints::new().critical().build().unwrap()).unwrap();
-        b.append_extension(KeyUsage::new().critical().digital_signature().build().unwrap()).unwrap();
+        b.append_extension(BasicConstraints::new().critical().build().unwrap())
+            .unwrap();
+        b.append_extension(KeyUsage::new().critical().digital_signature().build().unwrap())
+            .unwrap();
     }
     b.sign(issuer.map_or(key, |(_, k)| k), MessageDigest::sha256()).unwrap();
     b.build()

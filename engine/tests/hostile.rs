@@ -1,0 +1,180 @@
+//! Broken and hostile input into a server session: it fails cleanly, says so with an alert when
+//! OpenSSL sends one, never panics, and ignores everything after the end.
+#![cfg(feature = "openssl")]
+
+mod common;
+
+use common::*;
+use sserve_engine::{AppMode, CloseReason, Event, SessionError, SessionOptions, TlsErrorKind};
+
+fn tls_error(events: &[Event]) -> sserve_engine::TlsError {
+    match events.last() {
+        Some(Event::Closed(CloseReason::Error(SessionError::Tls(e)))) => e.clone(),
+        other => panic!("expected Closed(Error(Tls)) last, got {other:?} in {events:?}"),
+    }
+}
+
+#[test]
+fn http_request_into_tls_fails_without_alert() {
+    // OpenSSL recognises a plain HTTP request and, like for any first record that does not look
+    // like TLS, sends no alert (SSL_AD_NO_ALERT): s_server's peer sees the connection close.
+    let config = default_config();
+    let mut s = session(&config, SessionOptions::default());
+    s.handle_input(sserve_engine::Instant::ZERO, b"GET / HTTP/1.0\r\n\r\n");
+    assert!(s.is_closed());
+    let (out, events) = drain(&mut s);
+    assert_eq!(events.len(), 1, "{events:?}");
+    let e = tls_error(&events);
+    assert_eq!(e.kind, TlsErrorKind::Protocol);
+    assert!(e.stack.iter().any(|l| l.contains("http request")), "{e:?}");
+    assert!(out.is_empty() || out[0] == 0x15, "{out:?}");
+}
+
+#[test]
+fn malformed_client_hello_gets_an_alert() {
+    let config = default_config();
+    let mut s = session(&config, SessionOptions::default());
+    // A TLS handshake record holding a truncated ClientHello.
+    s.handle_input(
+        sserve_engine::Instant::ZERO,
+        b"\x16\x03\x01\x00\x08\x01\x00\x00\x04\x03\x03\x00\x00",
+    );
+    assert!(s.is_closed());
+    let (out, events) = drain(&mut s);
+    tls_error(&events);
+    assert_eq!(out.first(), Some(&0x15), "an alert record goes out first: {out:?}");
+    let recs = records(&out);
+    assert_eq!(recs, vec![(0x15, 2)], "exactly one alert");
+}
+
+#[test]
+fn wrong_record_version_gets_an_alert() {
+    let config = default_config();
+    let mut s = session(&config, SessionOptions::default());
+    // A handshake record whose body is garbage.
+    let mut rec = b"\x16\x03\x01\x00\x40".to_vec();
+    rec.extend(std::iter::repeat_n(0xee, 0x40));
+    s.handle_input(sserve_engine::Instant::ZERO, &rec);
+    let (out, events) = drain(&mut s);
+    tls_error(&events);
+    assert_eq!(out.first(), Some(&0x15), "{out:?}");
+}
+
+#[test]
+fn input_after_close_is_ignored() {
+    let config = default_config();
+    let mut s = session(&config, SessionOptions::default());
+    s.handle_input(
+        sserve_engine::Instant::ZERO,
+        b"\x16\x03\x01\x00\x08\x01\x00\x00\x04\x03\x03\x00\x00",
+    );
+    drain(&mut s);
+    s.handle_input(
+        sserve_engine::Instant::ZERO,
+        b"\x16\x03\x01\x00\x08\x01\x00\x00\x04\x03\x03\x00\x00",
+    );
+    s.handle_eof(sserve_engine::Instant::ZERO);
+    s.handle_timeout(sserve_engine::Instant::from_micros(u64::MAX));
+    s.console_input(b"hello\n");
+    s.console_eof();
+    s.send(b"x");
+    assert_eq!(drain(&mut s), (vec![], vec![]), "nothing after Closed");
+    assert_eq!(s.poll_timeout(), None);
+}
+
+#[test]
+fn empty_input_is_harmless() {
+    let config = default_config();
+    let mut s = session(&config, SessionOptions::default());
+    s.handle_input(sserve_engine::Instant::ZERO, b"");
+    assert!(!s.is_closed());
+    assert_eq!(drain(&mut s), (vec![], vec![]));
+}
+
+#[test]
+fn byte_at_a_time_garbage_never_panics() {
+    let config = default_config();
+    for seed in 0u32..32 {
+        let mut s = session(&config, SessionOptions::default());
+        let mut x = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
+        for _ in 0..4096 {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            s.handle_input(sserve_engine::Instant::ZERO, &[(x >> 24) as u8]);
+            if s.is_closed() {
+                break;
+            }
+        }
+        let (out, events) = drain(&mut s);
+        if s.is_closed() {
+            tls_error(&events);
+            assert!(
+                out.is_empty() || out[0] == 0x15,
+                "seed {seed}: only an alert goes out: {out:?}"
+            );
+        } else {
+            assert!(events.is_empty());
+        }
+    }
+}
+
+#[test]
+fn garbage_after_handshake_is_an_error_with_alert() {
+    let config = default_config();
+    for (client, alert_type) in [(ClientOptions::tls13(), 0x17), (ClientOptions::tls12(), 0x15)] {
+        let mut p = Pair::connected(&config, SessionOptions::default(), client);
+        p.assert_established();
+        let at = p.to_client.len();
+        // An application-data record with a bogus authentication tag.
+        let mut rec = b"\x17\x03\x03\x00\x20".to_vec();
+        rec.extend(std::iter::repeat_n(0x42, 0x20));
+        p.server.handle_input(p.now, &rec);
+        p.drive();
+        assert!(
+            matches!(p.closed(), Some(CloseReason::Error(SessionError::Tls(_)))),
+            "{:?}",
+            p.events
+        );
+        // An alert: record type 0x15 in TLS 1.2; in TLS 1.3 it is encrypted (outer type 0x17).
+        assert_eq!(records(&p.to_client[at..]).first().map(|r| r.0), Some(alert_type));
+        let err = p.client.error.as_deref().expect("the client reads the alert");
+        assert!(err.contains("bad record mac"), "{err}");
+    }
+}
+
+#[test]
+fn client_alert_closes_the_session() {
+    let config = default_config();
+    let mut p = Pair::connected(&config, SessionOptions::default(), ClientOptions::tls12());
+    // A fatal alert in the clear is refused once encryption is on, which is also fatal.
+    p.server.handle_input(p.now, b"\x15\x03\x03\x00\x02\x02\x28");
+    p.drain_server();
+    assert!(matches!(p.closed(), Some(CloseReason::Error(_))), "{:?}", p.events);
+}
+
+#[test]
+fn web_mode_survives_a_flood_without_newlines() {
+    let config = default_config();
+    let opts = SessionOptions {
+        mode: AppMode::Web(sserve_engine::http::WebMode::Files),
+        ..Default::default()
+    };
+    let mut p = Pair::connected(&config, opts, ClientOptions::tls13());
+    p.assert_established();
+    // 1 MiB of non-request data in 64 KiB writes: ignored line pieces, no answer, no growth.
+    for _ in 0..16 {
+        p.client_send(&vec![b'z'; 64 * 1024]);
+        assert!(p.closed().is_none());
+        assert_eq!(p.server.pending_transmit(), 0);
+    }
+    assert_eq!(p.client.plaintext, b"");
+    p.client_send(b"\nGET /ok.txt HTTP/1.0\r\n");
+    assert!(
+        p.events
+            .iter()
+            .any(|e| matches!(e, Event::FileRequest(r) if r.path == "ok.txt")),
+        "{:?}",
+        p.kinds()
+    );
+}

@@ -1,0 +1,390 @@
+//! `-www` (status page), `-WWW` (files with a header) and `-HTTP` (raw files).
+#![cfg(feature = "openssl")]
+
+mod common;
+
+use common::*;
+use sserve_engine::http::{WebMode, HTML_HEADER, TEXT_HEADER};
+use sserve_engine::{AppMode, CloseReason, Event, FileError, FileRequest, SessionOptions};
+
+fn web_pair(mode: WebMode, client: ClientOptions) -> Pair {
+    web_pair_with(mode, client, SessionOptions::default())
+}
+
+fn web_pair_with(mode: WebMode, client: ClientOptions, opts: SessionOptions) -> Pair {
+    let config = default_config();
+    let opts = SessionOptions {
+        mode: AppMode::Web(mode),
+        ..opts
+    };
+    let mut p = Pair::connected(&config, opts, client);
+    p.assert_established();
+    p
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn file_requests(events: &[Event]) -> Vec<FileRequest> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::FileRequest(r) => Some(r.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn status_page_from_tiny_writes() {
+    for client in [ClientOptions::tls13(), ClientOptions::tls12()] {
+        let argv = vec![
+            "sserve".to_string(),
+            "-www".to_string(),
+            "-accept".to_string(),
+            "<4433>".to_string(),
+        ];
+        let opts = SessionOptions {
+            argv,
+            ..Default::default()
+        };
+        let mut p = web_pair_with(WebMode::Status, client, opts);
+        let cipher = p.handshake_info().cipher;
+        let version = p.handshake_info().cipher_version;
+        for b in b"Host: example\r\nGET / HTTP/1.0\r\n" {
+            assert!(
+                p.client.plaintext.is_empty(),
+                "no answer before the GET line is complete"
+            );
+            p.client_send(&[*b]);
+        }
+        assert!(p.client.closed, "answered and closed at the end of the GET line");
+        let page = text(&p.client.plaintext);
+        assert!(
+            page.starts_with(
+                "HTTP/1.0 200 ok\r\nContent-type: text/html\r\n\r\n<HTML><BODY BGCOLOR=\"#ffffff\">\n<pre>\n\n"
+            ),
+            "{page}"
+        );
+        assert!(
+            page.contains("\nsserve -www -accept &lt;4433&gt; \n"),
+            "argv echoed and escaped: {page}"
+        );
+        assert!(page.contains("Secure Renegotiation IS supported\n"));
+        assert!(page.contains("Ciphers supported in s_server binary\n"));
+        assert!(page.contains("TLSv1.3    :TLS_AES_256_GCM_SHA384"), "{page}");
+        assert!(page.contains("Ciphers common between both SSL end points:\n"));
+        assert!(
+            page.contains(&format!("---\nNew, {version}, Cipher is {cipher}\nSSL-Session:\n")),
+            "{page}"
+        );
+        assert!(page.contains("   1 server accepts (SSL_accept())\n"), "{page}");
+        assert!(page.contains("   1 server accepts that finished\n"), "{page}");
+        assert!(page.contains(" cache full overflows (128 allowed)\n"), "{page}");
+        assert!(page.contains("Supported groups: "));
+        assert!(
+            page.ends_with("no client certificate available\n</pre></BODY></HTML>\r\n\r\n"),
+            "{page}"
+        );
+        assert!(p.client.closed, "close_notify after the page");
+        assert_eq!(p.closed(), Some(&CloseReason::LocalClose));
+        assert!(file_requests(&p.events).is_empty());
+    }
+}
+
+#[test]
+fn status_page_any_get_path() {
+    let mut p = web_pair(WebMode::Status, ClientOptions::tls13());
+    p.client_send(b"GET /whatever?x HTTP/1.1\r\n");
+    assert!(p.client.plaintext.starts_with(HTML_HEADER));
+    assert!(p.client.closed);
+}
+
+#[test]
+fn status_page_shows_client_certificate() {
+    let config = server_config(|b| b.verify_client(1, false));
+    let client = ClientOptions {
+        cert: Some(make_self_signed("www client")),
+        ..ClientOptions::tls13()
+    };
+    let opts = SessionOptions {
+        mode: AppMode::Web(WebMode::Status),
+        ..Default::default()
+    };
+    let mut p = Pair::connected(&config, opts, client);
+    p.client_send(b"GET / HTTP/1.0\r\n\r\n");
+    let page = text(&p.client.plaintext);
+    assert!(page.contains("---\nClient certificate\nCertificate:\n"), "{page}");
+    assert!(page.contains("-----BEGIN CERTIFICATE-----"));
+    assert!(!page.contains("no client certificate available"));
+}
+
+#[test]
+fn post_gets_no_answer() {
+    let mut p = web_pair(WebMode::Status, ClientOptions::tls13());
+    p.client_send(b"POST / HTTP/1.0\r\nContent-Length: 0\r\n\r\n");
+    assert_eq!(p.client.plaintext, b"");
+    assert!(!p.client.closed);
+    assert!(p.closed().is_none(), "{:?}", p.events);
+    // Lower-case get is not a request either.
+    p.client_send(b"get / HTTP/1.0\r\n");
+    assert_eq!(p.client.plaintext, b"");
+    // A later GET line is still answered.
+    p.client_send(b"GET / HTTP/1.0\r\n");
+    assert!(p.client.plaintext.starts_with(HTML_HEADER));
+}
+
+#[test]
+fn bytes_after_the_request_are_ignored() {
+    let mut p = web_pair(WebMode::Status, ClientOptions::tls13());
+    p.client_send(b"GET / HTTP/1.0\r\nGET / HTTP/1.0\r\n");
+    let page_len = p.client.plaintext.len();
+    assert_eq!(
+        p.client
+            .plaintext
+            .windows(HTML_HEADER.len())
+            .filter(|w| *w == HTML_HEADER)
+            .count(),
+        1,
+        "one response per connection"
+    );
+    assert!(page_len > 0);
+}
+
+#[test]
+fn reneg_request_on_tls13_answers_at_once() {
+    let mut p = web_pair(WebMode::Status, ClientOptions::tls13());
+    p.client_send(b"GET /reneg HTTP/1.0\r\n\r\n");
+    assert!(p.client.plaintext.starts_with(HTML_HEADER));
+    assert!(p.client.closed);
+    assert!(!p.events.iter().any(|e| matches!(e, Event::Renegotiating(_))));
+}
+
+#[test]
+fn reneg_request_on_tls12_renegotiates_then_answers() {
+    let mut p = web_pair(WebMode::Status, ClientOptions::tls12());
+    p.client_send(b"GET /reneg HTTP/1.0\r\n\r\n");
+    assert!(p.events.contains(&Event::Renegotiating(1)), "{:?}", p.events);
+    // The client renegotiates while it reads; the page follows once that handshake finished.
+    let page = text(&p.client.plaintext);
+    assert!(
+        page.starts_with("HTTP/1.0 200 ok\r\nContent-type: text/html\r\n"),
+        "{page:?}; events {:?}",
+        p.kinds()
+    );
+    assert!(page.contains("   2 server accepts that finished\n"), "{page}");
+    assert!(p.client.closed);
+}
+
+fn serve(mode: WebMode, request: &[u8], path: &str, body: &[u8]) -> Pair {
+    let mut p = web_pair(mode, ClientOptions::tls13());
+    p.take_events();
+    p.client_send(request);
+    let reqs = file_requests(&p.events);
+    assert_eq!(reqs, vec![FileRequest { path: path.into() }]);
+    assert_eq!(p.client.plaintext, b"", "nothing sent before the adapter answers");
+    p.server.respond_file(&reqs[0], Ok(()));
+    p.drive();
+    for chunk in body.chunks(7) {
+        p.server.file_data(chunk);
+        p.drive();
+    }
+    assert!(!p.client.closed, "not closed before file_end");
+    p.server.file_end();
+    p.drive();
+    assert!(p.client.closed, "close_notify after the file");
+    assert!(p.events.contains(&Event::FileServed(path.into())), "{:?}", p.events);
+    assert_eq!(p.closed(), Some(&CloseReason::LocalClose));
+    p
+}
+
+#[test]
+fn files_mode_serves_text() {
+    let body = b"hello file\nsecond line\n";
+    let p = serve(WebMode::Files, b"GET /a.txt HTTP/1.0\r\n\r\n", "a.txt", body);
+    assert_eq!(p.client.plaintext, [TEXT_HEADER, body].concat());
+    assert!(p
+        .client
+        .plaintext
+        .starts_with(b"HTTP/1.0 200 ok\r\nContent-type: text/plain\r\n\r\n"));
+}
+
+#[test]
+fn files_mode_serves_html() {
+    let body = b"<html>hi</html>";
+    let p = serve(
+        WebMode::Files,
+        b"GET /dir/index.html HTTP/1.0\r\n\r\n",
+        "dir/index.html",
+        body,
+    );
+    assert_eq!(p.client.plaintext, [HTML_HEADER, body].concat());
+}
+
+#[test]
+fn raw_mode_has_no_header() {
+    let body = b"HTTP/1.0 404 nope\r\n\r\ngone";
+    let p = serve(WebMode::Raw, b"GET /raw.txt HTTP/1.0\r\n\r\n", "raw.txt", body);
+    assert_eq!(p.client.plaintext, body);
+}
+
+#[test]
+fn files_mode_large_file() {
+    let body: Vec<u8> = (0..70_000u32).map(|i| b'a' + (i % 26) as u8).collect();
+    let p = serve(WebMode::Raw, b"GET /big HTTP/1.0\r\n\r\n", "big", &body);
+    assert_eq!(p.client.plaintext, body);
+}
+
+#[test]
+fn files_mode_open_error() {
+    for (binmode, mode) in [(false, "r"), (true, "rb")] {
+        let mut p = web_pair_with(
+            WebMode::Files,
+            ClientOptions::tls13(),
+            SessionOptions {
+                binmode,
+                ..Default::default()
+            },
+        );
+        p.client_send(b"GET /a.txt HTTP/1.0\r\n\r\n");
+        let req = file_requests(&p.events).pop().expect("a request");
+        p.server
+            .respond_file(&req, Err(FileError::Open("No such file or directory".into())));
+        p.drive();
+        let answer = text(&p.client.plaintext);
+        assert_eq!(
+            answer,
+            format!(
+                "HTTP/1.0 200 ok\r\nContent-type: text/plain\r\n\r\nError opening 'a.txt' mode='{mode}'\r\nerror:80000002:system library:BIO_new_file:No such file or directory:calling fopen(a.txt, {mode})\n"
+            )
+        );
+        assert!(p.client.closed);
+        assert!(!p.events.iter().any(|e| matches!(e, Event::FileServed(_))));
+        // Late file data is ignored.
+        p.server.file_data(b"late");
+        p.server.file_end();
+        assert_eq!(drain(&mut p.server), (vec![], vec![]));
+    }
+}
+
+#[test]
+fn files_mode_directory() {
+    let mut p = web_pair(WebMode::Files, ClientOptions::tls13());
+    p.client_send(b"GET /sub HTTP/1.0\r\n\r\n");
+    let req = file_requests(&p.events).pop().expect("a request");
+    p.server.respond_file(&req, Err(FileError::IsDirectory));
+    p.drive();
+    assert_eq!(p.client.plaintext, [TEXT_HEADER, b"'sub' is a directory\r\n"].concat());
+}
+
+#[test]
+fn respond_file_for_another_request_is_ignored() {
+    let mut p = web_pair(WebMode::Files, ClientOptions::tls13());
+    p.client_send(b"GET /a.txt HTTP/1.0\r\n\r\n");
+    p.server.respond_file(&FileRequest { path: "b.txt".into() }, Ok(()));
+    p.server.file_data(b"nope");
+    p.drive();
+    assert_eq!(p.client.plaintext, b"");
+    assert!(p.closed().is_none());
+}
+
+#[test]
+fn traversal_is_refused_without_file_request() {
+    for (req, msg) in [
+        (&b"GET /../x HTTP/1.0\r\n\r\n"[..], "'../x' contains '..' or ':'\r\n"),
+        (
+            b"GET /a/../../etc/passwd HTTP/1.0\r\n",
+            "'a/../../etc/passwd' contains '..' or ':'\r\n",
+        ),
+        (b"GET /c:x HTTP/1.0\r\n", "'c' contains '..' or ':'\r\n"),
+        (b"GET //etc/passwd HTTP/1.0\r\n", "'/etc/passwd' is an invalid path\r\n"),
+        (b"GET /a.txt\r\n", "'a.txt\r\n' is an invalid file name\r\n"),
+    ] {
+        for mode in [WebMode::Files, WebMode::Raw] {
+            let mut p = web_pair(mode, ClientOptions::tls13());
+            p.client_send(req);
+            assert!(file_requests(&p.events).is_empty(), "{:?}", p.events);
+            assert_eq!(
+                text(&p.client.plaintext),
+                format!("HTTP/1.0 200 ok\r\nContent-type: text/plain\r\n\r\n{msg}")
+            );
+            assert!(p.client.closed);
+        }
+    }
+}
+
+#[test]
+fn files_mode_stats_page() {
+    let mut p = web_pair(WebMode::Files, ClientOptions::tls13());
+    p.client_send(b"GET /stats HTTP/1.0\r\n\r\n");
+    assert!(file_requests(&p.events).is_empty());
+    let page = text(&p.client.plaintext);
+    assert!(page.starts_with("HTTP/1.0 200 ok\r\nContent-type: text/html\r\n"));
+    assert!(page.contains("Ciphers supported in s_server binary"));
+    assert!(p.client.closed);
+}
+
+#[test]
+fn raw_mode_stats_is_a_file() {
+    let mut p = web_pair(WebMode::Raw, ClientOptions::tls13());
+    p.client_send(b"GET /stats HTTP/1.0\r\n\r\n");
+    assert_eq!(file_requests(&p.events), vec![FileRequest { path: "stats".into() }]);
+}
+
+#[test]
+fn overlong_line_www_is_ignored_in_pieces() {
+    let mut p = web_pair(WebMode::Status, ClientOptions::tls13());
+    p.client_send(&vec![b'A'; 100 * 1024]);
+    assert_eq!(p.client.plaintext, b"", "not a request");
+    assert!(p.closed().is_none());
+    // The last unfinished piece ends with this newline; the GET line after it is answered.
+    p.client_send(b"\nGET / HTTP/1.0\r\n\r\n");
+    assert!(p.client.plaintext.starts_with(HTML_HEADER));
+}
+
+#[test]
+fn overlong_get_line_www_is_answered() {
+    // s_server's BIO_gets returns the first 16383 bytes, which start with "GET ": a request.
+    let mut p = web_pair(WebMode::Status, ClientOptions::tls13());
+    let mut line = b"GET /".to_vec();
+    line.extend(std::iter::repeat_n(b'x', 100 * 1024));
+    p.client_send(&line);
+    assert!(p.client.plaintext.starts_with(HTML_HEADER));
+    assert!(p.client.closed);
+}
+
+#[test]
+fn overlong_get_line_files_is_an_invalid_file_name() {
+    let mut p = web_pair(WebMode::Files, ClientOptions::tls13());
+    let mut line = b"GET /".to_vec();
+    line.extend(std::iter::repeat_n(b'x', 100 * 1024));
+    p.client_send(&line);
+    assert!(file_requests(&p.events).is_empty());
+    let answer = &p.client.plaintext;
+    let max = sserve_engine::line::MAX_LINE;
+    // One 16383-byte piece: "GET /" + x…, rejected for having no space.
+    let want = [
+        TEXT_HEADER,
+        b"'",
+        &vec![b'x'; max - 5],
+        b"' is an invalid file name\r\n",
+    ]
+    .concat();
+    assert_eq!(answer.len(), want.len());
+    assert_eq!(*answer, want);
+    assert!(p.client.closed);
+}
+
+#[test]
+fn console_is_ignored_in_web_modes() {
+    for mode in [WebMode::Status, WebMode::Files, WebMode::Raw] {
+        let mut p = web_pair(mode, ClientOptions::tls13());
+        p.take_events();
+        p.console(b"Q\n");
+        p.server.console_eof();
+        p.drive();
+        assert!(p.events.is_empty());
+        assert_eq!(p.client.plaintext, b"");
+    }
+}
