@@ -3,6 +3,11 @@
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, ToSocketAddrs};
 
+use socket2::{Domain, Protocol, Socket, Type};
+
+/// Pending-connection queue length (s_server uses `BIO_listen`'s `SOMAXCONN`-capped default).
+const LISTEN_BACKLOG: i32 = 128;
+
 /// Where to listen, as given on the command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListenSpec {
@@ -59,17 +64,29 @@ impl ListenSpec {
     }
 }
 
-/// Binds the first candidate address that works (IPv6 dual stack first, then IPv4).
+/// Binds the first candidate address that works (IPv6 dual stack first, then IPv4), with
+/// `SO_REUSEADDR` like s_server, and `IPV6_V6ONLY` set only for `-6`.
 pub fn bind(spec: &ListenSpec) -> io::Result<TcpListener> {
     let mut last = None;
     for addr in spec.candidates()? {
-        match TcpListener::bind(addr) {
+        match bind_one(addr, spec.ipv6_only) {
             Ok(l) => return Ok(l),
             Err(e) if e.kind() == io::ErrorKind::AddrInUse => return Err(e),
             Err(e) => last = Some(e),
         }
     }
     Err(last.unwrap_or_else(|| io::Error::other("no address to bind")))
+}
+
+fn bind_one(addr: SocketAddr, v6_only: bool) -> io::Result<TcpListener> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_reuse_address(true)?;
+    if addr.is_ipv6() {
+        socket.set_only_v6(v6_only)?;
+    }
+    socket.bind(&addr.into())?;
+    socket.listen(LISTEN_BACKLOG)?;
+    Ok(socket.into())
 }
 
 /// s_server's `ACCEPT` line suffix: the bound address, shown only when the port was 0.

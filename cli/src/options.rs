@@ -283,7 +283,10 @@ mod table_tests {
     fn option_table_covers_every_s_server_option() {
         let table = include_str!("../../docs/options.md");
         for name in super::S_SERVER_OPTIONS.lines().filter(|l| !l.is_empty()) {
-            assert!(table.contains(&format!("| `-{name}` |")), "docs/options.md lacks -{name}");
+            assert!(
+                table.contains(&format!("| `-{name}` |")),
+                "docs/options.md lacks -{name}"
+            );
         }
     }
 }

@@ -132,8 +132,10 @@ fn configure_certificates(b: &mut ServerConfigBuilder, m: &ArgMatches) -> Result
         let fp = b
             .ephemeral_certificate()
             .map_err(tls("generating an ephemeral certificate"))?;
-        // Said even with -quiet: a client will see an unexpected certificate.
-        eprintln!("sserve: no -cert given and {DEFAULT_CERT} not found: using an ephemeral self-signed P-256 certificate for localhost (SHA-256 fingerprint {fp})");
+        // Said even with -quiet: a client will see an unexpected certificate. One write, so the
+        // line never interleaves with other output.
+        let line = format!("sserve: no -cert given and {DEFAULT_CERT} not found: using an ephemeral self-signed P-256 certificate for localhost (SHA-256 fingerprint {fp})\n");
+        let _ = std::io::stderr().write_all(line.as_bytes());
         return Ok(());
     }
     let cert_path = cert.map_or(DEFAULT_CERT, String::as_str);
