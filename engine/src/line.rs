@@ -4,21 +4,25 @@
 //! `\n`, and a line longer than the buffer comes back in buffer-sized pieces. We keep that
 //! behaviour so the bound is also a compatibility property, not just a safety net.
 
-use heapless::Vec as HVec;
+use alloc::vec::Vec;
 
 /// Longest line returned in one piece (s_server's `bufsize` minus the NUL of `BIO_gets`).
 pub const MAX_LINE: usize = 16 * 1024 - 1;
 
 /// Accumulates plaintext and yields complete lines, never holding more than [`MAX_LINE`] bytes.
+///
+/// Storage grows only while a line is incomplete and is released when it ends, so an idle
+/// connection costs nothing here (a fixed 16 KiB array per connection would dominate the memory
+/// of thousands of idle sessions).
 #[derive(Debug, Default)]
 pub struct LineBuffer {
-    buf: HVec<u8, MAX_LINE>,
+    buf: Vec<u8>,
 }
 
 impl LineBuffer {
     /// An empty buffer.
     pub fn new() -> Self {
-        LineBuffer { buf: HVec::new() }
+        LineBuffer { buf: Vec::new() }
     }
 
     /// Feeds `data`, calling `on_line` for each complete line (with its `\n`) or full
@@ -26,16 +30,29 @@ impl LineBuffer {
     /// returns `false` (the mode has what it needs, e.g. the request line).
     pub fn push(&mut self, data: &[u8], mut on_line: impl FnMut(&[u8]) -> bool) -> usize {
         let mut consumed = 0;
-        for &b in data {
-            consumed += 1;
-            // Cannot fail: the buffer is emptied below whenever it becomes full.
-            let _ = self.buf.push(b);
-            if b == b'\n' || self.buf.is_full() {
-                let keep_going = on_line(&self.buf);
-                self.buf.clear();
-                if !keep_going {
-                    break;
-                }
+        while consumed < data.len() {
+            let rest = &data[consumed..];
+            let room = MAX_LINE - self.buf.len();
+            let window = &rest[..rest.len().min(room)];
+            let (piece, complete) = match window.iter().position(|&b| b == b'\n') {
+                Some(i) => (&window[..=i], true),
+                None => (window, window.len() == room),
+            };
+            consumed += piece.len();
+            if !complete {
+                self.buf.extend_from_slice(piece);
+                break;
+            }
+            let keep_going = if self.buf.is_empty() {
+                // The common case: a whole line inside one chunk needs no copy.
+                on_line(piece)
+            } else {
+                self.buf.extend_from_slice(piece);
+                let line = core::mem::take(&mut self.buf);
+                on_line(&line)
+            };
+            if !keep_going {
+                break;
             }
         }
         consumed
@@ -49,8 +66,7 @@ impl LineBuffer {
     /// Takes the unfinished line (at EOF, `BIO_gets` returns it too).
     pub fn take_pending(&mut self, mut on_line: impl FnMut(&[u8])) {
         if !self.buf.is_empty() {
-            on_line(&self.buf);
-            self.buf.clear();
+            on_line(&core::mem::take(&mut self.buf));
         }
     }
 }
