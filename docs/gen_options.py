@@ -19,7 +19,8 @@ for o in opts:
     else: st='rejected (for now)'; note='not implemented yet (option-surface issue); one-line refusal, exit 1'
     cov=tests.get(o, 'cli/src/options.rs (refusal)' if st.startswith('rejected') else '')
     rows.append(f"| `-{o}` | {st} | {note} | {cov} |")
-extra=[f"| `-handshake_timeout` | sserve extension | {ours['handshake_timeout']} | tests/tests/errors.rs |"]
+ext_tests={'handshake_timeout':'tests/tests/errors.rs','runtime':'tests/tests/concurrency.rs','max_conns':'tests/tests/concurrency.rs','idle_timeout':'engine/tests/handshake.rs','threads':'tests/tests/concurrency.rs'}
+extra=[f"| `-{n}` | sserve extension | {ours[n]} | {t} |" for n,t in ext_tests.items()]
 doc="""# Option table
 
 Every option of `openssl s_server -help` (OpenSSL 3.0; the list is kept in

@@ -17,6 +17,7 @@ use sserve_engine::{Event, Instant, ServerConfig, SessionOptions, TlsSession};
 
 use crate::files::FileRoot;
 use crate::keylog::KeyLog;
+pub use crate::observer::{Observer, Summary};
 
 /// Size of one socket or console read (s_server's `bufsize`).
 const READ_SIZE: usize = 16 * 1024;
@@ -24,14 +25,6 @@ const READ_SIZE: usize = 16 * 1024;
 const LINGER: StdDuration = StdDuration::from_millis(500);
 /// A peer that stops reading for this long while we write is dropped.
 const WRITE_TIMEOUT: StdDuration = StdDuration::from_secs(30);
-
-/// What the serving loop reports to its owner (the CLI renders these as s_server's lines).
-pub trait Observer {
-    /// A session event, in order. `Event::Plaintext` is peer data for the console.
-    fn event(&mut self, event: &Event);
-    /// An I/O failure outside the engine (accept, socket write, file read, key log).
-    fn io_error(&mut self, context: &str, error: &io::Error);
-}
 
 /// Options of the serving loop (the transport side; the TLS side is in `ServerConfig`).
 #[derive(Debug, Default)]
@@ -46,20 +39,35 @@ pub struct ServeOptions {
     pub console: bool,
 }
 
-/// How a serving run ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Summary {
-    /// Connections accepted.
-    pub connections: u64,
-    /// The console stopped the server (`Q` or console EOF).
-    pub stopped_by_console: bool,
-}
-
 enum Input {
     Net(u64, Vec<u8>),
     NetEnd(u64),
     Console(Vec<u8>),
     ConsoleEof,
+    Shutdown,
+}
+
+/// Asks a [`BlockingServer`] to close its current connection (close_notify) and stop.
+#[derive(Debug, Clone)]
+pub struct ShutdownHandle(Sender<Input>);
+
+impl ShutdownHandle {
+    /// Requests the stop; the server ends after the current connection is closed.
+    pub fn trigger(&self) {
+        let _ = self.0.send(Input::Shutdown);
+    }
+}
+
+impl std::fmt::Debug for Input {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Input::Net(..) => "Net",
+            Input::NetEnd(_) => "NetEnd",
+            Input::Console(_) => "Console",
+            Input::ConsoleEof => "ConsoleEof",
+            Input::Shutdown => "Shutdown",
+        })
+    }
 }
 
 /// A blocking server: owns the clock epoch and the console reader.
@@ -86,6 +94,11 @@ impl BlockingServer {
             rx,
             console_started: false,
         }
+    }
+
+    /// A handle that stops the server from another thread (signal handling).
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        ShutdownHandle(self.tx.clone())
     }
 
     fn now(&self) -> Instant {
@@ -147,7 +160,7 @@ impl BlockingServer {
         summary
     }
 
-    /// Serves one connection to its end. Returns true when the console asked to stop.
+    /// Serves one connection to its end. Returns true when the console or a signal asked to stop.
     fn serve_connection(&mut self, mut stream: TcpStream, id: u64, observer: &mut dyn Observer) -> bool {
         let _ = stream.set_nodelay(true);
         let _ = stream.set_write_timeout(Some(WRITE_TIMEOUT));
@@ -202,6 +215,10 @@ impl BlockingServer {
                 }
                 Some(Input::Console(data)) => session.console_input(&data),
                 Some(Input::ConsoleEof) => session.console_eof(),
+                Some(Input::Shutdown) => {
+                    session.close();
+                    stop = true;
+                }
                 Some(_) => {} // late input from an earlier connection
             }
         }
@@ -221,7 +238,7 @@ impl BlockingServer {
             let left = until.saturating_duration_since(std::time::Instant::now());
             match self.rx.recv_timeout(left) {
                 Ok(Input::NetEnd(cid)) if cid == id => peer_ended = true,
-                Ok(i @ (Input::Console(_) | Input::ConsoleEof)) => console.push(i),
+                Ok(i @ (Input::Console(_) | Input::ConsoleEof | Input::Shutdown)) => console.push(i),
                 Ok(_) => {}
                 Err(_) => break,
             }

@@ -4,6 +4,9 @@
 //!
 //! - [`blocking`] (feature `blocking`): `std::net`, one connection at a time like
 //!   `openssl s_server`, with a handshake timeout so a silent peer cannot hold the server.
+//! - [`driver`]: one async connection driver and accept loop, generic over a small
+//!   [`runtime::Runtime`] trait implemented by [`tokio`] and [`smol`] (features of the same
+//!   names): connections are served concurrently.
 //! - [`listen`]: address parsing and binding shared by every runtime.
 //! - [`files`]: the `-WWW`/`-HTTP` file lookup confined to the served directory.
 #![warn(missing_docs, unreachable_pub)]
@@ -11,8 +14,18 @@
 pub mod files;
 pub mod keylog;
 pub mod listen;
+pub mod observer;
 
 #[cfg(feature = "blocking")]
 pub mod blocking;
+
+#[cfg(feature = "async")]
+pub mod driver;
+#[cfg(feature = "async")]
+pub mod runtime;
+#[cfg(feature = "smol")]
+pub mod smol;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 
 pub use listen::{bind, ListenSpec};

@@ -44,11 +44,34 @@ const VALUE_OPTIONS: &[(&str, &str, &str)] = &[
     ),
     ("keylogfile", "file", "Append TLS secrets in NSS key log format"),
     (
+        "runtime",
+        "tokio|smol|blocking",
+        "sserve: how -www/-WWW/-HTTP/-rev serve (default tokio, concurrent; console mode is always blocking)",
+    ),
+    (
+        "max_conns",
+        "n",
+        "sserve: most connections served at once (default 16384)",
+    ),
+    (
+        "idle_timeout",
+        "secs",
+        "sserve: close a connection idle this long after its handshake (default 0 = never)",
+    ),
+    (
+        "threads",
+        "n",
+        "sserve: worker threads of the tokio/smol runtime (default: number of CPUs)",
+    ),
+    (
         "handshake_timeout",
         "secs",
         "sserve: drop a connection whose handshake takes longer (default 10, 0 = never)",
     ),
 ];
+
+/// sserve's own options (not in s_server), documented in docs/compat.md.
+pub const EXTENSIONS: &[&str] = &["handshake_timeout", "runtime", "max_conns", "idle_timeout", "threads"];
 
 /// Options we implement that take no value: (name, help).
 const FLAG_OPTIONS: &[(&str, &str)] = &[
@@ -268,7 +291,7 @@ mod tests {
     #[test]
     fn every_option_we_parse_is_an_s_server_option_or_documented_extension() {
         for (name, _, _) in VALUE_OPTIONS {
-            assert!(is_s_server_option(name) || *name == "handshake_timeout", "{name}");
+            assert!(is_s_server_option(name) || EXTENSIONS.contains(name), "{name}");
         }
         for (name, _) in FLAG_OPTIONS {
             assert!(is_s_server_option(name), "{name}");

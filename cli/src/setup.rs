@@ -2,10 +2,12 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration as StdDuration;
 
 use clap::ArgMatches;
 use sserve_adapters::blocking::{BlockingServer, ServeOptions};
+use sserve_adapters::driver::{AsyncServeOptions, SharedObserver, Shutdown};
 use sserve_adapters::files::FileRoot;
 use sserve_adapters::keylog::KeyLog;
 use sserve_adapters::listen::{accept_line, bind, ListenSpec};
@@ -253,11 +255,14 @@ fn run_inner(args: &[String]) -> Result<i32, Fatal> {
         .local_addr()
         .map_err(|e| Fatal(format!("listening socket: {e}")))?;
 
-    let handshake_timeout = match parse_num::<u64>(&m, "handshake_timeout")? {
-        Some(0) => None,
-        Some(s) => Some(Duration::from_secs(s)),
-        None => Some(Duration::from_secs(10)),
+    let secs = |name: &str, default: u64| -> Result<Option<Duration>, Fatal> {
+        Ok(match parse_num::<u64>(&m, name)?.unwrap_or(default) {
+            0 => None,
+            s => Some(Duration::from_secs(s)),
+        })
     };
+    let handshake_timeout = secs("handshake_timeout", 10)?;
+    let idle_timeout = secs("idle_timeout", 0)?;
     let opts = Arc::new(SessionOptions {
         mode,
         crlf: m.get_flag("crlf"),
@@ -265,23 +270,22 @@ fn run_inner(args: &[String]) -> Result<i32, Fatal> {
         ign_eof: m.get_flag("ign_eof") && !m.get_flag("no_ign_eof"),
         binmode: m.get_flag("http_server_binmode"),
         handshake_timeout,
+        idle_timeout,
         argv: std::iter::once("sserve".to_string())
             .chain(args.iter().cloned())
             .collect(),
         ..SessionOptions::default()
     });
+    let runtime = choose_runtime(&m, mode)?;
     let files = match mode {
         AppMode::Web(WebMode::Files | WebMode::Raw) => {
             Some(FileRoot::new(".").map_err(|e| Fatal(format!("cannot serve the current directory: {e}")))?)
         }
         _ => None,
     };
-    let serve = ServeOptions {
-        naccept: parse_num::<u64>(&m, "naccept")?,
-        files,
-        keylog,
-        console: mode == AppMode::Console,
-    };
+    let naccept = parse_num::<u64>(&m, "naccept")?;
+    // Thousands of concurrent connections need thousands of descriptors.
+    let _ = rlimit::increase_nofile_limit(u64::MAX);
 
     if !quiet {
         let mut out = std::io::stdout().lock();
@@ -289,13 +293,105 @@ fn run_inner(args: &[String]) -> Result<i32, Fatal> {
         let _ = writeln!(out, "{}", accept_line(spec.port, bound));
         let _ = out.flush();
     }
-    let mut console = Console::new(mode, Verbosity { quiet, brief });
-    let mut server = BlockingServer::new(config.clone(), opts, serve);
-    server.serve(listener, &mut console);
-    if !quiet {
-        let mut out = std::io::stdout().lock();
-        let _ = out.write_all(stats_text(&config.cache_stats()).as_bytes());
-        let _ = out.flush();
+    let console = Console::new(mode, Verbosity { quiet, brief });
+    let print_stats = {
+        let config = config.clone();
+        move || {
+            if !quiet {
+                let mut out = std::io::stdout().lock();
+                let _ = out.write_all(stats_text(&config.cache_stats()).as_bytes());
+                let _ = out.flush();
+            }
+        }
+    };
+    let shutdown = Shutdown::new();
+    match runtime {
+        RuntimeChoice::Blocking => {
+            let serve = ServeOptions {
+                naccept,
+                files,
+                keylog,
+                console: mode == AppMode::Console,
+            };
+            let mut server = BlockingServer::new(config.clone(), opts, serve);
+            let handle = server.shutdown_handle();
+            watch_signals(shutdown.clone(), move || handle.trigger());
+            let mut console = console;
+            server.serve(listener, &mut console);
+        }
+        RuntimeChoice::Tokio | RuntimeChoice::Smol => {
+            watch_signals(shutdown.clone(), || {});
+            let serve = AsyncServeOptions {
+                naccept,
+                max_connections: parse_num::<usize>(&m, "max_conns")?.unwrap_or(16 * 1024),
+                files: files.map(Arc::new),
+                keylog: keylog.map(|k| Arc::new(Mutex::new(k))),
+            };
+            let threads = match parse_num::<usize>(&m, "threads")? {
+                Some(n) => n,
+                None => std::thread::available_parallelism().map_or(2, usize::from),
+            };
+            let observer: SharedObserver = Arc::new(Mutex::new(console));
+            let serve_fn = if runtime == RuntimeChoice::Tokio {
+                sserve_adapters::tokio::serve
+            } else {
+                sserve_adapters::smol::serve
+            };
+            serve_fn(threads, listener, config.clone(), opts, serve, observer, shutdown)
+                .map_err(|e| Fatal(format!("cannot start the async runtime: {e}")))?;
+        }
     }
+    print_stats();
     Ok(0)
+}
+
+/// How connections are served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RuntimeChoice {
+    Blocking,
+    Tokio,
+    Smol,
+}
+
+/// `-runtime`: the web and `-rev` modes default to tokio (concurrent); the console mode stays on
+/// the blocking adapter, because stdin and the connected commands belong to one connection at a
+/// time, as in s_server.
+fn choose_runtime(m: &ArgMatches, mode: AppMode) -> Result<RuntimeChoice, Fatal> {
+    let asked = m.get_one::<String>("runtime").map(String::as_str);
+    let choice = match asked {
+        None if mode == AppMode::Console => RuntimeChoice::Blocking,
+        None | Some("tokio") => RuntimeChoice::Tokio,
+        Some("smol") => RuntimeChoice::Smol,
+        Some("blocking") => RuntimeChoice::Blocking,
+        Some(other) => {
+            return Err(Fatal(format!(
+                "-runtime: unknown runtime '{other}' (tokio, smol or blocking)"
+            )))
+        }
+    };
+    if mode == AppMode::Console && choice != RuntimeChoice::Blocking {
+        return Err(Fatal("-runtime: the console mode serves one connection at a time (use -www, -WWW, -HTTP or -rev for concurrency)".into()));
+    }
+    Ok(choice)
+}
+
+/// Time allowed between SIGINT/SIGTERM and the exit, whatever the connections do.
+const SHUTDOWN_GRACE: StdDuration = StdDuration::from_millis(1800);
+
+/// On SIGINT/SIGTERM: stop accepting, let connections send close_notify, and exit 0 within
+/// [`SHUTDOWN_GRACE`] even if something is stuck (a blocking accept, a slow peer).
+fn watch_signals(shutdown: Arc<Shutdown>, extra: impl FnOnce() + Send + 'static) {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else {
+        return;
+    };
+    std::thread::spawn(move || {
+        if signals.forever().next().is_some() {
+            shutdown.trigger();
+            extra();
+            std::thread::sleep(SHUTDOWN_GRACE);
+            let _ = std::io::stdout().flush();
+            std::process::exit(0);
+        }
+    });
 }

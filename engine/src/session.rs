@@ -297,6 +297,14 @@ impl<B: TlsBackend> Session<B> {
         }
     }
 
+    /// Ends the session from our side: close_notify to the peer, then [`Event::Closed`] with
+    /// [`CloseReason::LocalClose`]. Adapters call it when the server shuts down.
+    pub fn close(&mut self) {
+        if self.phase != Phase::Closed {
+            self.close_locally();
+        }
+    }
+
     /// The adapter's answer to an [`Event::FileRequest`]. On `Ok`, stream the contents with
     /// [`Session::file_data`] and finish with [`Session::file_end`]; on `Err` the engine answers
     /// the client with s_server's message and closes.

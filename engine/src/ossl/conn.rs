@@ -87,6 +87,7 @@ impl TlsBackend for OpensslTls {
 
     fn take_ciphertext(&mut self, out: &mut BytesMut) {
         let io = self.stream.get_mut();
+        io.release_idle();
         if !io.outgoing.is_empty() {
             if out.is_empty() {
                 core::mem::swap(out, &mut io.outgoing);

@@ -18,6 +18,21 @@ pub(crate) struct MemIo {
     pub(crate) outgoing: BytesMut,
 }
 
+/// Buffers above this capacity are given back once empty, so an idle connection holds none.
+const KEEP_CAPACITY: usize = 4 * 1024;
+
+impl MemIo {
+    /// Frees drained buffers that grew large (called when the session goes idle).
+    pub(crate) fn release_idle(&mut self) {
+        if self.incoming.is_empty() && self.incoming.capacity() > KEEP_CAPACITY {
+            self.incoming = BytesMut::new();
+        }
+        if self.outgoing.is_empty() && self.outgoing.capacity() > KEEP_CAPACITY {
+            self.outgoing = BytesMut::new();
+        }
+    }
+}
+
 impl Read for MemIo {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if self.incoming.is_empty() {

@@ -1,0 +1,22 @@
+//! How a serving loop reports to its owner (the CLI renders these as s_server's lines).
+
+use std::io;
+
+use sserve_engine::Event;
+
+/// Receives what happens on connections, in order per connection.
+pub trait Observer {
+    /// A session event. `Event::Plaintext` is peer data for the console.
+    fn event(&mut self, event: &Event);
+    /// An I/O failure outside the engine (accept, socket write, file read, key log).
+    fn io_error(&mut self, context: &str, error: &io::Error);
+}
+
+/// How a serving run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Summary {
+    /// Connections accepted.
+    pub connections: u64,
+    /// The console stopped the server (`Q` or console EOF).
+    pub stopped_by_console: bool,
+}

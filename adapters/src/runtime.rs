@@ -1,0 +1,35 @@
+//! The little an async runtime must provide for the [`driver`](crate::driver): sockets, timers,
+//! task spawning and a thread pool for file reads. Implemented by [`crate::tokio`] and
+//! [`crate::smol`]; the driver loop itself is written once.
+
+use std::future::Future;
+use std::io;
+use std::net::TcpListener;
+use std::time::Instant as StdInstant;
+
+/// An async runtime as the driver sees it.
+pub trait Runtime: Clone + Send + Sync + 'static {
+    /// The runtime's listening socket.
+    type Listener: Send + Sync + 'static;
+    /// The runtime's connected socket.
+    type Stream: Send + Sync + 'static;
+
+    /// Registers a bound std listener with the runtime.
+    fn listener(&self, listener: TcpListener) -> io::Result<Self::Listener>;
+    /// Accepts the next connection.
+    fn accept(&self, listener: &Self::Listener) -> impl Future<Output = io::Result<Self::Stream>> + Send;
+    /// Resolves when the socket may have data (or EOF) to read.
+    fn readable(stream: &Self::Stream) -> impl Future<Output = io::Result<()>> + Send;
+    /// Reads without waiting (`WouldBlock` when nothing is there).
+    fn try_read(stream: &Self::Stream, buf: &mut [u8]) -> io::Result<usize>;
+    /// Writes all of `buf`.
+    fn write_all<'a>(stream: &'a mut Self::Stream, buf: &'a [u8]) -> impl Future<Output = io::Result<()>> + Send + 'a;
+    /// Half-closes the socket (TCP FIN).
+    fn shutdown_write(stream: &Self::Stream) -> io::Result<()>;
+    /// Resolves at `deadline`.
+    fn sleep_until(&self, deadline: StdInstant) -> impl Future<Output = ()> + Send;
+    /// Runs a task in the background.
+    fn spawn<F: Future<Output = ()> + Send + 'static>(&self, task: F);
+    /// Runs blocking work (file reads) off the async threads.
+    fn unblock<T: Send + 'static, F: FnOnce() -> T + Send + 'static>(&self, work: F) -> impl Future<Output = T> + Send;
+}
