@@ -25,6 +25,8 @@ pub mod driver;
 pub mod runtime;
 #[cfg(feature = "smol")]
 pub mod smol;
+#[cfg(feature = "async")]
+pub mod stream;
 #[cfg(feature = "tokio")]
 pub mod tokio;
 

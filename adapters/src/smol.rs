@@ -1,5 +1,5 @@
-//! The smol runtime (async-io reactor, async-executor, blocking pool) for the
-//! [`driver`](crate::driver).
+//! smol: the [`Runtime`] for the [`driver`](crate::driver) (async-io reactor, async-executor,
+//! blocking pool), and the embeddable futures-io [`TlsStream`].
 
 use std::future::Future;
 use std::io::{self, Read};
@@ -7,14 +7,19 @@ use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
 use std::time::Instant as StdInstant;
 
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
 use async_executor::Executor;
 use async_io::{Async, Timer};
+use futures_io::{AsyncRead, AsyncWrite};
 use futures_lite::AsyncWriteExt;
-use sserve_engine::{ServerConfig, SessionOptions};
+use sserve_engine::{HandshakeInfo, ServerConfig, SessionOptions};
 
 use crate::driver::{self, AsyncServeOptions, SharedObserver, Shutdown};
 use crate::observer::Summary;
 use crate::runtime::Runtime;
+use crate::stream::{PollIo, StreamCore};
 
 /// [`Runtime`] on an async-executor shared by a few threads.
 #[derive(Clone)]
@@ -105,4 +110,93 @@ pub fn serve(
         let _ = w.join();
     }
     Ok(summary)
+}
+
+/// A server-side TLS stream over any futures-io `AsyncRead + AsyncWrite` (smol, async-std,
+/// async-io), built on the engine's `Session`. Create it with [`accept`].
+///
+/// ```no_run
+/// # fn main() -> std::io::Result<()> { async_io::block_on(async {
+/// use futures_lite::{AsyncReadExt, AsyncWriteExt};
+/// use sserve_engine::ServerConfigBuilder;
+///
+/// let mut builder = ServerConfigBuilder::new().map_err(|e| std::io::Error::other(e.reason))?;
+/// builder.ephemeral_certificate().map_err(|e| std::io::Error::other(e.reason))?;
+/// let config = builder.build().map_err(|e| std::io::Error::other(e.reason))?;
+/// let listener = async_io::Async::<std::net::TcpListener>::bind(([127, 0, 0, 1], 0))?;
+/// let (tcp, _) = listener.accept().await?;
+/// let mut tls = sserve_adapters::smol::accept(&config, tcp).await?;
+/// println!("negotiated {}", tls.info().cipher);
+/// let mut buf = [0u8; 1024];
+/// let n = tls.read(&mut buf).await?;
+/// tls.write_all(&buf[..n]).await?;
+/// tls.close().await
+/// # }) }
+/// ```
+#[derive(Debug)]
+pub struct TlsStream<S> {
+    core: StreamCore<FuturesIo<S>>,
+    info: HandshakeInfo,
+}
+
+impl<S> TlsStream<S> {
+    /// The negotiated parameters (version, cipher, ALPN, SNI, peer certificate, resumption).
+    pub fn info(&self) -> &HandshakeInfo {
+        &self.info
+    }
+
+    /// The inner stream.
+    pub fn get_ref(&self) -> &S {
+        &self.core.get_ref().0
+    }
+}
+
+/// Completes a server handshake on `io` with `config`.
+pub async fn accept<S: AsyncRead + AsyncWrite + Unpin>(config: &ServerConfig, io: S) -> io::Result<TlsStream<S>> {
+    let mut core = StreamCore::new(config, FuturesIo(io))?;
+    std::future::poll_fn(|cx| core.poll_handshake(cx)).await?;
+    let info = core.info().cloned().unwrap_or_default();
+    Ok(TlsStream { core, info })
+}
+
+/// futures-io's traits seen as [`PollIo`].
+#[derive(Debug)]
+struct FuturesIo<S>(S);
+
+impl<S: AsyncRead + AsyncWrite + Unpin> PollIo for FuturesIo<S> {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.0).poll_read(cx, buf)
+    }
+
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_close(cx)
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for TlsStream<S> {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        self.core.poll_read_plain(cx, buf)
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for TlsStream<S> {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        self.core.poll_write_plain(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.core.poll_flush_all(cx)
+    }
+
+    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.core.poll_close_all(cx)
+    }
 }

@@ -1,5 +1,5 @@
-//! The tokio runtime for the [`driver`](crate::driver): a multi-thread runtime serving
-//! connections concurrently.
+//! tokio: the [`Runtime`] for the [`driver`](crate::driver) (a multi-thread runtime serving
+//! connections concurrently), and the embeddable [`TlsStream`].
 
 use std::future::Future;
 use std::io;
@@ -7,12 +7,16 @@ use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Instant as StdInstant;
 
-use sserve_engine::{ServerConfig, SessionOptions};
-use tokio::io::AsyncWriteExt;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+
+use sserve_engine::{HandshakeInfo, ServerConfig, SessionOptions};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 
 use crate::driver::{self, AsyncServeOptions, SharedObserver, Shutdown};
 use crate::observer::Summary;
 use crate::runtime::Runtime;
+use crate::stream::{PollIo, StreamCore};
 
 /// [`Runtime`] on a tokio runtime handle.
 #[derive(Debug, Clone)]
@@ -92,4 +96,97 @@ pub fn serve(
         .build()?;
     let tokio = Tokio::new(rt.handle().clone());
     Ok(rt.block_on(driver::serve(tokio, listener, config, opts, serve, observer, shutdown)))
+}
+
+/// A server-side TLS stream over any tokio `AsyncRead + AsyncWrite`, built on the engine's
+/// `Session`. Create it with [`accept`].
+///
+/// ```no_run
+/// # async fn example() -> std::io::Result<()> {
+/// use sserve_engine::ServerConfigBuilder;
+/// use tokio::io::{AsyncReadExt, AsyncWriteExt};
+///
+/// let mut builder = ServerConfigBuilder::new().map_err(|e| std::io::Error::other(e.reason))?;
+/// builder.ephemeral_certificate().map_err(|e| std::io::Error::other(e.reason))?;
+/// let config = builder.build().map_err(|e| std::io::Error::other(e.reason))?;
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+/// let (tcp, _) = listener.accept().await?;
+/// let mut tls = sserve_adapters::tokio::accept(&config, tcp).await?;
+/// println!("negotiated {}", tls.info().cipher);
+/// let mut buf = [0u8; 1024];
+/// let n = tls.read(&mut buf).await?;
+/// tls.write_all(&buf[..n]).await?;
+/// tls.shutdown().await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct TlsStream<S> {
+    core: StreamCore<TokioIo<S>>,
+    info: HandshakeInfo,
+}
+
+impl<S> TlsStream<S> {
+    /// The negotiated parameters (version, cipher, ALPN, SNI, peer certificate, resumption).
+    pub fn info(&self) -> &HandshakeInfo {
+        &self.info
+    }
+
+    /// The inner stream.
+    pub fn get_ref(&self) -> &S {
+        &self.core.get_ref().0
+    }
+}
+
+/// Completes a server handshake on `io` with `config`.
+pub async fn accept<S: AsyncRead + AsyncWrite + Unpin>(config: &ServerConfig, io: S) -> io::Result<TlsStream<S>> {
+    let mut core = StreamCore::new(config, TokioIo(io))?;
+    std::future::poll_fn(|cx| core.poll_handshake(cx)).await?;
+    let info = core.info().cloned().unwrap_or_default();
+    Ok(TlsStream { core, info })
+}
+
+/// tokio's I/O traits seen as [`PollIo`].
+#[derive(Debug)]
+struct TokioIo<S>(S);
+
+impl<S: AsyncRead + AsyncWrite + Unpin> PollIo for TokioIo<S> {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        let mut rb = ReadBuf::new(buf);
+        ready!(Pin::new(&mut self.0).poll_read(cx, &mut rb))?;
+        Poll::Ready(Ok(rb.filled().len()))
+    }
+
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_shutdown(cx)
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for TlsStream<S> {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        let n = ready!(self.core.poll_read_plain(cx, buf.initialize_unfilled()))?;
+        buf.advance(n);
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for TlsStream<S> {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        self.core.poll_write_plain(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.core.poll_flush_all(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.core.poll_close_all(cx)
+    }
 }
