@@ -47,7 +47,9 @@ pub trait TlsBackend {
     fn handshake(&mut self) -> Result<HandshakeStatus, TlsError>;
     /// Reads plaintext (also processes post-handshake messages such as KeyUpdate).
     fn read(&mut self, buf: &mut [u8]) -> Result<ReadStatus, TlsError>;
-    /// Encrypts all of `data`.
+    /// Encrypts all of `data`. While a handshake the peer must answer first is in progress (a
+    /// TLS 1.2 renegotiation) a backend may hold the data back and send it, in order, once
+    /// [`TlsBackend::read`] has seen the handshake finish.
     fn write(&mut self, data: &[u8]) -> Result<(), TlsError>;
     /// Sends close_notify (once; later calls do nothing).
     fn shutdown(&mut self);

@@ -503,3 +503,29 @@ fn peer_eof_during_handshake_is_an_error() {
         p.events
     );
 }
+
+/// Console data typed while a TLS 1.2 renegotiation waits for the client's Finished: `SSL_write`
+/// wants to read first. s_server retries the write (it blocks, or loops on "Write BLOCK" with
+/// `-nbio`); the session must keep the data and send it once the handshake finished, not fail.
+/// Found by the simulation (engine/tests/simulation.rs).
+#[test]
+fn send_during_renegotiation_is_delivered_after_it() {
+    let mut p = connected(ClientOptions::tls12(), SessionOptions::default());
+    p.server.console_input(b"r\n");
+    p.drain_server();
+    // The client reads the HelloRequest and answers with a ClientHello; the server answers that
+    // with its flight and now waits for the client's Finished.
+    p.client.pump();
+    let hello = std::mem::take(&mut p.client.stream.get_mut().outgoing);
+    assert!(!hello.is_empty(), "the client renegotiates");
+    p.server.handle_input(p.now, &hello);
+    p.drain_server();
+    assert!(p.server.tls().renegotiation_pending());
+    p.server.send(b"typed during the renegotiation\n");
+    p.drain_server();
+    assert!(p.closed().is_none(), "{:?}", p.events);
+    p.drive();
+    assert!(!p.server.tls().renegotiation_pending(), "the renegotiation finished");
+    assert_eq!(p.client.plaintext, b"typed during the renegotiation\n");
+    p.assert_data_flows("after r");
+}

@@ -20,6 +20,10 @@ pub struct OpensslTls {
     stream: SslStream<MemIo>,
     pending_events: Vec<Event>,
     shutdown_sent: bool,
+    /// Plaintext accepted by [`TlsBackend::write`] while `SSL_write` wanted to read first (a
+    /// TLS 1.2 renegotiation waiting for the peer's messages). Written, in order, once the
+    /// handshake finished; s_server retries such writes too ("Write BLOCK").
+    blocked_write: Vec<u8>,
 }
 
 impl core::fmt::Debug for OpensslTls {
@@ -41,6 +45,7 @@ impl OpensslTls {
             stream,
             pending_events: Vec::new(),
             shutdown_sent: false,
+            blocked_write: Vec::new(),
         })
     }
 
@@ -73,6 +78,31 @@ impl OpensslTls {
             }
         }
         r
+    }
+
+    /// Writes `data`; what `SSL_write` cannot take before the handshake has read more input is
+    /// kept in `blocked_write`.
+    fn write_now(&mut self, mut data: &[u8]) -> Result<(), TlsError> {
+        while !data.is_empty() {
+            match self.stream.ssl_write(data) {
+                Ok(n) => data = &data[n..],
+                Err(e) if e.code() == ErrorCode::WANT_READ => {
+                    self.blocked_write.extend_from_slice(data);
+                    return Ok(());
+                }
+                Err(e) => return Err(from_ssl_error(e)),
+            }
+        }
+        Ok(())
+    }
+
+    /// Retries the blocked plaintext once no handshake is in progress.
+    fn flush_blocked_write(&mut self) -> Result<(), TlsError> {
+        if self.blocked_write.is_empty() || !self.stream.ssl().is_init_finished() {
+            return Ok(());
+        }
+        let data = core::mem::take(&mut self.blocked_write);
+        self.write_now(&data)
     }
 }
 
@@ -128,21 +158,24 @@ impl TlsBackend for OpensslTls {
         match self.stream.ssl_read(buf) {
             Ok(n) => Ok(ReadStatus::Data(n)),
             Err(e) => match e.code() {
-                ErrorCode::WANT_READ | ErrorCode::WANT_WRITE => Ok(ReadStatus::WantInput),
+                // Reading may have finished a renegotiation that blocked a write.
+                ErrorCode::WANT_READ | ErrorCode::WANT_WRITE => {
+                    self.flush_blocked_write().map(|()| ReadStatus::WantInput)
+                }
                 ErrorCode::ZERO_RETURN => Ok(ReadStatus::Closed),
                 _ => Err(from_ssl_error(e)),
             },
         }
     }
 
-    fn write(&mut self, mut data: &[u8]) -> Result<(), TlsError> {
-        while !data.is_empty() {
-            match self.stream.ssl_write(data) {
-                Ok(n) => data = &data[n..],
-                Err(e) => return Err(from_ssl_error(e)),
-            }
+    fn write(&mut self, data: &[u8]) -> Result<(), TlsError> {
+        if self.blocked_write.is_empty() {
+            self.write_now(data)
+        } else {
+            // Keep the order: behind what is already waiting.
+            self.blocked_write.extend_from_slice(data);
+            self.flush_blocked_write()
         }
-        Ok(())
     }
 
     fn shutdown(&mut self) {
