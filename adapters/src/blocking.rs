@@ -15,7 +15,7 @@ use std::time::Duration as StdDuration;
 
 use sserve_engine::{Event, Instant, ServerConfig, SessionOptions, TlsSession};
 
-use crate::files::FileRoot;
+use crate::files::{open_requested, read_piece, FileRoot};
 use crate::keylog::KeyLog;
 pub use crate::observer::{Observer, Summary};
 
@@ -294,11 +294,7 @@ impl BlockingServer {
         req: &sserve_engine::FileRequest,
         observer: &mut dyn Observer,
     ) -> io::Result<()> {
-        let opened = match &self.serve.files {
-            Some(root) => root.open(&req.path),
-            None => Err(sserve_engine::FileError::Open("file serving is off".into())),
-        };
-        let mut file = match opened {
+        let mut file = match open_requested(self.serve.files.as_ref(), &req.path) {
             Ok(f) => f,
             Err(e) => {
                 session.respond_file(req, Err(e));
@@ -306,17 +302,16 @@ impl BlockingServer {
             }
         };
         session.respond_file(req, Ok(()));
-        let mut buf = vec![0u8; READ_SIZE];
         loop {
-            let n = match file.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => n,
+            let piece = match read_piece(&mut file, READ_SIZE) {
+                Ok(p) if p.is_empty() => break,
+                Ok(p) => p,
                 Err(e) => {
                     observer.io_error("reading file", &e);
                     break;
                 }
             };
-            session.file_data(&buf[..n]);
+            session.file_data(&piece);
             while let Some(t) = session.poll_transmit() {
                 stream.write_all(&t.data)?;
             }

@@ -5,8 +5,7 @@
 //! Reads go through one buffer per thread, so an idle connection owns no read buffer.
 
 use std::cell::RefCell;
-use std::fs::File;
-use std::io::{self, Read};
+use std::io;
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -14,9 +13,9 @@ use std::time::{Duration as StdDuration, Instant as StdInstant};
 
 use event_listener::Event as Notify;
 use futures_lite::future;
-use sserve_engine::{Event, FileError, FileRequest, Instant, ServerConfig, SessionOptions, TlsSession};
+use sserve_engine::{Event, FileRequest, Instant, ServerConfig, SessionOptions, TlsSession};
 
-use crate::files::FileRoot;
+use crate::files::{open_requested, read_piece, FileRoot};
 use crate::keylog::KeyLog;
 use crate::observer::Observer;
 use crate::observer::Summary;
@@ -362,13 +361,7 @@ async fn send_file<R: Runtime>(
 ) -> io::Result<()> {
     let root = shared.files.clone();
     let path = req.path.clone();
-    let opened = shared
-        .rt
-        .unblock(move || match root {
-            Some(root) => root.open(&path),
-            None => Err(FileError::Open("file serving is off".into())),
-        })
-        .await;
+    let opened = shared.rt.unblock(move || open_requested(root.as_deref(), &path)).await;
     let mut file = match opened {
         Ok(f) => f,
         Err(e) => {
@@ -378,7 +371,13 @@ async fn send_file<R: Runtime>(
     };
     session.respond_file(req, Ok(()));
     loop {
-        let (f, chunk) = shared.rt.unblock(move || read_chunk(file)).await;
+        let (f, chunk) = shared
+            .rt
+            .unblock(move || {
+                let piece = read_piece(&mut file, FILE_CHUNK);
+                (file, piece)
+            })
+            .await;
         file = f;
         match chunk {
             Ok(data) if data.is_empty() => break,
@@ -397,19 +396,4 @@ async fn send_file<R: Runtime>(
     }
     session.file_end();
     Ok(())
-}
-
-fn read_chunk(mut file: File) -> (File, io::Result<Vec<u8>>) {
-    let mut buf = vec![0u8; FILE_CHUNK];
-    let r = loop {
-        match file.read(&mut buf) {
-            Ok(n) => {
-                buf.truncate(n);
-                break Ok(buf);
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => break Err(e),
-        }
-    };
-    (file, r)
 }

@@ -3,7 +3,7 @@
 //! which s_server follows.
 
 use std::fs::File;
-use std::io;
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 use sserve_engine::FileError;
@@ -44,6 +44,29 @@ impl FileRoot {
     /// The served directory.
     pub fn path(&self) -> &Path {
         &self.root
+    }
+}
+
+/// Opens a requested file under `root`, or refuses when file serving is off.
+pub fn open_requested(root: Option<&FileRoot>, path: &str) -> Result<File, FileError> {
+    match root {
+        Some(root) => root.open(path),
+        None => Err(FileError::Open("file serving is off".into())),
+    }
+}
+
+/// Reads the next piece of a file being served (at most `size` bytes; empty at the end).
+pub fn read_piece(file: &mut File, size: usize) -> io::Result<Vec<u8>> {
+    let mut buf = vec![0u8; size];
+    loop {
+        match file.read(&mut buf) {
+            Ok(n) => {
+                buf.truncate(n);
+                return Ok(buf);
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
     }
 }
 

@@ -98,19 +98,33 @@ fn shared_ciphers(ssl: &SslRef) -> String {
 }
 
 fn client_ciphers(ssl: &SslRef) -> Vec<String> {
-    // SAFETY: returns a stack owned by the SSL (or NULL); we only read it while `ssl` lives.
+    // SAFETY: returns a stack owned by the SSL (or NULL); read at once while `ssl` lives.
     let sk = unsafe { ffi::SSL_get_client_ciphers(ssl_ptr(ssl)) };
+    cipher_stack(sk).into_iter().map(|(_, name)| name).collect()
+}
+
+/// (version, name) of every cipher in a `STACK_OF(SSL_CIPHER)` owned by a live `SSL` (or NULL).
+fn cipher_stack(sk: *mut openssl_sys::stack_st_SSL_CIPHER) -> Vec<(String, String)> {
     if sk.is_null() {
         return Vec::new();
     }
-    // SAFETY: `sk` is a valid STACK_OF(SSL_CIPHER) as checked above.
+    // SAFETY: `sk` is a valid, non-NULL stack (callers pass what OpenSSL returned for a live SSL).
     let n = unsafe { openssl_sys::OPENSSL_sk_num(sk.cast()) };
     (0..n.max(0))
         .filter_map(|i| {
-            // SAFETY: index within bounds of the stack.
+            // SAFETY: index within bounds; entries are SSL_CIPHER pointers.
             let c = unsafe { openssl_sys::OPENSSL_sk_value(sk.cast(), i) } as *const openssl_sys::SSL_CIPHER;
-            // SAFETY: stack entries are valid SSL_CIPHER pointers.
-            (!c.is_null()).then(|| cstr(unsafe { openssl_sys::SSL_CIPHER_get_name(c) }).unwrap_or_default())
+            if c.is_null() {
+                return None;
+            }
+            // SAFETY: valid cipher; both functions return static strings.
+            let (v, name) = unsafe {
+                (
+                    openssl_sys::SSL_CIPHER_get_version(c),
+                    openssl_sys::SSL_CIPHER_get_name(c),
+                )
+            };
+            Some((cstr(v).unwrap_or_default(), cstr(name).unwrap_or_default()))
         })
         .collect()
 }
@@ -291,30 +305,8 @@ fn peer_certificate(cert: &X509Ref) -> PeerCertificate {
 
 /// Every cipher this connection enables, as s_server's status page lists them.
 pub(crate) fn supported_ciphers(ssl: &SslRef) -> Vec<(String, String)> {
-    // SAFETY: SSL_get_ciphers returns the SSL's own stack (or NULL); read while `ssl` lives.
-    let sk = unsafe { ffi::SSL_get_ciphers(ssl_ptr(ssl)) };
-    if sk.is_null() {
-        return Vec::new();
-    }
-    // SAFETY: valid stack.
-    let n = unsafe { openssl_sys::OPENSSL_sk_num(sk.cast()) };
-    (0..n.max(0))
-        .filter_map(|i| {
-            // SAFETY: index within bounds; entries are SSL_CIPHER pointers.
-            let c = unsafe { openssl_sys::OPENSSL_sk_value(sk.cast(), i) } as *const openssl_sys::SSL_CIPHER;
-            if c.is_null() {
-                return None;
-            }
-            // SAFETY: valid cipher; both return static strings.
-            let (v, name) = unsafe {
-                (
-                    openssl_sys::SSL_CIPHER_get_version(c),
-                    openssl_sys::SSL_CIPHER_get_name(c),
-                )
-            };
-            Some((cstr(v).unwrap_or_default(), cstr(name).unwrap_or_default()))
-        })
-        .collect()
+    // SAFETY: SSL_get_ciphers returns the SSL's own stack (or NULL); read at once while `ssl` lives.
+    cipher_stack(unsafe { ffi::SSL_get_ciphers(ssl_ptr(ssl)) })
 }
 
 /// The context's session-cache counters (`print_stats`).
