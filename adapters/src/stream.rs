@@ -34,6 +34,7 @@ pub fn stream_options() -> Arc<SessionOptions> {
     Arc::new(SessionOptions {
         commands: false,
         handshake_timeout: None,
+        detailed_info: false,
         ..SessionOptions::default()
     })
 }

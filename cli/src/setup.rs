@@ -271,6 +271,8 @@ fn run_inner(args: &[String]) -> Result<i32, Fatal> {
         binmode: m.get_flag("http_server_binmode"),
         handshake_timeout,
         idle_timeout,
+        // The web modes print nothing about the handshake; the status page asks for itself.
+        detailed_info: !matches!(mode, AppMode::Web(_)),
         argv: std::iter::once("sserve".to_string())
             .chain(args.iter().cloned())
             .collect(),

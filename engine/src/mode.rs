@@ -42,6 +42,10 @@ pub struct SessionOptions {
     pub argv: Vec<String>,
     /// Bytes of console input queued before the handshake ends (bounded; more is refused).
     pub max_pending_console: usize,
+    /// [`crate::Event::HandshakeComplete`] carries the printed blocks s_server shows (session
+    /// PEM, cipher and sigalg lists, certificate dump). Rendering them costs a noticeable share of
+    /// a handshake, so modes that print nothing turn it off.
+    pub detailed_info: bool,
 }
 
 impl Default for SessionOptions {
@@ -56,6 +60,7 @@ impl Default for SessionOptions {
             idle_timeout: None,
             argv: Vec::new(),
             max_pending_console: 1 << 20,
+            detailed_info: true,
         }
     }
 }

@@ -372,8 +372,9 @@ impl<B: TlsBackend> Session<B> {
 
     fn on_established(&mut self) {
         self.phase = Phase::Open;
-        self.events
-            .push_back(Event::HandshakeComplete(Box::new(self.tls.handshake_info())));
+        self.events.push_back(Event::HandshakeComplete(Box::new(
+            self.tls.handshake_info(self.opts.detailed_info),
+        )));
         if !self.early_console.is_empty() {
             let queued = self.early_console.split();
             self.send(&queued);
@@ -479,7 +480,7 @@ impl<B: TlsBackend> Session<B> {
     fn send_status_page(&mut self) {
         let page = status_page::render(
             &self.opts.argv,
-            &self.tls.handshake_info(),
+            &self.tls.handshake_info(true),
             &self.tls.supported_ciphers(),
             &self.tls.cache_stats(),
         );

@@ -63,8 +63,11 @@ pub trait TlsBackend {
     /// `SSL_verify_client_post_handshake` + `SSL_do_handshake` (TLS 1.3).
     fn request_client_certificate(&mut self) -> Result<i32, TlsError>;
 
-    /// Everything known about the negotiated connection.
-    fn handshake_info(&self) -> HandshakeInfo;
+    /// What is known about the negotiated connection. With `detailed` false only the cheap
+    /// fields are filled (version, cipher, ALPN, SNI, group, resumption, peer certificate subject
+    /// and fingerprint); the printed blocks (session PEM and text, cipher, sigalg and group
+    /// lists, certificate dump) are left empty.
+    fn handshake_info(&self, detailed: bool) -> HandshakeInfo;
     /// The ciphers this server enables: (minimum protocol version, OpenSSL name).
     fn supported_ciphers(&self) -> Vec<(String, String)>;
     /// Session-cache counters of the shared server context.

@@ -287,7 +287,7 @@ fn post_handshake_client_cert() {
         .peer_certificate()
         .expect("client certificate after c");
     assert!(format!("{:?}", peer.subject_name()).contains("pha client"));
-    let info = p.server.tls().handshake_info();
+    let info = p.server.tls().handshake_info(true);
     assert!(info
         .peer_certificate
         .expect("in the info too")

@@ -226,8 +226,8 @@ impl TlsBackend for OpensslTls {
         Ok(self.kick_handshake())
     }
 
-    fn handshake_info(&self) -> HandshakeInfo {
-        info::handshake_info(self.stream.ssl())
+    fn handshake_info(&self, detailed: bool) -> HandshakeInfo {
+        info::handshake_info(self.stream.ssl(), detailed)
     }
 
     fn supported_ciphers(&self) -> Vec<(String, String)> {

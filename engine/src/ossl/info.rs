@@ -31,10 +31,12 @@ fn ctrl(ssl: &SslRef, cmd: c_int, larg: i64) -> i64 {
     v as i64
 }
 
-/// Everything the console and the status page show about the connection.
-pub(crate) fn handshake_info(ssl: &SslRef) -> HandshakeInfo {
+/// What the console and the status page show about the connection; see
+/// [`crate::tls::TlsBackend::handshake_info`] for `detailed`.
+pub(crate) fn handshake_info(ssl: &SslRef, detailed: bool) -> HandshakeInfo {
     let cipher = ssl.current_cipher();
-    HandshakeInfo {
+    let peer = ssl.peer_certificate();
+    let mut info = HandshakeInfo {
         protocol: ssl.version_str().to_string(),
         cipher: cipher.map(|c| c.name().to_string()).unwrap_or_default(),
         cipher_version: cipher.map(|c| c.version().to_string()).unwrap_or_default(),
@@ -45,18 +47,22 @@ pub(crate) fn handshake_info(ssl: &SslRef) -> HandshakeInfo {
         server_name: ssl.servername(NameType::HOST_NAME).map(ToString::to_string),
         group: negotiated_group(ssl),
         secure_renegotiation: ctrl(ssl, ffi::SSL_CTRL_GET_RI_SUPPORT, 0) != 0,
-        session_pem: session_print(ssl, true),
-        session_text: session_print(ssl, false),
-        shared_ciphers: shared_ciphers(ssl),
-        client_ciphers: client_ciphers(ssl),
-        sigalgs_lines: sigalgs_lines(ssl),
-        groups_lines: groups_lines(ssl),
-        peer_certificate: ssl.peer_certificate().map(|c| peer_certificate(&c)),
+        peer_certificate: peer.as_ref().map(|c| peer_certificate(c, detailed)),
         verify_result: {
             let v = ssl.verify_result();
             (i64::from(v.as_raw()), v.error_string().to_string())
         },
+        ..HandshakeInfo::default()
+    };
+    if detailed {
+        info.session_pem = session_print(ssl, true);
+        info.session_text = session_print(ssl, false);
+        info.shared_ciphers = shared_ciphers(ssl);
+        info.client_ciphers = client_ciphers(ssl);
+        info.sigalgs_lines = sigalgs_lines(ssl);
+        info.groups_lines = groups_lines(ssl);
     }
+    info
 }
 
 fn negotiated_group(ssl: &SslRef) -> Option<String> {
@@ -284,18 +290,15 @@ fn groups_lines(ssl: &SslRef) -> Vec<String> {
     ]
 }
 
-fn peer_certificate(cert: &X509Ref) -> PeerCertificate {
+fn peer_certificate(cert: &X509Ref, detailed: bool) -> PeerCertificate {
+    let text = |r: Result<Vec<u8>, openssl::error::ErrorStack>| {
+        r.map(|p| String::from_utf8_lossy(&p).into_owned()).unwrap_or_default()
+    };
     PeerCertificate {
         subject: name_oneline(cert.subject_name()),
         issuer: name_oneline(cert.issuer_name()),
-        pem: cert
-            .to_pem()
-            .map(|p| String::from_utf8_lossy(&p).into_owned())
-            .unwrap_or_default(),
-        text: cert
-            .to_text()
-            .map(|p| String::from_utf8_lossy(&p).into_owned())
-            .unwrap_or_default(),
+        pem: if detailed { text(cert.to_pem()) } else { String::new() },
+        text: if detailed { text(cert.to_text()) } else { String::new() },
         sha256: cert
             .digest(MessageDigest::sha256())
             .map(|d| d.iter().map(|b| alloc::format!("{b:02x}")).collect())
