@@ -19,7 +19,7 @@ for o in opts:
     else: st='rejected (for now)'; note='not implemented yet (option-surface issue); one-line refusal, exit 1'
     cov=tests.get(o, 'cli/src/options.rs (refusal)' if st.startswith('rejected') else '')
     rows.append(f"| `-{o}` | {st} | {note} | {cov} |")
-ext_tests={'handshake_timeout':'tests/tests/errors.rs','runtime':'tests/tests/concurrency.rs','max_conns':'tests/tests/concurrency.rs','idle_timeout':'engine/tests/handshake.rs','threads':'tests/tests/concurrency.rs'}
+ext_tests={'handshake_timeout':'tests/tests/errors.rs','runtime':'tests/tests/concurrency.rs','max_conns':'tests/tests/concurrency.rs','idle_timeout':'engine/tests/handshake.rs','threads':'tests/tests/concurrency.rs','json':'tests/tests/json.rs'}
 extra=[f"| `-{n}` | sserve extension | {ours[n]} | {t} |" for n,t in ext_tests.items()]
 doc="""# Option table
 

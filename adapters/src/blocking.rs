@@ -17,7 +17,7 @@ use sserve_engine::{Event, Instant, ServerConfig, SessionOptions, TlsSession};
 
 use crate::files::{open_requested, read_piece, FileRoot};
 use crate::keylog::KeyLog;
-pub use crate::observer::{Observer, Summary};
+pub use crate::observer::{ConnId, Observer, Summary};
 
 /// Size of one socket or console read (s_server's `bufsize`).
 const READ_SIZE: usize = 16 * 1024;
@@ -140,7 +140,10 @@ impl BlockingServer {
         let mut listener = Some(listener);
         while let Some(l) = listener.as_ref() {
             let stream = match l.accept() {
-                Ok((s, _)) => s,
+                Ok((s, peer)) => {
+                    observer.accepted(summary.connections + 1, peer);
+                    s
+                }
                 Err(e) => {
                     observer.io_error("accept", &e);
                     // EMFILE and friends: do not spin.
@@ -181,7 +184,7 @@ impl BlockingServer {
         let mut stop = false;
         let mut peer_ended = false;
         loop {
-            match self.pump(&mut session, &mut stream, observer) {
+            match self.pump(&mut session, &mut stream, id, observer) {
                 Ok(s) => stop |= s,
                 Err(e) => {
                     observer.io_error("write", &e);
@@ -255,6 +258,7 @@ impl BlockingServer {
         &mut self,
         session: &mut TlsSession,
         stream: &mut TcpStream,
+        id: ConnId,
         observer: &mut dyn Observer,
     ) -> io::Result<bool> {
         let mut stop = false;
@@ -267,7 +271,7 @@ impl BlockingServer {
             };
             match &event {
                 Event::FileRequest(req) => {
-                    observer.event(&event);
+                    observer.event(id, &event);
                     self.send_file(session, stream, req, observer)?;
                     continue;
                 }
@@ -281,7 +285,7 @@ impl BlockingServer {
                 Event::StopServer => stop = true,
                 _ => {}
             }
-            observer.event(&event);
+            observer.event(id, &event);
         }
     }
 

@@ -17,8 +17,8 @@ use sserve_engine::{Event, FileRequest, Instant, ServerConfig, SessionOptions, T
 
 use crate::files::{open_requested, read_piece, FileRoot};
 use crate::keylog::KeyLog;
-use crate::observer::Observer;
 use crate::observer::Summary;
+use crate::observer::{ConnId, Observer};
 use crate::runtime::Runtime;
 
 /// Size of one socket read (s_server's `bufsize`).
@@ -212,13 +212,15 @@ pub async fn serve<R: Runtime>(
                 // EMFILE and friends: do not spin.
                 rt.sleep_until(StdInstant::now() + StdDuration::from_millis(50)).await;
             }
-            Some(Ok(stream)) => {
+            Some(Ok((stream, peer))) => {
                 summary.connections += 1;
+                let id = summary.connections;
+                lock(&shared.observer).accepted(id, peer);
                 tracker.active.fetch_add(1, Ordering::SeqCst);
                 let live = Live(tracker.clone());
                 let shared = shared.clone();
                 rt.spawn(async move {
-                    drive(&shared, stream).await;
+                    drive(&shared, id, stream).await;
                     drop(live);
                 });
             }
@@ -238,14 +240,14 @@ enum Wake {
 }
 
 /// Serves one connection to its end.
-async fn drive<R: Runtime>(shared: &Shared<R>, mut stream: R::Stream) {
+async fn drive<R: Runtime>(shared: &Shared<R>, id: ConnId, mut stream: R::Stream) {
     let mut session = match shared.config.session(shared.opts.clone(), shared.now()) {
         Ok(s) => s,
         Err(e) => return shared.io_error("creating a session", &io::Error::other(e.reason)),
     };
     let mut peer_ended = false;
     loop {
-        if let Err(e) = pump(shared, &mut session, &mut stream).await {
+        if let Err(e) = pump(shared, id, &mut session, &mut stream).await {
             shared.io_error("write", &e);
             break;
         }
@@ -329,7 +331,12 @@ async fn linger<R: Runtime>(shared: &Shared<R>, stream: &R::Stream, peer_ended: 
 }
 
 /// Writes pending ciphertext and handles events until the session has nothing more to say.
-async fn pump<R: Runtime>(shared: &Shared<R>, session: &mut TlsSession, stream: &mut R::Stream) -> io::Result<()> {
+async fn pump<R: Runtime>(
+    shared: &Shared<R>,
+    id: ConnId,
+    session: &mut TlsSession,
+    stream: &mut R::Stream,
+) -> io::Result<()> {
     loop {
         while let Some(t) = session.poll_transmit() {
             R::write_all(stream, &t.data).await?;
@@ -344,7 +351,7 @@ async fn pump<R: Runtime>(shared: &Shared<R>, session: &mut TlsSession, stream: 
                 }
             }
         }
-        lock(&shared.observer).event(&event);
+        lock(&shared.observer).event(id, &event);
         if let Event::FileRequest(req) = event {
             send_file(shared, session, stream, &req).await?;
         }

@@ -1,13 +1,19 @@
 //! How a serving loop reports to its owner (the CLI renders these as s_server's lines).
 
 use std::io;
+use std::net::SocketAddr;
 
 use sserve_engine::Event;
 
-/// Receives what happens on connections, in order per connection.
+/// Identifies a connection in observer calls: 1 for the first accepted, then counting up.
+pub type ConnId = u64;
+
+/// Receives what happens on connections, in order per connection (connections interleave).
 pub trait Observer {
+    /// A connection was accepted from `peer`.
+    fn accepted(&mut self, _conn: ConnId, _peer: SocketAddr) {}
     /// A session event. `Event::Plaintext` is peer data for the console.
-    fn event(&mut self, event: &Event);
+    fn event(&mut self, conn: ConnId, event: &Event);
     /// An I/O failure outside the engine (accept, socket write, file read, key log).
     fn io_error(&mut self, context: &str, error: &io::Error);
 }

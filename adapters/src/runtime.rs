@@ -4,7 +4,7 @@
 
 use std::future::Future;
 use std::io;
-use std::net::TcpListener;
+use std::net::{SocketAddr, TcpListener};
 use std::time::Instant as StdInstant;
 
 /// An async runtime as the driver sees it.
@@ -17,7 +17,7 @@ pub trait Runtime: Clone + Send + Sync + 'static {
     /// Registers a bound std listener with the runtime.
     fn listener(&self, listener: TcpListener) -> io::Result<Self::Listener>;
     /// Accepts the next connection.
-    fn accept(&self, listener: &Self::Listener) -> impl Future<Output = io::Result<Self::Stream>> + Send;
+    fn accept(&self, listener: &Self::Listener) -> impl Future<Output = io::Result<(Self::Stream, SocketAddr)>> + Send;
     /// Resolves when the socket may have data (or EOF) to read.
     fn readable(stream: &Self::Stream) -> impl Future<Output = io::Result<()>> + Send;
     /// Reads without waiting (`WouldBlock` when nothing is there).

@@ -3,7 +3,7 @@
 
 use std::future::Future;
 use std::io::{self, Read};
-use std::net::{TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
 use std::time::Instant as StdInstant;
 
@@ -48,10 +48,10 @@ impl Runtime for Smol {
         Async::new(listener)
     }
 
-    async fn accept(&self, listener: &Self::Listener) -> io::Result<Self::Stream> {
-        let (s, _) = listener.accept().await?;
+    async fn accept(&self, listener: &Self::Listener) -> io::Result<(Self::Stream, SocketAddr)> {
+        let (s, peer) = listener.accept().await?;
         s.get_ref().set_nodelay(true)?;
-        Ok(s)
+        Ok((s, peer))
     }
 
     async fn readable(stream: &Self::Stream) -> io::Result<()> {

@@ -3,7 +3,7 @@
 
 use std::future::Future;
 use std::io;
-use std::net::TcpListener;
+use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::time::Instant as StdInstant;
 
@@ -40,10 +40,10 @@ impl Runtime for Tokio {
         tokio::net::TcpListener::from_std(listener)
     }
 
-    async fn accept(&self, listener: &Self::Listener) -> io::Result<Self::Stream> {
-        let (s, _) = listener.accept().await?;
+    async fn accept(&self, listener: &Self::Listener) -> io::Result<(Self::Stream, SocketAddr)> {
+        let (s, peer) = listener.accept().await?;
         s.set_nodelay(true)?;
-        Ok(s)
+        Ok((s, peer))
     }
 
     async fn readable(stream: &Self::Stream) -> io::Result<()> {

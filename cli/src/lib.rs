@@ -2,6 +2,7 @@
 //! blocking adapter. `main.rs` only calls [`run`].
 #![warn(missing_docs)]
 
+pub mod json;
 pub mod options;
 pub mod render;
 mod setup;

@@ -71,7 +71,14 @@ const VALUE_OPTIONS: &[(&str, &str, &str)] = &[
 ];
 
 /// sserve's own options (not in s_server), documented in docs/compat.md.
-pub const EXTENSIONS: &[&str] = &["handshake_timeout", "runtime", "max_conns", "idle_timeout", "threads"];
+pub const EXTENSIONS: &[&str] = &[
+    "handshake_timeout",
+    "runtime",
+    "max_conns",
+    "idle_timeout",
+    "threads",
+    "json",
+];
 
 /// Options we implement that take no value: (name, help).
 const FLAG_OPTIONS: &[(&str, &str)] = &[
@@ -100,6 +107,10 @@ const FLAG_OPTIONS: &[(&str, &str)] = &[
     ("tls1_3", "Just talk TLSv1.3"),
     ("no_cache", "Disable the session cache"),
     ("http_server_binmode", "Open -WWW/-HTTP files in binary mode"),
+    (
+        "json",
+        "sserve: print one JSON object per event on stdout (schema in docs/json.md)",
+    ),
 ];
 
 /// Options passed to OpenSSL's `SSL_CONF_cmd` that the help lists (any other name OpenSSL
@@ -294,7 +305,7 @@ mod tests {
             assert!(is_s_server_option(name) || EXTENSIONS.contains(name), "{name}");
         }
         for (name, _) in FLAG_OPTIONS {
-            assert!(is_s_server_option(name), "{name}");
+            assert!(is_s_server_option(name) || EXTENSIONS.contains(name), "{name}");
         }
     }
 }

@@ -2,7 +2,7 @@
 
 use std::io::{self, Write};
 
-use sserve_adapters::blocking::Observer;
+use sserve_adapters::observer::{ConnId, Observer};
 use sserve_engine::status_page::stats_text;
 use sserve_engine::{AppMode, CloseReason, Command, Event, HandshakeInfo, SessionError};
 
@@ -166,7 +166,7 @@ impl Console {
 }
 
 impl Observer for Console {
-    fn event(&mut self, event: &Event) {
+    fn event(&mut self, _conn: ConnId, event: &Event) {
         match event {
             Event::HandshakeComplete(info) => {
                 self.handshake_done = true;

@@ -16,6 +16,7 @@ use sserve_engine::ossl::CertFormat;
 use sserve_engine::status_page::stats_text;
 use sserve_engine::{AppMode, Duration, ServerConfigBuilder, SessionOptions, TlsError};
 
+use crate::json::JsonOutput;
 use crate::options::{self, UsageError};
 use crate::render::{Console, Verbosity};
 
@@ -289,25 +290,22 @@ fn run_inner(args: &[String]) -> Result<i32, Fatal> {
     // Thousands of concurrent connections need thousands of descriptors.
     let _ = rlimit::increase_nofile_limit(u64::MAX);
 
-    if !quiet {
+    let json = m.get_flag("json");
+    if json {
+        crate::json::emit(serde_json::json!({"event": "listening", "address": bound.to_string()}));
+    } else if !quiet {
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "Using default temp DH parameters");
         let _ = writeln!(out, "{}", accept_line(spec.port, bound));
         let _ = out.flush();
     }
-    let console = Console::new(mode, Verbosity { quiet, brief });
-    let print_stats = {
-        let config = config.clone();
-        move || {
-            if !quiet {
-                let mut out = std::io::stdout().lock();
-                let _ = out.write_all(stats_text(&config.cache_stats()).as_bytes());
-                let _ = out.flush();
-            }
-        }
+    let observer: SharedObserver = if json {
+        Arc::new(Mutex::new(JsonOutput))
+    } else {
+        Arc::new(Mutex::new(Console::new(mode, Verbosity { quiet, brief })))
     };
     let shutdown = Shutdown::new();
-    match runtime {
+    let summary = match runtime {
         RuntimeChoice::Blocking => {
             let serve = ServeOptions {
                 naccept,
@@ -318,8 +316,8 @@ fn run_inner(args: &[String]) -> Result<i32, Fatal> {
             let mut server = BlockingServer::new(config.clone(), opts, serve);
             let handle = server.shutdown_handle();
             watch_signals(shutdown.clone(), move || handle.trigger());
-            let mut console = console;
-            server.serve(listener, &mut console);
+            let mut guard = observer.lock().unwrap_or_else(|p| p.into_inner());
+            server.serve(listener, &mut *guard)
         }
         RuntimeChoice::Tokio | RuntimeChoice::Smol => {
             watch_signals(shutdown.clone(), || {});
@@ -333,17 +331,27 @@ fn run_inner(args: &[String]) -> Result<i32, Fatal> {
                 Some(n) => n,
                 None => std::thread::available_parallelism().map_or(2, usize::from),
             };
-            let observer: SharedObserver = Arc::new(Mutex::new(console));
             let serve_fn = if runtime == RuntimeChoice::Tokio {
                 sserve_adapters::tokio::serve
             } else {
                 sserve_adapters::smol::serve
             };
             serve_fn(threads, listener, config.clone(), opts, serve, observer, shutdown)
-                .map_err(|e| Fatal(format!("cannot start the async runtime: {e}")))?;
+                .map_err(|e| Fatal(format!("cannot start the async runtime: {e}")))?
         }
+    };
+    let stats = config.cache_stats();
+    if json {
+        crate::json::emit(serde_json::json!({
+            "event": "exit",
+            "connections": summary.connections,
+            "stats": crate::json::stats(&stats),
+        }));
+    } else if !quiet {
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(stats_text(&stats).as_bytes());
+        let _ = out.flush();
     }
-    print_stats();
     Ok(0)
 }
 

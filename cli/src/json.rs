@@ -1,0 +1,124 @@
+//! `-json` (an sserve extension): one JSON object per line on stdout for everything that
+//! happens, with a stable schema (`docs/json.md`), instead of s_server's console text.
+
+use std::io::{self, Write};
+use std::net::SocketAddr;
+
+use serde_json::{json, Value};
+use sserve_adapters::observer::{ConnId, Observer};
+use sserve_engine::{CacheStats, CloseReason, Event, SessionError};
+
+/// The schema version every object carries; bump it on any incompatible change.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Writes one object, adding `schema_version`; a single write per line, so lines from
+/// concurrent connections never interleave.
+pub fn emit(mut object: Value) {
+    if let Some(map) = object.as_object_mut() {
+        map.insert("schema_version".into(), json!(SCHEMA_VERSION));
+    }
+    let mut line = object.to_string();
+    line.push('\n');
+    let mut out = io::stdout().lock();
+    let _ = out.write_all(line.as_bytes());
+    let _ = out.flush();
+}
+
+/// The cache counters as a JSON object.
+pub fn stats(s: &CacheStats) -> Value {
+    json!({
+        "sessions_cached": s.number,
+        "accepts": s.accept,
+        "accepts_finished": s.accept_good,
+        "renegotiations": s.accept_renegotiate,
+        "cache_hits": s.hits,
+        "cache_misses": s.misses,
+        "cache_timeouts": s.timeouts,
+        "callback_cache_hits": s.cb_hits,
+        "cache_full": s.cache_full,
+        "cache_size": s.cache_size,
+    })
+}
+
+fn close(reason: &CloseReason) -> (&'static str, Option<String>) {
+    match reason {
+        CloseReason::PeerClosed => ("peer_close_notify", None),
+        CloseReason::PeerEof => ("peer_eof", None),
+        CloseReason::LocalClose => ("local", None),
+        CloseReason::Error(SessionError::HandshakeTimeout) => ("handshake_timeout", None),
+        CloseReason::Error(SessionError::IdleTimeout) => ("idle_timeout", None),
+        CloseReason::Error(e) => ("error", Some(e.to_string())),
+        _ => ("other", None),
+    }
+}
+
+/// The `-json` observer.
+#[derive(Debug, Default)]
+pub struct JsonOutput;
+
+impl Observer for JsonOutput {
+    fn accepted(&mut self, conn: ConnId, peer: SocketAddr) {
+        emit(json!({"event": "accept", "conn": conn, "peer": peer.to_string()}));
+    }
+
+    fn event(&mut self, conn: ConnId, event: &Event) {
+        let object = match event {
+            Event::HandshakeComplete(i) => json!({
+                "event": "handshake",
+                "conn": conn,
+                "protocol": i.protocol,
+                "cipher": i.cipher,
+                "group": i.group,
+                "alpn": i.alpn,
+                "sni": i.server_name,
+                "resumed": i.resumed,
+                "peer_certificate": i.peer_certificate.as_ref().map(|c| json!({
+                    "subject": c.subject,
+                    "issuer": c.issuer,
+                    "sha256": c.sha256,
+                })),
+                "verify_result": {"code": i.verify_result.0, "text": i.verify_result.1},
+            }),
+            Event::Plaintext(data) => json!({"event": "data", "conn": conn, "direction": "in", "bytes": data.len()}),
+            Event::Alpn { offered, selected } => {
+                json!({"event": "alpn", "conn": conn, "offered": offered, "selected": selected})
+            }
+            Event::Verify(step) => json!({
+                "event": "verify",
+                "conn": conn,
+                "depth": step.depth,
+                "subject": step.subject,
+                "error": step.error.as_ref().map(|(code, text)| json!({"code": code, "text": text})),
+                "ok": step.ok,
+            }),
+            Event::FileRequest(req) => json!({"event": "file_request", "conn": conn, "path": req.path}),
+            Event::FileServed(path) => json!({"event": "file_served", "conn": conn, "path": path}),
+            Event::CommandDone { command, result, error } => json!({
+                "event": "command",
+                "conn": conn,
+                "command": command.letter().to_string(),
+                "result": result,
+                "error": error,
+            }),
+            Event::Renegotiating(r) => json!({"event": "renegotiate", "conn": conn, "result": r}),
+            Event::Stats(s) => json!({"event": "stats", "conn": conn, "stats": stats(s)}),
+            Event::HeartbeatUnsupported => {
+                json!({"event": "command", "conn": conn, "command": "B", "result": null, "error": "heartbeats are not supported"})
+            }
+            Event::StopServer => json!({"event": "stop", "conn": conn}),
+            Event::RevClose => json!({"event": "rev_close", "conn": conn}),
+            Event::Closed(reason) => {
+                let (kind, error) = close(reason);
+                json!({"event": "close", "conn": conn, "reason": kind, "error": error})
+            }
+            // Key log lines are secrets: they go to -keylogfile only.
+            Event::KeyLog(_) => return,
+            _ => return,
+        };
+        emit(object);
+    }
+
+    fn io_error(&mut self, context: &str, error: &io::Error) {
+        emit(json!({"event": "error", "context": context, "message": error.to_string()}));
+    }
+}

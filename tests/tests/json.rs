@@ -1,0 +1,106 @@
+//! `-json` (an sserve extension): one JSON object per line, stable schema (docs/json.md).
+
+use std::time::Duration;
+
+use serde_json::Value;
+use sserve_tests::{curl, is_openssl, require, server, Proc, TestDir, TIMEOUT};
+
+/// Parses every complete stdout line as JSON (panics on a line that is not).
+fn objects(proc: &Proc) -> Vec<Value> {
+    let text = proc.stdout.text();
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l:?}\n{}", proc.dump())))
+        .collect()
+}
+
+fn wait_for_event(proc: &Proc, event: &str) -> Vec<Value> {
+    let needle = format!("\"event\":\"{event}\"");
+    assert!(
+        proc.stdout.wait_for(&needle, TIMEOUT),
+        "no {event} event\n{}",
+        proc.dump()
+    );
+    objects(proc)
+}
+
+fn port_of(listening: &Value) -> u16 {
+    listening["address"]
+        .as_str()
+        .and_then(|a| a.rsplit(':').next())
+        .and_then(|p| p.parse().ok())
+        .expect("port")
+}
+
+#[test]
+fn www_connection_as_json_events() {
+    require!("curl");
+    if is_openssl() {
+        return; // -json is sserve-only; s_server refuses it
+    }
+    let dir = TestDir::new();
+    let mut proc = server!(&dir).args(["-www", "-json", "-naccept", "1"]).spawn();
+    let first = wait_for_event(&proc, "listening");
+    assert_eq!(first[0]["event"], "listening");
+    let port = port_of(&first[0]);
+    let page = curl(&["-k", &format!("https://127.0.0.1:{port}/")]);
+    assert!(
+        page.out().contains("Ciphers supported in s_server binary"),
+        "{}",
+        page.dump()
+    );
+    let status = proc
+        .wait_exit(Duration::from_secs(10))
+        .expect("server exits after -naccept 1");
+    assert!(status.success());
+    let all = objects(&proc);
+    for o in &all {
+        assert_eq!(o["schema_version"], 1, "{o}");
+    }
+    let kinds: Vec<&str> = all.iter().filter_map(|o| o["event"].as_str()).collect();
+    assert_eq!(kinds, ["listening", "accept", "handshake", "close", "exit"], "{all:?}");
+    let hs = &all[2];
+    assert_eq!(hs["conn"], 1);
+    assert_eq!(hs["protocol"], "TLSv1.3");
+    assert!(hs["cipher"].as_str().is_some_and(|c| c.starts_with("TLS_")), "{hs}");
+    assert_eq!(hs["resumed"], false);
+    assert!(hs["peer_certificate"].is_null());
+    assert_eq!(all[3]["reason"], "local");
+    assert_eq!(all[4]["connections"], 1);
+    assert_eq!(all[4]["stats"]["accepts_finished"], 1);
+}
+
+#[test]
+fn file_requests_and_errors_as_json() {
+    require!("curl");
+    if is_openssl() {
+        return;
+    }
+    let dir = TestDir::new();
+    std::fs::write(dir.www().join("a.txt"), b"hello\n").unwrap();
+    let proc = server!(&dir).args(["-WWW", "-json", "-handshake_timeout", "1"]).spawn();
+    let port = port_of(&wait_for_event(&proc, "listening")[0]);
+    let got = curl(&["-k", &format!("https://127.0.0.1:{port}/a.txt")]);
+    assert_eq!(got.out(), "hello\n");
+    // A silent TCP peer: its handshake times out, reported as a close with that reason.
+    let _silent = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let all = wait_for_event(&proc, "close");
+    assert!(proc.stdout.wait_for("handshake_timeout", TIMEOUT), "{}", proc.dump());
+    let all = if all.iter().any(|o| o["reason"] == "handshake_timeout") {
+        all
+    } else {
+        objects(&proc)
+    };
+    assert!(
+        all.iter().any(|o| o["event"] == "file_request" && o["path"] == "a.txt"),
+        "{all:?}"
+    );
+    assert!(
+        all.iter().any(|o| o["event"] == "file_served" && o["path"] == "a.txt"),
+        "{all:?}"
+    );
+    assert!(
+        all.iter()
+            .any(|o| o["event"] == "close" && o["reason"] == "handshake_timeout"),
+        "{all:?}"
+    );
+}
