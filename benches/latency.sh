@@ -41,6 +41,7 @@ for r in $(seq "$ROUNDS"); do
   run_side sserve "$BIN" | tee -a "$WORK/summary"
   run_side s_server openssl s_server | tee -a "$WORK/summary"
 done
-awk '/^sserve/ {split($2,a,"="); s[++ns]=a[2]} /^s_server/ {split($2,a,"="); o[++no]=a[2]}
-     END { asort(s); asort(o); ms=s[int((ns+1)/2)]; mo=o[int((no+1)/2)];
-           printf "median of medians: sserve %.2f ms, s_server %.2f ms, ratio sserve/s_server = %.3f\n", ms, mo, ms/mo }' "$WORK/summary"
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+ms=$(grep '^sserve' "$WORK/summary" | sed -E 's/.*median_ms=([0-9.]+).*/\1/' | median)
+mo=$(grep '^s_server' "$WORK/summary" | sed -E 's/.*median_ms=([0-9.]+).*/\1/' | median)
+awk -v s="$ms" -v o="$mo" 'BEGIN {printf "median of medians: sserve %.2f ms, s_server %.2f ms, ratio sserve/s_server = %.3f\n", s, o, s/o}'
