@@ -265,10 +265,19 @@ impl<B: TlsBackend> Session<B> {
             | Command::KeyUpdate
             | Command::KeyUpdateRequested
             | Command::RequestClientCert => {
+                let renegotiating = matches!(command, Command::Renegotiate | Command::RenegotiateWithCert)
+                    && self.tls.renegotiation_pending();
                 let result = if self.phase != Phase::Open {
                     Err(TlsError::new(
                         TlsErrorKind::InvalidState,
                         "the handshake has not finished",
+                    ))
+                } else if renegotiating {
+                    // A second HelloRequest in the middle of a renegotiation makes OpenSSL
+                    // clients abort with a no_renegotiation alert.
+                    Err(TlsError::new(
+                        TlsErrorKind::InvalidState,
+                        "a renegotiation is already in progress",
                     ))
                 } else {
                     match command {

@@ -186,6 +186,32 @@ fn renegotiate_tls12() {
     );
 }
 
+/// A second `r` while the first renegotiation is still pending is refused (a second
+/// HelloRequest would make OpenSSL clients abort with no_renegotiation), and the session goes on.
+#[test]
+fn second_renegotiation_while_pending_is_refused() {
+    let mut p = connected(ClientOptions::tls12(), SessionOptions::default());
+    // Both before the client had a chance to answer the first HelloRequest.
+    p.server.console_input(b"r\n");
+    assert!(p.server.tls().renegotiation_pending());
+    p.server.console_input(b"r\n");
+    p.drive();
+    assert_eq!(
+        command_events(&p.events),
+        vec![
+            (Command::Renegotiate, Some(1), None),
+            (
+                Command::Renegotiate,
+                None,
+                Some("a renegotiation is already in progress".to_string())
+            ),
+        ]
+    );
+    p.assert_data_flows("double r");
+    assert!(p.client.error.is_none(), "{:?}", p.client.error);
+    assert!(!p.server.tls().renegotiation_pending());
+}
+
 /// `R`: OpenSSL resumes the session on renegotiation (no CertificateRequest in an abbreviated
 /// handshake), so, as with s_server, the certificate only arrives with `-no_resumption_on_reneg`.
 #[test]

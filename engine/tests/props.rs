@@ -384,19 +384,27 @@ proptest! {
         prop_assert!(p.server.is_established());
         prop_assert_eq!(&p.client.plaintext, &to_client);
         prop_assert_eq!(p.server_plaintext(), to_server);
-        let done: Vec<(u8, Option<i32>)> = p
+        let done: Vec<(u8, Option<i32>, Option<String>)> = p
             .events
             .iter()
             .filter_map(|e| match e {
-                Event::CommandDone { command, result, .. } => Some((command.letter() as u8, *result)),
+                Event::CommandDone { command, result, error } => {
+                    Some((command.letter() as u8, *result, error.clone()))
+                }
                 _ => None,
             })
             .collect();
         prop_assert_eq!(done.iter().map(|d| d.0).collect::<Vec<_>>(), commands);
-        for (letter, result) in &done {
+        for (letter, result, error) in &done {
             match (tls13, letter) {
                 (true, b'k' | b'K') => prop_assert_eq!(*result, Some(1)),
-                (false, b'r') => prop_assert!(result.is_some(), "r on 1.2: {:?}", result),
+                // A second `r` while the first renegotiation is still running is refused.
+                (false, b'r') => prop_assert!(
+                    result.is_some() || error.as_deref() == Some("a renegotiation is already in progress"),
+                    "r on 1.2: {:?} {:?}",
+                    result,
+                    error
+                ),
                 _ => prop_assert_eq!(*result, None, "{} is not for this version", *letter as char),
             }
         }

@@ -24,6 +24,10 @@ pub struct OpensslTls {
     /// TLS 1.2 renegotiation waiting for the peer's messages). Written, in order, once the
     /// handshake finished; s_server retries such writes too ("Write BLOCK").
     blocked_write: Vec<u8>,
+    /// Our Finished message when we asked for a renegotiation: until a new handshake replaces
+    /// it, the renegotiation is still outstanding (`SSL_renegotiate_pending` turns false as soon
+    /// as the HelloRequest is written, long before the client answers).
+    reneg_mark: Option<Vec<u8>>,
 }
 
 impl core::fmt::Debug for OpensslTls {
@@ -46,6 +50,7 @@ impl OpensslTls {
             pending_events: Vec::new(),
             shutdown_sent: false,
             blocked_write: Vec::new(),
+            reneg_mark: None,
         })
     }
 
@@ -56,6 +61,13 @@ impl OpensslTls {
 
     fn raw(&self) -> *mut openssl_sys::SSL {
         self.stream.ssl().as_ptr()
+    }
+
+    /// Our latest Finished message (it changes with every completed handshake).
+    fn finished(&self) -> Vec<u8> {
+        let mut buf = [0u8; 64];
+        let n = self.stream.ssl().finished(&mut buf).min(buf.len());
+        buf[..n].to_vec()
     }
 
     /// `SSL_set_verify` keeping the context's verify callback (a NULL callback leaves it), as
@@ -209,12 +221,14 @@ impl TlsBackend for OpensslTls {
         if unsafe { ffi::SSL_renegotiate(self.raw()) } != 1 {
             return Err(take_queue(TlsErrorKind::InvalidState, "SSL_renegotiate"));
         }
+        self.reneg_mark = Some(self.finished());
         Ok(self.kick_handshake())
     }
 
     fn renegotiation_pending(&self) -> bool {
         // SAFETY: live SSL, read-only query.
-        unsafe { ffi::SSL_renegotiate_pending(self.raw()) == 1 }
+        let scheduled = unsafe { ffi::SSL_renegotiate_pending(self.raw()) == 1 };
+        scheduled || self.reneg_mark.as_ref().is_some_and(|mark| *mark == self.finished())
     }
 
     fn request_client_certificate(&mut self) -> Result<i32, TlsError> {

@@ -136,6 +136,9 @@ pub struct Client {
     pub closed: bool,
     /// The client failed (e.g. an alert from the server, a bad record); OpenSSL's text.
     pub error: Option<String>,
+    /// Plaintext written while a (re)handshake was in progress, sent once it has finished
+    /// (an OpenSSL client's `SSL_write` cannot make progress in the middle of one).
+    pending_write: Vec<u8>,
 }
 
 impl Client {
@@ -177,6 +180,7 @@ impl Client {
             plaintext: Vec::new(),
             closed: false,
             error: None,
+            pending_write: Vec::new(),
         }
     }
 
@@ -210,11 +214,21 @@ impl Client {
                 }
             }
         }
+        if !self.pending_write.is_empty() && self.stream.ssl().is_init_finished() {
+            let data = std::mem::take(&mut self.pending_write);
+            self.write(&data);
+            progress = true;
+        }
         progress
     }
 
-    /// Encrypts `data` for the server (after the handshake).
+    /// Encrypts `data` for the server (after the handshake). During a renegotiation the data
+    /// waits in `pending_write` and goes out from [`Client::pump`] once it has finished.
     pub fn write(&mut self, data: &[u8]) {
+        if !self.pending_write.is_empty() || !self.stream.ssl().is_init_finished() {
+            self.pending_write.extend_from_slice(data);
+            return;
+        }
         let mut rest = data;
         while !rest.is_empty() {
             let n = self.stream.ssl_write(rest).expect("client write");
