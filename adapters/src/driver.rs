@@ -13,7 +13,7 @@ use std::time::{Duration as StdDuration, Instant as StdInstant};
 
 use event_listener::Event as Notify;
 use futures_lite::future;
-use sserve_engine::{Event, FileRequest, Instant, ServerConfig, SessionOptions, TlsSession};
+use sserve_engine::{Event, FileError, FileRequest, Instant, ServerConfig, SessionOptions, TlsSession};
 
 use crate::files::{open_requested, read_piece, FileRoot};
 use crate::keylog::KeyLog;
@@ -368,8 +368,17 @@ async fn send_file<R: Runtime>(
 ) -> io::Result<()> {
     let root = shared.files.clone();
     let path = req.path.clone();
-    let opened = shared.rt.unblock(move || open_requested(root.as_deref(), &path)).await;
-    let mut file = match opened {
+    // Opening and the first read share one trip to the blocking pool: most files served by a
+    // test server fit in one piece.
+    let first = shared
+        .rt
+        .unblock(move || {
+            let mut file = open_requested(root.as_deref(), &path)?;
+            let piece = read_piece(&mut file, FILE_CHUNK).map_err(|e| FileError::Open(e.to_string()))?;
+            Ok::<_, FileError>((file, piece))
+        })
+        .await;
+    let (mut file, mut piece) = match first {
         Ok(f) => f,
         Err(e) => {
             session.respond_file(req, Err(e));
@@ -378,7 +387,16 @@ async fn send_file<R: Runtime>(
     };
     session.respond_file(req, Ok(()));
     loop {
-        let (f, chunk) = shared
+        // A short read of a regular file means its end was reached.
+        let last = piece.len() < FILE_CHUNK;
+        session.file_data(&piece);
+        while let Some(t) = session.poll_transmit() {
+            R::write_all(stream, &t.data).await?;
+        }
+        if session.is_closed() || last {
+            break;
+        }
+        let (f, next) = shared
             .rt
             .unblock(move || {
                 let piece = read_piece(&mut file, FILE_CHUNK);
@@ -386,19 +404,12 @@ async fn send_file<R: Runtime>(
             })
             .await;
         file = f;
-        match chunk {
-            Ok(data) if data.is_empty() => break,
-            Ok(data) => session.file_data(&data),
+        match next {
+            Ok(p) => piece = p,
             Err(e) => {
                 shared.io_error("reading file", &e);
                 break;
             }
-        }
-        while let Some(t) = session.poll_transmit() {
-            R::write_all(stream, &t.data).await?;
-        }
-        if session.is_closed() {
-            return Ok(());
         }
     }
     session.file_end();
