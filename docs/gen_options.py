@@ -7,7 +7,7 @@ vals=re.findall(r'\(\s*"([A-Za-z0-9_-]+)",\s*"[^"]*",\s*"([^"]*)",?\s*\)', vbloc
 flags=re.findall(r'\(\s*"([A-Za-z0-9_-]+)",\s*"([^"]*)",?\s*\)', fblock, re.S)
 ours={n:h for n,h in vals}; ours.update({n:h for n,h in flags})
 conf="allow_no_dhe_kex anti_replay bugs cipher ciphersuites client_renegotiation client_sigalgs comp curves ecdh_single groups legacy_renegotiation legacy_server_connect max_protocol min_protocol named_curve no_anti_replay no_comp no_etm no_legacy_server_connect no_middlebox no_renegotiation no_resumption_on_reneg no_ssl3 no_ticket no_tls1 no_tls1_1 no_tls1_2 no_tls1_3 num_tickets prioritize_chacha record_padding serverpref sigalgs strict".split()
-tests={'accept':'tests/tests/*.rs (every test uses -accept 0)','www':'tests/tests/www.rs','WWW':'tests/tests/www.rs','HTTP':'tests/tests/www.rs','rev':'tests/tests/rev.rs','naccept':'tests/tests/www.rs','alpn':'tests/tests/alpn_keylog.rs','keylogfile':'tests/tests/alpn_keylog.rs','verify':'tests/tests/client_cert.rs','Verify':'tests/tests/client_cert.rs','CAfile':'tests/tests/client_cert.rs','pass':'tests/tests/errors.rs','cert':'tests/tests/*.rs','key':'tests/tests/errors.rs','cipher':'engine/tests/handshake.rs','help':'cli/src/options.rs unit tests'}
+tests={'accept':'tests/tests/*.rs (every test uses -accept 0)','www':'tests/tests/www.rs','WWW':'tests/tests/www.rs','HTTP':'tests/tests/www.rs','rev':'tests/tests/rev.rs','naccept':'tests/tests/www.rs','alpn':'tests/tests/alpn_keylog.rs','keylogfile':'tests/tests/alpn_keylog.rs','verify':'tests/tests/client_cert.rs','Verify':'tests/tests/client_cert.rs','CAfile':'tests/tests/client_cert.rs','pass':'tests/tests/errors.rs','cert':'tests/tests/*.rs','key':'tests/tests/errors.rs','cipher':'engine/tests/handshake.rs','help':'cli/src/options.rs unit tests','dtls':'tests/tests/dtls.rs','dtls1':'tests/tests/dtls.rs','dtls1_2':'tests/tests/dtls.rs, engine/tests/dtls*.rs','listen':'tests/tests/dtls.rs','mtu':'tests/tests/dtls.rs, engine/tests/dtls.rs','use_srtp':'engine/src/ossl/dtls.rs (not covered by a test yet)','timeout':'accepted, no effect'}
 rows=[]
 for o in opts:
     if o in ours: st='implemented'; note=ours[o]
@@ -15,7 +15,6 @@ for o in opts:
     elif o=='engine': st='rejected'; note='engines are not supported (OpenSSL 3 providers replace them)'
     elif o in('sctp','sctp_label_bug'): st='rejected'; note='no SCTP in this build'
     elif o in ('ssl2','ssl3'): st='rejected'; note='SSLv2/SSLv3 are not supported'
-    elif o in ('dtls','dtls1','dtls1_2','listen','mtu','use_srtp'): st='rejected (for now)'; note='DTLS is not implemented yet (DTLS issue)'
     else: st='rejected (for now)'; note='not implemented yet (option-surface issue); one-line refusal, exit 1'
     cov=tests.get(o, 'cli/src/options.rs (refusal)' if st.startswith('rejected') else '')
     rows.append(f"| `-{o}` | {st} | {note} | {cov} |")

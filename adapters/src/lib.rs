@@ -8,6 +8,8 @@
 //!   [`runtime::Runtime`] trait implemented by [`tokio`] and [`smol`] (features of the same
 //!   names): connections are served concurrently.
 //! - [`listen`]: address parsing and binding shared by every runtime.
+//! - [`udp`]: DTLS over UDP, every association on one socket demultiplexed by peer address
+//!   (blocking, tokio and smol loops).
 //! - [`files`]: the `-WWW`/`-HTTP` file lookup confined to the served directory.
 #![warn(missing_docs, unreachable_pub)]
 
@@ -15,6 +17,7 @@ pub mod files;
 pub mod keylog;
 pub mod listen;
 pub mod observer;
+pub mod udp;
 
 #[cfg(feature = "blocking")]
 pub mod blocking;

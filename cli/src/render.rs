@@ -20,6 +20,8 @@ pub struct Console {
     mode: AppMode,
     verbosity: Verbosity,
     handshake_done: bool,
+    /// DTLS `-use_srtp`: the profile to print in the next connection summary.
+    srtp_profile: Option<String>,
 }
 
 impl Console {
@@ -29,6 +31,7 @@ impl Console {
             mode,
             verbosity,
             handshake_done: false,
+            srtp_profile: None,
         }
     }
 
@@ -64,6 +67,9 @@ impl Console {
             "CIPHER is {}\n",
             if i.cipher.is_empty() { "(NONE)" } else { &i.cipher }
         ));
+        if let Some(p) = &self.srtp_profile {
+            t.push_str(&format!("SRTP Extension negotiated, profile={p}\n"));
+        }
         if i.resumed {
             t.push_str("Reused session-id\n");
         }
@@ -176,6 +182,7 @@ impl Observer for Console {
                             self.summary(info);
                         }
                         self.connection_info(info);
+                        self.srtp_profile = None;
                     }
                     AppMode::Rev => {
                         self.err("CONNECTION ESTABLISHED\n");
@@ -231,6 +238,8 @@ impl Observer for Console {
                 self.err("sserve: B: heartbeats are not supported (removed from OpenSSL in 1.1.1)\n")
             }
             Event::StopServer => self.err("shutdown accept socket\n"),
+            Event::SrtpNegotiated(p) => self.srtp_profile = Some(p.clone()),
+            Event::RetransmitTimeout => self.err("TIMEOUT occurred\n"),
             Event::Closed(reason) => self.closed(reason),
             _ => {}
         }

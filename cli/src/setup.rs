@@ -11,8 +11,11 @@ use sserve_adapters::driver::{AsyncServeOptions, SharedObserver, Shutdown};
 use sserve_adapters::files::FileRoot;
 use sserve_adapters::keylog::KeyLog;
 use sserve_adapters::listen::{accept_line, bind, ListenSpec};
+use sserve_adapters::udp::{bind_udp, header_overhead, UdpServer};
+use sserve_engine::dtls::ListenerLimits;
 use sserve_engine::http::WebMode;
-use sserve_engine::ossl::CertFormat;
+use sserve_engine::ossl::dtls::MIN_LINK_MTU;
+use sserve_engine::ossl::{CertFormat, DtlsSettings, DtlsVersion};
 use sserve_engine::status_page::stats_text;
 use sserve_engine::{AppMode, Duration, ServerConfigBuilder, SessionOptions, TlsError};
 
@@ -203,6 +206,10 @@ fn run_inner(args: &[String]) -> Result<i32, Fatal> {
     let brief = m.get_flag("brief");
     let quiet = m.get_flag("quiet") || brief;
     let mode = app_mode(args, &m);
+    let dtls = dtls_version(&m, mode)?;
+    if let Some(v) = dtls {
+        b = ServerConfigBuilder::new_dtls(v).map_err(tls("creating the DTLS context"))?;
+    }
 
     let (tls12, tls13) = (m.get_flag("tls1_2"), m.get_flag("tls1_3"));
     if tls12 && tls13 {
@@ -228,6 +235,10 @@ fn run_inner(args: &[String]) -> Result<i32, Fatal> {
     if m.get_flag("no_cache") {
         b.disable_session_cache();
     }
+    if let Some(profiles) = m.get_one::<String>("use_srtp") {
+        b.use_srtp(profiles)
+            .map_err(|e| Fatal(format!("Error setting SRTP profile: {}", e.reason)))?;
+    }
     let keylog = match m.get_one::<String>("keylogfile") {
         Some(path) => {
             b.keylog();
@@ -251,6 +262,9 @@ fn run_inner(args: &[String]) -> Result<i32, Fatal> {
     };
     spec.ipv4_only = m.get_flag("4");
     spec.ipv6_only = m.get_flag("6");
+    if dtls.is_some() {
+        return serve_dtls(args, &m, &spec, config, mode, keylog);
+    }
     let listener = bind(&spec).map_err(|e| Fatal(format!("cannot listen on port {}: {}", spec.port, io_text(&e))))?;
     let bound = listener
         .local_addr()
@@ -404,4 +418,129 @@ fn watch_signals(shutdown: Arc<Shutdown>, extra: impl FnOnce() + Send + 'static)
             std::process::exit(0);
         }
     });
+}
+
+/// `-dtls`, `-dtls1`, `-dtls1_2` (with s_server's refusals of what DTLS cannot do), or `None`
+/// for TLS.
+fn dtls_version(m: &ArgMatches, mode: AppMode) -> Result<Option<DtlsVersion>, Fatal> {
+    let flags = [
+        ("dtls", DtlsVersion::Any),
+        ("dtls1", DtlsVersion::Dtls1),
+        ("dtls1_2", DtlsVersion::Dtls1_2),
+    ];
+    let given: Vec<DtlsVersion> = flags.iter().filter(|(f, _)| m.get_flag(f)).map(|(_, v)| *v).collect();
+    let tls_flag = m.get_flag("tls1_2") || m.get_flag("tls1_3");
+    if given.len() > 1 || (!given.is_empty() && tls_flag) {
+        return Err(Fatal("Cannot supply multiple protocol flags".into()));
+    }
+    let Some(&version) = given.first() else {
+        if m.get_flag("listen") {
+            return Err(Fatal("Can only use -listen with DTLS".into()));
+        }
+        return Ok(None);
+    };
+    if matches!(mode, AppMode::Web(_)) {
+        return Err(Fatal("Can't use -HTTP, -www or -WWW with DTLS".into()));
+    }
+    // s_server refuses -rev with DTLS ("Can't use -rev with DTLS"); sserve serves it (compat.md).
+    Ok(Some(version))
+}
+
+/// Serves DTLS on UDP: every association concurrently, demultiplexed by peer address.
+fn serve_dtls(
+    args: &[String],
+    m: &ArgMatches,
+    spec: &ListenSpec,
+    config: Arc<sserve_engine::ServerConfig>,
+    mode: AppMode,
+    keylog: Option<KeyLog>,
+) -> Result<i32, Fatal> {
+    let brief = m.get_flag("brief");
+    let quiet = m.get_flag("quiet") || brief;
+    let socket = bind_udp(spec).map_err(|e| Fatal(format!("cannot listen on port {}: {}", spec.port, io_text(&e))))?;
+    let bound = socket
+        .local_addr()
+        .map_err(|e| Fatal(format!("listening socket: {e}")))?;
+    let link_mtu = parse_num::<usize>(m, "mtu")?.unwrap_or(1500);
+    if link_mtu < MIN_LINK_MTU {
+        return Err(Fatal(format!("MTU too small. Must be at least {MIN_LINK_MTU}")));
+    }
+    let settings = DtlsSettings {
+        mtu: link_mtu - header_overhead(&socket),
+        ..DtlsSettings::default()
+    };
+    let secs = |name: &str, default: u64| -> Result<Option<Duration>, Fatal> {
+        Ok(match parse_num::<u64>(m, name)?.unwrap_or(default) {
+            0 => None,
+            s => Some(Duration::from_secs(s)),
+        })
+    };
+    let opts = Arc::new(SessionOptions {
+        mode,
+        crlf: m.get_flag("crlf"),
+        commands: !quiet,
+        ign_eof: m.get_flag("ign_eof") && !m.get_flag("no_ign_eof"),
+        handshake_timeout: secs("handshake_timeout", 10)?,
+        idle_timeout: secs("idle_timeout", 0)?,
+        argv: std::iter::once("sserve".to_string())
+            .chain(args.iter().cloned())
+            .collect(),
+        ..SessionOptions::default()
+    });
+    let limits = ListenerLimits {
+        max_peers: parse_num::<usize>(m, "max_conns")?.unwrap_or(16 * 1024),
+        naccept: parse_num::<u64>(m, "naccept")?,
+        ..ListenerLimits::default()
+    };
+    let listener = config
+        .dtls_listener(opts, settings, limits)
+        .map_err(tls("DTLS listener"))?;
+    let runtime = match m.get_one::<String>("runtime").map(String::as_str) {
+        None | Some("blocking") => "blocking",
+        Some(r @ ("tokio" | "smol")) if mode != AppMode::Console => r,
+        Some("tokio" | "smol") => {
+            return Err(Fatal(
+                "-runtime: the DTLS console mode reads the console itself (use -runtime blocking)".into(),
+            ))
+        }
+        Some(other) => {
+            return Err(Fatal(format!(
+                "-runtime: unknown runtime '{other}' (tokio, smol or blocking)"
+            )))
+        }
+    };
+
+    let json = m.get_flag("json");
+    if json {
+        crate::json::emit(serde_json::json!({"event": "listening", "address": bound.to_string()}));
+    } else if !quiet {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "Using default temp DH parameters");
+        let _ = writeln!(out, "{}", accept_line(spec.port, bound));
+        let _ = out.flush();
+    }
+    let observer: SharedObserver = if json {
+        Arc::new(Mutex::new(JsonOutput))
+    } else {
+        Arc::new(Mutex::new(Console::new(mode, Verbosity { quiet, brief })))
+    };
+    let shutdown = Shutdown::new();
+    if runtime == "blocking" {
+        let server = UdpServer::new(socket, listener, keylog, mode == AppMode::Console);
+        let handle = server.shutdown_handle();
+        watch_signals(shutdown, move || handle.trigger());
+        let mut guard = observer.lock().unwrap_or_else(|p| p.into_inner());
+        server.serve(&mut *guard);
+    } else {
+        watch_signals(shutdown.clone(), || {});
+        let threads = parse_num::<usize>(m, "threads")?.unwrap_or(1);
+        sserve_adapters::udp::serve_async(runtime, threads, socket, listener, keylog, observer, shutdown)
+            .map_err(|e| Fatal(format!("cannot start the async runtime: {e}")))?;
+    }
+    if !quiet && !json {
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(stats_text(&config.cache_stats()).as_bytes());
+        let _ = out.flush();
+    }
+    Ok(0)
 }

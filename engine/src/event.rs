@@ -53,6 +53,14 @@ pub enum Event {
     StopServer,
     /// In `-rev` mode, the peer sent `CLOSE`.
     RevClose,
+    /// DTLS: a peer returned a valid cookie and got an association (counted for `-naccept`).
+    DatagramAccepted,
+    /// DTLS: the retransmission timer fired and the last flight was sent again (s_server prints
+    /// `TIMEOUT occurred`).
+    RetransmitTimeout,
+    /// DTLS with `-use_srtp`: the negotiated SRTP protection profile (comes right before
+    /// [`Event::HandshakeComplete`]; s_server prints `SRTP Extension negotiated, profile=%s`).
+    SrtpNegotiated(String),
     /// The connection is over; nothing more will be transmitted. Always the last event.
     Closed(CloseReason),
 }

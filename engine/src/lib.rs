@@ -30,6 +30,7 @@ extern crate alloc;
 extern crate std;
 
 pub mod command;
+pub mod dtls;
 pub mod error;
 pub mod event;
 pub mod http;
@@ -51,5 +52,6 @@ pub use mode::{AppMode, SessionOptions};
 pub use session::{FileError, Session, Transmit};
 pub use time::{Duration, Instant};
 
+pub use dtls::{DatagramListener, DatagramTransmit, DtlsSession, ListenerLimits};
 #[cfg(feature = "openssl")]
-pub use ossl::{ServerConfig, ServerConfigBuilder, TlsSession};
+pub use ossl::{DtlsListener, DtlsSettings, ServerConfig, ServerConfigBuilder, TlsSession};

@@ -101,6 +101,12 @@ impl<B: TlsBackend> Session<B> {
         &self.tls
     }
 
+    /// The TLS backend, mutably (the DTLS wrapper drains datagrams and drives retransmission
+    /// timers through it).
+    pub fn tls_mut(&mut self) -> &mut B {
+        &mut self.tls
+    }
+
     /// The options this session runs with.
     pub fn options(&self) -> &SessionOptions {
         &self.opts

@@ -48,6 +48,19 @@ pub struct ServerConfigBuilder {
     return_error: bool,
     has_cert: bool,
     has_key: bool,
+    dtls: bool,
+}
+
+/// Which DTLS versions a DTLS context allows (`-dtls`, `-dtls1`, `-dtls1_2`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DtlsVersion {
+    /// `-dtls`: any (DTLS 1.0 and 1.2).
+    #[default]
+    Any,
+    /// `-dtls1`: DTLS 1.0 only.
+    Dtls1,
+    /// `-dtls1_2`: DTLS 1.2 only.
+    Dtls1_2,
 }
 
 impl core::fmt::Debug for ServerConfigBuilder {
@@ -83,7 +96,48 @@ impl ServerConfigBuilder {
             return_error: false,
             has_cert: false,
             has_key: false,
+            dtls: false,
         })
+    }
+
+    /// A DTLS server context (`-dtls`, `-dtls1`, `-dtls1_2`) with s_server's defaults and the
+    /// stateless cookie callbacks (HMAC of the peer address, see [`super::dtls`]).
+    pub fn new_dtls(version: DtlsVersion) -> Result<Self, TlsError> {
+        openssl_sys::init();
+        let mut ctx = SslContext::builder(SslMethod::dtls_server()).map_err(cfg_err("SSL_CTX_new"))?;
+        ctx.set_session_id_context(&SESSION_ID_CONTEXT)
+            .map_err(cfg_err("session id context"))?;
+        ctx.set_session_cache_size(SESSION_CACHE_SIZE);
+        ctx.set_mode(SslMode::RELEASE_BUFFERS);
+        // SAFETY: `ctx` is a live SSL_CTX; SSL_CTRL_SET_DH_AUTO takes a long flag and no pointer.
+        unsafe { ffi::SSL_CTX_ctrl(ctx.as_ptr(), ffi::SSL_CTRL_SET_DH_AUTO, 1, ffi::NO_ARG) };
+        // The MTU is always set explicitly (SSL_set_mtu); a memory BIO cannot be asked for one.
+        ctx.set_options(openssl::ssl::SslOptions::NO_QUERY_MTU);
+        ctx.set_cookie_generate_cb(super::dtls::generate_cookie);
+        ctx.set_cookie_verify_cb(super::dtls::verify_cookie);
+        let v = match version {
+            DtlsVersion::Any => None,
+            DtlsVersion::Dtls1 => Some(SslVersion::DTLS1),
+            DtlsVersion::Dtls1_2 => Some(SslVersion::DTLS1_2),
+        };
+        if v.is_some() {
+            ctx.set_min_proto_version(v).map_err(cfg_err("protocol version"))?;
+            ctx.set_max_proto_version(v).map_err(cfg_err("protocol version"))?;
+        }
+        Ok(ServerConfigBuilder {
+            ctx,
+            conf: Vec::new(),
+            verify: None,
+            return_error: false,
+            has_cert: false,
+            has_key: false,
+            dtls: true,
+        })
+    }
+
+    /// `-use_srtp profiles`: offer these SRTP protection profiles (DTLS), colon separated.
+    pub fn use_srtp(&mut self, profiles: &str) -> Result<(), TlsError> {
+        super::dtls::use_srtp(&mut self.ctx, profiles)
     }
 
     /// The server certificate (`-cert`, `-certform`). With PEM, further certificates in the same
@@ -341,13 +395,17 @@ impl ServerConfigBuilder {
                 .check_private_key()
                 .map_err(cfg_err("private key does not match the certificate public key"))?;
         }
-        Ok(Arc::new(ServerConfig { ctx: self.ctx.build() }))
+        Ok(Arc::new(ServerConfig {
+            ctx: self.ctx.build(),
+            dtls: self.dtls,
+        }))
     }
 }
 
 /// The shared server context. Create sessions with [`ServerConfig::session`].
 pub struct ServerConfig {
     ctx: SslContext,
+    dtls: bool,
 }
 
 impl core::fmt::Debug for ServerConfig {
@@ -360,6 +418,25 @@ impl ServerConfig {
     /// A new server session created at `now`.
     pub fn session(&self, opts: Arc<SessionOptions>, now: Instant) -> Result<TlsSession, TlsError> {
         Ok(crate::Session::new(OpensslTls::new(&self.ctx)?, opts, now))
+    }
+
+    /// Was this built with [`ServerConfigBuilder::new_dtls`]?
+    pub fn is_dtls(&self) -> bool {
+        self.dtls
+    }
+
+    /// A DTLS listener (stateless cookies, one [`crate::DtlsSession`] per verified peer) for a
+    /// context built with [`ServerConfigBuilder::new_dtls`].
+    pub fn dtls_listener(
+        &self,
+        opts: Arc<SessionOptions>,
+        settings: super::DtlsSettings,
+        limits: crate::dtls::ListenerLimits,
+    ) -> Result<super::DtlsListener, TlsError> {
+        if !self.dtls {
+            return Err(TlsError::new(TlsErrorKind::Config, "not a DTLS configuration"));
+        }
+        super::dtls::listener(&self.ctx, opts, settings, limits)
     }
 
     /// The session-cache counters s_server prints at exit (`print_stats`).

@@ -3,7 +3,7 @@
 //! Each item names the OpenSSL 3.0 man page (or header) it comes from. C macros are reached
 //! through `SSL_ctrl`/`SSL_CTX_ctrl` with the control codes of `include/openssl/ssl.h.in`.
 
-use core::ffi::{c_char, c_int, c_void};
+use core::ffi::{c_char, c_int, c_uint, c_void};
 use openssl_sys::{BIO, SSL, SSL_CTX, SSL_SESSION};
 
 /// Opaque `SSL_CONF_CTX` (SSL_CONF_CTX_new(3)).
@@ -63,7 +63,34 @@ extern "C" {
     ) -> c_int;
     // SSL_get_peer_signature_nid(3)
     pub(crate) fn SSL_get_peer_signature_type_nid(s: *const SSL, pnid: *mut c_int) -> c_int;
+    // DTLSv1_listen(3)
+    pub(crate) fn DTLSv1_listen(s: *mut SSL, client: *mut BioAddr) -> c_int;
+    // BIO_ADDR(3)
+    pub(crate) fn BIO_ADDR_new() -> *mut BioAddr;
+    pub(crate) fn BIO_ADDR_free(ap: *mut BioAddr);
+    // DTLS_set_timer_cb(3)
+    pub(crate) fn DTLS_set_timer_cb(s: *mut SSL, cb: Option<extern "C" fn(*mut SSL, c_uint) -> c_uint>);
+    // DTLS_get_data_mtu(3)
+    pub(crate) fn DTLS_get_data_mtu(s: *const SSL) -> usize;
 }
+
+/// Opaque `BIO_ADDR` (BIO_ADDR(3)).
+#[repr(C)]
+pub(crate) struct BioAddr {
+    _private: [u8; 0],
+}
+
+/// `struct timeval` (LP64 Linux: two `long`s), filled by `DTLSv1_get_timeout`.
+#[repr(C)]
+pub(crate) struct Timeval {
+    pub(crate) tv_sec: core::ffi::c_long,
+    pub(crate) tv_usec: core::ffi::c_long,
+}
+
+/// `DTLSv1_get_timeout(ssl, tv)` is `SSL_ctrl(ssl, DTLS_CTRL_GET_TIMEOUT, 0, tv)`.
+pub(crate) const DTLS_CTRL_GET_TIMEOUT: c_int = 73;
+/// `DTLSv1_handle_timeout(ssl)` is `SSL_ctrl(ssl, DTLS_CTRL_HANDLE_TIMEOUT, 0, NULL)`.
+pub(crate) const DTLS_CTRL_HANDLE_TIMEOUT: c_int = 74;
 
 /// `SSL_KEY_UPDATE_NOT_REQUESTED` (SSL_key_update(3)).
 pub(crate) const SSL_KEY_UPDATE_NOT_REQUESTED: c_int = 0;
@@ -137,6 +164,11 @@ mod tests {
             super::SSL_get_sigalgs as *const () as usize,
             super::SSL_get_shared_sigalgs as *const () as usize,
             super::SSL_get_peer_signature_type_nid as *const () as usize,
+            super::DTLSv1_listen as *const () as usize,
+            super::BIO_ADDR_new as *const () as usize,
+            super::BIO_ADDR_free as *const () as usize,
+            super::DTLS_set_timer_cb as *const () as usize,
+            super::DTLS_get_data_mtu as *const () as usize,
         ];
         assert!(addrs.iter().all(|&a| a != 0));
     }

@@ -10,14 +10,16 @@ mod callbacks;
 mod conf;
 mod config;
 mod conn;
+pub mod dtls;
 mod errors;
 mod ffi;
 mod info;
 mod membio;
 mod memio;
 
-pub use config::{CertFormat, ServerConfig, ServerConfigBuilder};
+pub use config::{CertFormat, DtlsVersion, ServerConfig, ServerConfigBuilder};
 pub use conn::OpensslTls;
+pub use dtls::{DtlsAcceptor, DtlsListener, DtlsSettings, OpensslDtls};
 
 /// A [`Session`](crate::Session) over OpenSSL.
 pub type TlsSession = crate::Session<OpensslTls>;

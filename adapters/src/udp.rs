@@ -1,0 +1,456 @@
+//! DTLS over UDP: one socket, one [`DtlsListener`] demultiplexing datagrams by peer address,
+//! every association served concurrently (interleaved on one thread: the engine does the work,
+//! the adapter only moves datagrams and time).
+//!
+//! - [`UdpServer`]: `std::net`, with the console (stdin) for the console mode; a reader
+//!   thread feeds socket datagrams and console input into one channel.
+//! - [`serve_async`]: the same loop on tokio or smol (`-runtime`), for `-rev` and quiet modes.
+//!
+//! `-naccept` counts associations (a peer that returned a valid cookie), as s_server counts
+//! each `sv_body` run on its UDP socket.
+
+use std::collections::HashMap;
+use std::io::{self, Read};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs, UdpSocket};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::thread;
+use std::time::Duration as StdDuration;
+
+use socket2::{Domain, Protocol, Socket, Type};
+use sserve_engine::ossl::DtlsListener;
+use sserve_engine::{Event, Instant};
+
+use crate::keylog::KeyLog;
+use crate::listen::ListenSpec;
+use crate::observer::{ConnId, Observer, Summary};
+
+/// Largest datagram read (a UDP payload is at most 64 KiB).
+const DATAGRAM_MAX: usize = 64 * 1024;
+/// Console read size.
+const CONSOLE_READ: usize = 16 * 1024;
+
+/// Binds a UDP socket for `spec` (IPv6 dual stack first unless `-4`, like the TCP listener).
+pub fn bind_udp(spec: &ListenSpec) -> io::Result<UdpSocket> {
+    let addrs: Vec<SocketAddr> = match &spec.host {
+        Some(h) => (h.as_str(), spec.port).to_socket_addrs()?.collect(),
+        None if spec.ipv4_only => vec![SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), spec.port)],
+        None => vec![
+            SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), spec.port),
+            SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), spec.port),
+        ],
+    };
+    let mut last = None;
+    for addr in addrs
+        .into_iter()
+        .filter(|a| !(spec.ipv4_only && a.is_ipv6() || spec.ipv6_only && a.is_ipv4()))
+    {
+        let attempt = (|| {
+            let s = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+            s.set_reuse_address(true)?;
+            if addr.is_ipv6() {
+                s.set_only_v6(spec.ipv6_only)?;
+            }
+            s.bind(&addr.into())?;
+            Ok::<UdpSocket, io::Error>(s.into())
+        })();
+        match attempt {
+            Ok(s) => return Ok(s),
+            Err(e) if e.kind() == io::ErrorKind::AddrInUse => return Err(e),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| io::Error::new(io::ErrorKind::AddrNotAvailable, "no address to bind")))
+}
+
+/// The IP + UDP header size on this socket: a link MTU minus this is the largest datagram.
+pub fn header_overhead(socket: &UdpSocket) -> usize {
+    match socket.local_addr() {
+        Ok(SocketAddr::V4(_)) => sserve_engine::ossl::dtls::IPV4_UDP_OVERHEAD,
+        _ => sserve_engine::ossl::dtls::IPV6_UDP_OVERHEAD,
+    }
+}
+
+/// The serving state shared by the blocking and async loops: the listener, connection ids per
+/// peer, and what the events ask for.
+struct Core {
+    listener: DtlsListener,
+    ids: HashMap<SocketAddr, ConnId>,
+    summary: Summary,
+    keylog: Option<KeyLog>,
+    epoch: std::time::Instant,
+}
+
+impl Core {
+    fn new(listener: DtlsListener, keylog: Option<KeyLog>) -> Core {
+        Core {
+            listener,
+            ids: HashMap::new(),
+            summary: Summary::default(),
+            keylog,
+            epoch: std::time::Instant::now(),
+        }
+    }
+
+    fn now(&self) -> Instant {
+        Instant::from_micros(u64::try_from(self.epoch.elapsed().as_micros()).unwrap_or(u64::MAX))
+    }
+
+    fn deadline(&self) -> Option<std::time::Instant> {
+        self.listener
+            .poll_timeout()
+            .map(|t| self.epoch + StdDuration::from_micros(t.as_micros()))
+    }
+
+    /// Hands events to the observer; returns the datagrams to send.
+    fn drain(&mut self, observer: &mut dyn Observer) -> Vec<(SocketAddr, bytes::Bytes)> {
+        let mut out = Vec::new();
+        while let Some(t) = self.listener.poll_transmit() {
+            out.push((t.peer, t.data));
+        }
+        while let Some((peer, event)) = self.listener.poll_event() {
+            let id = match event {
+                Event::DatagramAccepted => {
+                    self.summary.connections += 1;
+                    let id = self.summary.connections;
+                    self.ids.insert(peer, id);
+                    observer.accepted(id, peer);
+                    continue;
+                }
+                _ => self.ids.get(&peer).copied().unwrap_or(0),
+            };
+            match &event {
+                Event::KeyLog(line) => {
+                    if let Some(k) = self.keylog.as_mut() {
+                        if let Err(e) = k.write_line(line) {
+                            observer.io_error("keylog file", &e);
+                        }
+                    }
+                }
+                Event::StopServer => {
+                    self.summary.stopped_by_console = true;
+                    self.listener.close_all();
+                }
+                Event::Closed(_) => {
+                    self.ids.remove(&peer);
+                }
+                _ => {}
+            }
+            observer.event(id, &event);
+            // Closing everything may have queued more output.
+            while let Some(t) = self.listener.poll_transmit() {
+                out.push((t.peer, t.data));
+            }
+        }
+        out
+    }
+}
+
+#[derive(Debug)]
+enum Input {
+    Datagram(SocketAddr, Vec<u8>),
+    Console(Vec<u8>),
+    ConsoleEof,
+    Shutdown,
+}
+
+/// Stops a [`UdpServer`] run from another thread (signals).
+#[derive(Debug, Clone)]
+pub struct UdpShutdown(Sender<Input>);
+
+impl UdpShutdown {
+    /// Closes every association (close_notify) and ends the run.
+    pub fn trigger(&self) {
+        let _ = self.0.send(Input::Shutdown);
+    }
+}
+
+/// The blocking DTLS server (see the module docs).
+pub struct UdpServer {
+    socket: UdpSocket,
+    listener: DtlsListener,
+    keylog: Option<KeyLog>,
+    console: bool,
+    tx: Sender<Input>,
+    rx: Receiver<Input>,
+}
+
+impl UdpServer {
+    /// A server on `socket`. `console`: read stdin and give it to every open association.
+    pub fn new(socket: UdpSocket, listener: DtlsListener, keylog: Option<KeyLog>, console: bool) -> Self {
+        let (tx, rx) = mpsc::channel();
+        UdpServer {
+            socket,
+            listener,
+            keylog,
+            console,
+            tx,
+            rx,
+        }
+    }
+
+    /// A handle that stops the server from another thread.
+    pub fn shutdown_handle(&self) -> UdpShutdown {
+        UdpShutdown(self.tx.clone())
+    }
+
+    /// Serves until `-naccept` associations are done, the console stops the server (`Q`,
+    /// console EOF) or the shutdown handle fires.
+    pub fn serve(self, observer: &mut dyn Observer) -> Summary {
+        let UdpServer {
+            socket,
+            listener,
+            keylog,
+            console,
+            tx,
+            rx,
+        } = self;
+        let mut core = Core::new(listener, keylog);
+        if let Ok(reader) = socket.try_clone() {
+            let tx = tx.clone();
+            thread::spawn(move || {
+                let mut buf = vec![0u8; DATAGRAM_MAX];
+                loop {
+                    match reader.recv_from(&mut buf) {
+                        Ok((n, peer)) => {
+                            if tx.send(Input::Datagram(peer, buf[..n].to_vec())).is_err() {
+                                return;
+                            }
+                        }
+                        // ICMP port unreachable from a vanished peer and the like.
+                        Err(_) => thread::sleep(StdDuration::from_millis(1)),
+                    }
+                }
+            });
+        }
+        if console {
+            let tx = tx.clone();
+            thread::spawn(move || {
+                let mut stdin = io::stdin().lock();
+                let mut buf = vec![0u8; CONSOLE_READ];
+                loop {
+                    match stdin.read(&mut buf) {
+                        Ok(0) | Err(_) => {
+                            let _ = tx.send(Input::ConsoleEof);
+                            return;
+                        }
+                        Ok(n) => {
+                            if tx.send(Input::Console(buf[..n].to_vec())).is_err() {
+                                return;
+                            }
+                        }
+                    }
+                }
+            });
+        }
+        drop(tx);
+        loop {
+            for (peer, data) in core.drain(observer) {
+                if let Err(e) = socket.send_to(&data, peer) {
+                    observer.io_error("send", &e);
+                }
+            }
+            if core.listener.is_finished() {
+                break;
+            }
+            let input = match core.deadline() {
+                Some(d) => match rx.recv_timeout(d.saturating_duration_since(std::time::Instant::now())) {
+                    Ok(i) => Some(i),
+                    Err(RecvTimeoutError::Timeout) => None,
+                    Err(RecvTimeoutError::Disconnected) => break,
+                },
+                None => match rx.recv() {
+                    Ok(i) => Some(i),
+                    Err(_) => break,
+                },
+            };
+            let now = core.now();
+            match input {
+                None => core.listener.handle_timeout(now),
+                Some(Input::Datagram(peer, data)) => core.listener.handle(now, peer, &data),
+                Some(Input::Console(data)) => core.listener.console_input(&data),
+                Some(Input::ConsoleEof) => core.listener.console_eof(),
+                Some(Input::Shutdown) => core.listener.close_all(),
+            }
+            // Deadlines that passed while we were busy.
+            core.listener.handle_timeout(core.now());
+        }
+        core.summary
+    }
+}
+
+#[cfg(feature = "async")]
+pub use self::async_udp::serve_async;
+
+#[cfg(feature = "async")]
+mod async_udp {
+    use std::future::Future;
+    use std::io;
+    use std::net::{SocketAddr, UdpSocket};
+    use std::sync::{Arc, Mutex};
+
+    use futures_lite::future;
+    use sserve_engine::ossl::DtlsListener;
+
+    use super::{Core, DATAGRAM_MAX};
+    use crate::driver::{SharedObserver, Shutdown};
+    use crate::keylog::KeyLog;
+    use crate::observer::{ConnId, Observer, Summary};
+
+    /// What the async loop needs from a runtime's UDP socket.
+    pub(crate) trait AsyncUdp {
+        fn recv_from<'a>(&'a self, buf: &'a mut [u8]) -> impl Future<Output = io::Result<(usize, SocketAddr)>> + 'a;
+        fn send_to<'a>(&'a self, buf: &'a [u8], peer: SocketAddr) -> impl Future<Output = io::Result<usize>> + 'a;
+        fn sleep_until(&self, deadline: std::time::Instant) -> impl Future<Output = ()>;
+    }
+
+    /// Forwards to the shared observer (held only for the call).
+    struct Locked<'a>(&'a Mutex<dyn Observer + Send>);
+
+    impl Observer for Locked<'_> {
+        fn accepted(&mut self, conn: ConnId, peer: SocketAddr) {
+            self.0.lock().unwrap_or_else(|p| p.into_inner()).accepted(conn, peer);
+        }
+        fn event(&mut self, conn: ConnId, event: &sserve_engine::Event) {
+            self.0.lock().unwrap_or_else(|p| p.into_inner()).event(conn, event);
+        }
+        fn io_error(&mut self, context: &str, error: &io::Error) {
+            self.0
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .io_error(context, error);
+        }
+    }
+
+    enum Wake {
+        Datagram(io::Result<(usize, SocketAddr)>),
+        Timer,
+        Shutdown,
+    }
+
+    pub(crate) async fn run<U: AsyncUdp>(
+        socket: U,
+        listener: DtlsListener,
+        keylog: Option<KeyLog>,
+        observer: SharedObserver,
+        shutdown: Arc<Shutdown>,
+    ) -> Summary {
+        let mut core = Core::new(listener, keylog);
+        let mut obs = Locked(&observer);
+        let mut buf = vec![0u8; DATAGRAM_MAX];
+        let mut closing = false;
+        loop {
+            for (peer, data) in core.drain(&mut obs) {
+                if let Err(e) = socket.send_to(&data, peer).await {
+                    obs.io_error("send", &e);
+                }
+            }
+            if core.listener.is_finished() {
+                break;
+            }
+            if shutdown.is_triggered() && !closing {
+                closing = true;
+                core.listener.close_all();
+                continue;
+            }
+            let deadline = core.deadline();
+            let wake = future::or(
+                async { Wake::Datagram(socket.recv_from(&mut buf).await) },
+                future::or(
+                    async {
+                        match deadline {
+                            Some(d) => socket.sleep_until(d).await,
+                            None => future::pending::<()>().await,
+                        }
+                        Wake::Timer
+                    },
+                    async {
+                        if closing {
+                            future::pending::<()>().await;
+                        }
+                        shutdown.wait().await;
+                        Wake::Shutdown
+                    },
+                ),
+            )
+            .await;
+            let now = core.now();
+            match wake {
+                Wake::Datagram(Ok((n, peer))) => core.listener.handle(now, peer, &buf[..n]),
+                Wake::Datagram(Err(_)) => {} // ICMP errors from vanished peers
+                Wake::Timer => {}
+                Wake::Shutdown => {}
+            }
+            core.listener.handle_timeout(core.now());
+        }
+        core.summary
+    }
+
+    /// Serves DTLS on `socket` with the chosen runtime (`tokio` or `smol`) until `-naccept`
+    /// associations are done or `shutdown` fires.
+    pub fn serve_async(
+        runtime: &str,
+        threads: usize,
+        socket: UdpSocket,
+        listener: DtlsListener,
+        keylog: Option<KeyLog>,
+        observer: SharedObserver,
+        shutdown: Arc<Shutdown>,
+    ) -> io::Result<Summary> {
+        let _ = threads;
+        socket.set_nonblocking(true)?;
+        match runtime {
+            #[cfg(feature = "tokio")]
+            "tokio" => {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+                rt.block_on(async move {
+                    let s = tokio::net::UdpSocket::from_std(socket)?;
+                    Ok(run(TokioUdp(s), listener, keylog, observer, shutdown).await)
+                })
+            }
+            #[cfg(feature = "smol")]
+            "smol" => {
+                let s = async_io::Async::new(socket)?;
+                Ok(async_io::block_on(run(
+                    SmolUdp(s),
+                    listener,
+                    keylog,
+                    observer,
+                    shutdown,
+                )))
+            }
+            other => Err(io::Error::other(format!("runtime '{other}' is not available"))),
+        }
+    }
+
+    #[cfg(feature = "tokio")]
+    struct TokioUdp(tokio::net::UdpSocket);
+
+    #[cfg(feature = "tokio")]
+    impl AsyncUdp for TokioUdp {
+        fn recv_from<'a>(&'a self, buf: &'a mut [u8]) -> impl Future<Output = io::Result<(usize, SocketAddr)>> + 'a {
+            self.0.recv_from(buf)
+        }
+        fn send_to<'a>(&'a self, buf: &'a [u8], peer: SocketAddr) -> impl Future<Output = io::Result<usize>> + 'a {
+            self.0.send_to(buf, peer)
+        }
+        fn sleep_until(&self, deadline: std::time::Instant) -> impl Future<Output = ()> {
+            tokio::time::sleep_until(deadline.into())
+        }
+    }
+
+    #[cfg(feature = "smol")]
+    struct SmolUdp(async_io::Async<UdpSocket>);
+
+    #[cfg(feature = "smol")]
+    impl AsyncUdp for SmolUdp {
+        fn recv_from<'a>(&'a self, buf: &'a mut [u8]) -> impl Future<Output = io::Result<(usize, SocketAddr)>> + 'a {
+            self.0.recv_from(buf)
+        }
+        fn send_to<'a>(&'a self, buf: &'a [u8], peer: SocketAddr) -> impl Future<Output = io::Result<usize>> + 'a {
+            self.0.send_to(buf, peer)
+        }
+        async fn sleep_until(&self, deadline: std::time::Instant) {
+            async_io::Timer::at(deadline).await;
+        }
+    }
+}

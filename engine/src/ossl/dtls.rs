@@ -1,0 +1,615 @@
+//! DTLS over OpenSSL (reference: /work/shared/reference/dtls.md): [`OpensslDtls`], one `SSL`
+//! per association, and [`DtlsAcceptor`], the stateless cookie front door (`DTLSv1_listen`).
+//!
+//! Datagram boundaries: the `openssl` crate's `SslStream` puts a custom BIO over any
+//! `Read + Write`. [`DatagramPipe`] returns exactly one queued datagram per `read` (OpenSSL's
+//! DTLS record layer treats one `BIO_read` as one packet) and records every `write` as one
+//! datagram (OpenSSL writes each record, or each MTU-sized handshake fragment, with its own
+//! `BIO_write`). So no datagram is ever split or merged, and none exceeds the MTU set with
+//! `SSL_OP_NO_QUERY_MTU` + `SSL_set_mtu`; application data is cut to `DTLS_get_data_mtu`.
+//!
+//! Cookies: HMAC-SHA256 over the peer address (family, port, IP) under a random per-acceptor
+//! secret, computed in the context's cookie callbacks from the address kept in the `SSL`'s
+//! ex_data (a memory BIO has no peer address to ask, dtls.md §3). A cookie from one address is
+//! worthless from another.
+//!
+//! Timers: see [`crate::dtls`]; OpenSSL reads the wall clock for retransmissions, and
+//! `DTLS_set_timer_cb` sets the initial timeout ([`DtlsSettings::initial_retransmit`]).
+
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use bytes::{Bytes, BytesMut};
+use core::ffi::c_uint;
+use core::net::SocketAddr;
+use foreign_types::ForeignTypeRef;
+use openssl::ex_data::Index;
+use openssl::hash::MessageDigest;
+use openssl::pkey::{PKey, Private};
+use openssl::sign::Signer;
+use openssl::ssl::{ErrorCode, Ssl, SslContext, SslRef, SslStream};
+use std::collections::VecDeque;
+use std::io::{self, Read, Write};
+use std::sync::{Mutex, OnceLock};
+
+use super::callbacks::{events_index, ConnEvents};
+use super::errors::{config_error, from_ssl_error, take_queue};
+use super::ffi;
+use super::info;
+use crate::dtls::{Acceptance, CookieAcceptor, DatagramListener, DatagramTls, ListenerLimits};
+use crate::error::{TlsError, TlsErrorKind};
+use crate::event::{CacheStats, Event, HandshakeInfo};
+use crate::mode::SessionOptions;
+use crate::time::Duration;
+use crate::tls::{HandshakeStatus, ReadStatus, TlsBackend};
+
+/// The smallest link MTU OpenSSL accepts (`DTLS_get_link_min_mtu`); s_server refuses a smaller
+/// `-mtu` with `MTU too small. Must be at least 256`.
+pub const MIN_LINK_MTU: usize = 256;
+/// IPv4 + UDP header bytes (subtracted from a link MTU to get the datagram size).
+pub const IPV4_UDP_OVERHEAD: usize = 28;
+/// IPv6 + UDP header bytes.
+pub const IPV6_UDP_OVERHEAD: usize = 48;
+/// OpenSSL's retransmission timeout ceiling (`dtls1_double_timeout`).
+const MAX_RETRANSMIT_US: u32 = 60_000_000;
+
+/// Per-association DTLS settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DtlsSettings {
+    /// Largest datagram sent (the UDP payload: a link MTU minus IP/UDP headers).
+    pub mtu: usize,
+    /// First retransmission timeout; doubled on every retransmission up to 60 s (OpenSSL's
+    /// schedule, which starts at 1 s).
+    pub initial_retransmit: Duration,
+}
+
+impl Default for DtlsSettings {
+    fn default() -> Self {
+        DtlsSettings {
+            mtu: 1500 - IPV6_UDP_OVERHEAD,
+            initial_retransmit: Duration::from_secs(1),
+        }
+    }
+}
+
+/// A [`DatagramListener`] over OpenSSL.
+pub type DtlsListener = DatagramListener<DtlsAcceptor>;
+
+/// Datagram-preserving transport under an `SSL`: one datagram per `read`, one per `write`.
+#[derive(Debug, Default)]
+pub struct DatagramPipe {
+    incoming: VecDeque<Vec<u8>>,
+    outgoing: VecDeque<Bytes>,
+}
+
+impl DatagramPipe {
+    /// Queues a datagram received from the peer.
+    pub fn push(&mut self, datagram: &[u8]) {
+        self.incoming.push_back(datagram.to_vec());
+    }
+
+    /// The next datagram written by OpenSSL.
+    pub fn pop(&mut self) -> Option<Bytes> {
+        self.outgoing.pop_front()
+    }
+}
+
+impl Read for DatagramPipe {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self.incoming.pop_front() {
+            // A datagram larger than the read is truncated, as recvfrom would do.
+            Some(d) => {
+                let n = d.len().min(buf.len());
+                buf[..n].copy_from_slice(&d[..n]);
+                Ok(n)
+            }
+            None => Err(io::ErrorKind::WouldBlock.into()),
+        }
+    }
+}
+
+impl Write for DatagramPipe {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.outgoing.push_back(Bytes::copy_from_slice(buf));
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// What the cookie callbacks need: the secret and the address of the datagram being checked.
+struct CookieKey {
+    key: PKey<Private>,
+    peer: Mutex<Vec<u8>>,
+}
+
+fn cookie_index() -> Index<Ssl, CookieKey> {
+    static INDEX: OnceLock<Index<Ssl, CookieKey>> = OnceLock::new();
+    // An allocation failure at start-up; nothing sensible to do but abort.
+    *INDEX.get_or_init(|| Ssl::new_ex_index().expect("SSL_get_ex_new_index failed"))
+}
+
+/// The initial retransmission timeout in µs of an `SSL`, read by [`timer_cb`].
+fn timer_index() -> Index<Ssl, u32> {
+    static INDEX: OnceLock<Index<Ssl, u32>> = OnceLock::new();
+    *INDEX.get_or_init(|| Ssl::new_ex_index().expect("SSL_get_ex_new_index failed"))
+}
+
+/// The peer address as cookie input: family, port, address bytes.
+fn address_bytes(peer: SocketAddr) -> Vec<u8> {
+    let mut v = Vec::with_capacity(19);
+    match peer {
+        SocketAddr::V4(a) => {
+            v.push(4);
+            v.extend_from_slice(&a.port().to_be_bytes());
+            v.extend_from_slice(&a.ip().octets());
+        }
+        SocketAddr::V6(a) => {
+            v.push(6);
+            v.extend_from_slice(&a.port().to_be_bytes());
+            v.extend_from_slice(&a.ip().octets());
+        }
+    }
+    v
+}
+
+fn compute_cookie(ssl: &SslRef) -> Option<Vec<u8>> {
+    let k = ssl.ex_data(cookie_index())?;
+    let peer = k.peer.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let mut signer = Signer::new(MessageDigest::sha256(), &k.key).ok()?;
+    signer.update(&peer).ok()?;
+    signer.sign_to_vec().ok()
+}
+
+/// `SSL_CTX_set_cookie_generate_cb`: HMAC of the peer address.
+pub(crate) fn generate_cookie(ssl: &mut SslRef, out: &mut [u8]) -> Result<usize, openssl::error::ErrorStack> {
+    let cookie = compute_cookie(ssl).ok_or_else(openssl::error::ErrorStack::get)?;
+    let n = cookie.len().min(out.len());
+    out[..n].copy_from_slice(&cookie[..n]);
+    Ok(n)
+}
+
+/// `SSL_CTX_set_cookie_verify_cb`: constant-time comparison with the expected HMAC.
+pub(crate) fn verify_cookie(ssl: &mut SslRef, cookie: &[u8]) -> bool {
+    compute_cookie(ssl).is_some_and(|c| c.len() == cookie.len() && openssl::memcmp::eq(&c, cookie))
+}
+
+/// `DTLS_set_timer_cb` callback: the configured initial timeout, then OpenSSL's doubling.
+extern "C" fn timer_cb(ssl: *mut openssl_sys::SSL, previous_us: c_uint) -> c_uint {
+    // SAFETY: OpenSSL calls this with the live SSL whose timer fires; we only read ex_data.
+    let ssl = unsafe { SslRef::from_ptr(ssl) };
+    if previous_us == 0 {
+        ssl.ex_data(timer_index()).copied().unwrap_or(1_000_000)
+    } else {
+        previous_us.saturating_mul(2).min(MAX_RETRANSMIT_US)
+    }
+}
+
+/// Sets the initial retransmission timeout of a DTLS `SSL` (client or server).
+pub fn set_retransmit_timer(ssl: &mut SslRef, initial: Duration) {
+    let us = u32::try_from(initial.as_micros()).unwrap_or(MAX_RETRANSMIT_US).max(1);
+    ssl.set_ex_data(timer_index(), us);
+    // SAFETY: live SSL; the callback is a plain function that outlives every SSL.
+    unsafe { ffi::DTLS_set_timer_cb(ssl.as_ptr(), Some(timer_cb)) };
+}
+
+/// `DTLSv1_get_timeout`: time left on the retransmission timer (by OpenSSL's own clock).
+pub fn retransmit_in(ssl: &SslRef) -> Option<Duration> {
+    let mut tv = ffi::Timeval { tv_sec: 0, tv_usec: 0 };
+    // SAFETY: live SSL; DTLS_CTRL_GET_TIMEOUT writes one struct timeval through the pointer.
+    let armed = unsafe {
+        ffi::SSL_ctrl(
+            ssl.as_ptr(),
+            ffi::DTLS_CTRL_GET_TIMEOUT,
+            0,
+            (&mut tv as *mut ffi::Timeval).cast(),
+        )
+    };
+    (armed == 1).then(|| {
+        let us = (tv.tv_sec.max(0) as u64) * 1_000_000 + tv.tv_usec.max(0) as u64;
+        Duration::from_micros(us)
+    })
+}
+
+/// `DTLSv1_handle_timeout`: 1 = retransmitted, 0 = not due, -1 = failed.
+pub fn handle_retransmit(ssl: &SslRef) -> i32 {
+    // SAFETY: live SSL; DTLS_CTRL_HANDLE_TIMEOUT takes no pointer. Called from `&self` because
+    // the crate's stream gives no `&mut SslRef`; the SSL is not shared between threads.
+    unsafe { ffi::SSL_ctrl(ssl.as_ptr(), ffi::DTLS_CTRL_HANDLE_TIMEOUT, 0, ffi::NO_ARG) as i32 }
+}
+
+fn new_ssl(ctx: &SslContext, settings: &DtlsSettings, cookie: CookieKey) -> Result<SslStream<DatagramPipe>, TlsError> {
+    let mut ssl = Ssl::new(ctx).map_err(|e| config_error("SSL_new", &e))?;
+    ssl.set_ex_data(cookie_index(), cookie);
+    let mtu = u32::try_from(settings.mtu).unwrap_or(u32::MAX);
+    ssl.set_mtu(mtu).map_err(|e| config_error("Failed to set MTU", &e))?;
+    ssl.set_ex_data(events_index(), ConnEvents::default());
+    set_retransmit_timer(&mut ssl, settings.initial_retransmit);
+    ssl.set_accept_state();
+    SslStream::new(ssl, DatagramPipe::default()).map_err(|e| config_error("SSL BIO", &e))
+}
+
+/// A server DTLS association over a [`DatagramPipe`], implementing [`DatagramTls`].
+pub struct OpensslDtls {
+    stream: SslStream<DatagramPipe>,
+    pending_events: Vec<Event>,
+    shutdown_sent: bool,
+    skip_next: bool,
+    /// Largest datagram: consecutive records are packed into one datagram up to this size.
+    mtu: usize,
+    /// Plaintext held while a renegotiation waits for the peer (see `OpensslTls`).
+    blocked_write: Vec<u8>,
+}
+
+impl core::fmt::Debug for OpensslDtls {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("OpensslDtls").finish_non_exhaustive()
+    }
+}
+
+impl OpensslDtls {
+    /// The OpenSSL connection.
+    pub fn ssl(&self) -> &SslRef {
+        self.stream.ssl()
+    }
+
+    fn raw(&self) -> *mut openssl_sys::SSL {
+        self.stream.ssl().as_ptr()
+    }
+
+    fn kick_handshake(&mut self) -> i32 {
+        // SAFETY: live SSL owned by `self.stream`; its BIO is our pipe.
+        let r = unsafe { openssl_sys::SSL_do_handshake(self.raw()) };
+        if r <= 0 {
+            // SAFETY: as above.
+            if unsafe { openssl_sys::SSL_get_error(self.raw(), r) } == openssl_sys::SSL_ERROR_WANT_READ {
+                openssl::error::ErrorStack::get();
+            }
+        }
+        r
+    }
+
+    /// Largest plaintext that fits one record in one datagram.
+    fn data_mtu(&self) -> usize {
+        // SAFETY: live SSL, read-only query.
+        let n = unsafe { ffi::DTLS_get_data_mtu(self.raw()) };
+        if n == 0 {
+            512
+        } else {
+            n
+        }
+    }
+
+    fn write_now(&mut self, data: &[u8]) -> Result<(), TlsError> {
+        let chunk = self.data_mtu();
+        let mut rest = data;
+        while !rest.is_empty() {
+            let piece = &rest[..rest.len().min(chunk)];
+            match self.stream.ssl_write(piece) {
+                Ok(n) => rest = &rest[n..],
+                Err(e) if e.code() == ErrorCode::WANT_READ => {
+                    self.blocked_write.extend_from_slice(rest);
+                    return Ok(());
+                }
+                Err(e) => return Err(from_ssl_error(e)),
+            }
+        }
+        Ok(())
+    }
+
+    fn flush_blocked_write(&mut self) -> Result<(), TlsError> {
+        if self.blocked_write.is_empty() || !self.stream.ssl().is_init_finished() {
+            return Ok(());
+        }
+        let data = core::mem::take(&mut self.blocked_write);
+        self.write_now(&data)
+    }
+}
+
+impl TlsBackend for OpensslDtls {
+    fn push_ciphertext(&mut self, data: &[u8]) {
+        if core::mem::take(&mut self.skip_next) {
+            return;
+        }
+        self.stream.get_mut().push(data);
+    }
+
+    fn push_eof(&mut self) {}
+
+    fn take_ciphertext(&mut self, _out: &mut BytesMut) {
+        // Datagrams stay in the pipe: `DtlsSession::poll_transmit` takes them one by one.
+    }
+
+    fn poll_event(&mut self) -> Option<Event> {
+        if self.pending_events.is_empty() {
+            if let Some(ev) = self.stream.ssl().ex_data(events_index()) {
+                self.pending_events = ev.take();
+                self.pending_events.reverse();
+            }
+        }
+        self.pending_events.pop()
+    }
+
+    fn handshake(&mut self) -> Result<HandshakeStatus, TlsError> {
+        match self.stream.do_handshake() {
+            Ok(()) => Ok(HandshakeStatus::Done),
+            Err(e) if e.code() == ErrorCode::WANT_READ => {
+                // Malformed or out-of-order datagrams are dropped by OpenSSL; keep the queue clean.
+                openssl::error::ErrorStack::get();
+                Ok(HandshakeStatus::WantInput)
+            }
+            Err(e) => {
+                let mut err = from_ssl_error(e);
+                let v = self.stream.ssl().verify_result();
+                if v.as_raw() != 0 {
+                    err.kind = TlsErrorKind::Verify;
+                    err.verify_error = Some(String::from(v.error_string()));
+                }
+                Err(err)
+            }
+        }
+    }
+
+    fn read(&mut self, buf: &mut [u8]) -> Result<ReadStatus, TlsError> {
+        match self.stream.ssl_read(buf) {
+            Ok(n) => Ok(ReadStatus::Data(n)),
+            Err(e) => match e.code() {
+                ErrorCode::WANT_READ | ErrorCode::WANT_WRITE => {
+                    openssl::error::ErrorStack::get();
+                    self.flush_blocked_write().map(|()| ReadStatus::WantInput)
+                }
+                ErrorCode::ZERO_RETURN => Ok(ReadStatus::Closed),
+                _ => Err(from_ssl_error(e)),
+            },
+        }
+    }
+
+    fn write(&mut self, data: &[u8]) -> Result<(), TlsError> {
+        if self.blocked_write.is_empty() {
+            self.write_now(data)
+        } else {
+            self.blocked_write.extend_from_slice(data);
+            self.flush_blocked_write()
+        }
+    }
+
+    fn shutdown(&mut self) {
+        if !self.shutdown_sent {
+            self.shutdown_sent = true;
+            if self.stream.shutdown().is_err() {
+                openssl::error::ErrorStack::get();
+            }
+        }
+    }
+
+    fn key_update(&mut self, request_peer_update: bool) -> Result<i32, TlsError> {
+        let kind = if request_peer_update {
+            ffi::SSL_KEY_UPDATE_REQUESTED
+        } else {
+            ffi::SSL_KEY_UPDATE_NOT_REQUESTED
+        };
+        // SAFETY: live SSL; fails cleanly on DTLS (TLS 1.3 only), leaving the error queue.
+        if unsafe { ffi::SSL_key_update(self.raw(), kind) } != 1 {
+            return Err(take_queue(TlsErrorKind::InvalidState, "SSL_key_update"));
+        }
+        Ok(self.kick_handshake())
+    }
+
+    fn renegotiate(&mut self, request_cert: bool) -> Result<i32, TlsError> {
+        if request_cert {
+            // SAFETY: live SSL; a NULL callback keeps the context's.
+            unsafe {
+                openssl_sys::SSL_set_verify(
+                    self.raw(),
+                    openssl_sys::SSL_VERIFY_PEER | openssl_sys::SSL_VERIFY_CLIENT_ONCE,
+                    None,
+                )
+            };
+        }
+        // SAFETY: live SSL; SSL_renegotiate only schedules a HelloRequest.
+        if unsafe { ffi::SSL_renegotiate(self.raw()) } != 1 {
+            return Err(take_queue(TlsErrorKind::InvalidState, "SSL_renegotiate"));
+        }
+        Ok(self.kick_handshake())
+    }
+
+    fn renegotiation_pending(&self) -> bool {
+        // SAFETY: live SSL, read-only query.
+        unsafe { ffi::SSL_renegotiate_pending(self.raw()) == 1 }
+    }
+
+    fn request_client_certificate(&mut self) -> Result<i32, TlsError> {
+        // SAFETY: live SSL; fails on DTLS (post-handshake auth is TLS 1.3 only).
+        if unsafe { ffi::SSL_verify_client_post_handshake(self.raw()) } != 1 {
+            return Err(take_queue(TlsErrorKind::InvalidState, "Failed to initiate request"));
+        }
+        Ok(self.kick_handshake())
+    }
+
+    fn handshake_info(&self, detailed: bool) -> HandshakeInfo {
+        info::handshake_info(self.stream.ssl(), detailed)
+    }
+
+    fn supported_ciphers(&self) -> Vec<(String, String)> {
+        info::supported_ciphers(self.stream.ssl())
+    }
+
+    fn cache_stats(&self) -> CacheStats {
+        info::cache_stats(self.stream.ssl().ssl_context())
+    }
+}
+
+impl DatagramTls for OpensslDtls {
+    fn skip_next_datagram(&mut self) {
+        self.skip_next = true;
+    }
+
+    fn pop_datagram(&mut self) -> Option<Bytes> {
+        // OpenSSL writes every record (or MTU-sized handshake fragment) on its own; records of
+        // one flight are packed into as few datagrams as the MTU allows (RFC 6347 §4.1.1), so
+        // a flight is lost less often under packet loss. A record is never split.
+        let mtu = self.mtu;
+        let pipe = self.stream.get_mut();
+        let first = pipe.outgoing.pop_front()?;
+        if pipe.outgoing.front().is_none_or(|n| first.len() + n.len() > mtu) {
+            return Some(first);
+        }
+        let mut packed = BytesMut::from(&first[..]);
+        while let Some(next) = pipe.outgoing.front() {
+            if packed.len() + next.len() > mtu {
+                break;
+            }
+            packed.extend_from_slice(next);
+            pipe.outgoing.pop_front();
+        }
+        Some(packed.freeze())
+    }
+
+    fn retransmit_in(&self) -> Option<Duration> {
+        retransmit_in(self.stream.ssl())
+    }
+
+    fn on_retransmit_timer(&mut self) -> Result<bool, TlsError> {
+        match handle_retransmit(self.stream.ssl()) {
+            r if r > 0 => Ok(true),
+            0 => Ok(false),
+            _ => Err(take_queue(TlsErrorKind::Protocol, "DTLS retransmission failed")),
+        }
+    }
+
+    fn srtp_profile(&self) -> Option<String> {
+        self.stream
+            .ssl()
+            .selected_srtp_profile()
+            .map(|p| String::from(p.name()))
+    }
+}
+
+/// Owning `BIO_ADDR` (DTLSv1_listen writes the client address into one).
+struct BioAddr(*mut ffi::BioAddr);
+
+impl BioAddr {
+    fn new() -> Option<Self> {
+        // SAFETY: allocation; NULL on failure.
+        let p = unsafe { ffi::BIO_ADDR_new() };
+        (!p.is_null()).then_some(BioAddr(p))
+    }
+}
+
+impl Drop for BioAddr {
+    fn drop(&mut self) {
+        // SAFETY: allocated by BIO_ADDR_new, freed exactly once here.
+        unsafe { ffi::BIO_ADDR_free(self.0) };
+    }
+}
+
+// SAFETY: the BIO_ADDR is plain memory owned by this value alone.
+unsafe impl Send for BioAddr {}
+
+/// The stateless front door: one reusable listener `SSL` running `DTLSv1_listen` on each
+/// datagram from an unknown peer.
+pub struct DtlsAcceptor {
+    ctx: SslContext,
+    settings: DtlsSettings,
+    key: PKey<Private>,
+    listen: Option<SslStream<DatagramPipe>>,
+    addr: BioAddr,
+}
+
+impl core::fmt::Debug for DtlsAcceptor {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("DtlsAcceptor")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DtlsAcceptor {
+    /// An acceptor for a DTLS context (built with [`super::ServerConfigBuilder::new_dtls`]),
+    /// with a fresh random cookie secret.
+    pub fn new(ctx: SslContext, settings: DtlsSettings) -> Result<Self, TlsError> {
+        let mut secret = [0u8; 32];
+        openssl::rand::rand_bytes(&mut secret).map_err(|e| config_error("RAND_bytes", &e))?;
+        let key = PKey::hmac(&secret).map_err(|e| config_error("HMAC key", &e))?;
+        let addr = BioAddr::new().ok_or_else(|| TlsError::new(TlsErrorKind::Config, "BIO_ADDR_new failed"))?;
+        Ok(DtlsAcceptor {
+            ctx,
+            settings,
+            key,
+            listen: None,
+            addr,
+        })
+    }
+
+    fn listener_ssl(&mut self, peer: Vec<u8>) -> Result<SslStream<DatagramPipe>, TlsError> {
+        if let Some(s) = self.listen.take() {
+            if let Some(k) = s.ssl().ex_data(cookie_index()) {
+                *k.peer.lock().unwrap_or_else(|p| p.into_inner()) = peer;
+            }
+            return Ok(s);
+        }
+        let cookie = CookieKey {
+            key: self.key.clone(),
+            peer: Mutex::new(peer),
+        };
+        new_ssl(&self.ctx, &self.settings, cookie)
+    }
+}
+
+impl CookieAcceptor for DtlsAcceptor {
+    type Tls = OpensslDtls;
+
+    fn accept(&mut self, peer: SocketAddr, datagram: &[u8]) -> Acceptance<OpensslDtls> {
+        let Ok(mut stream) = self.listener_ssl(address_bytes(peer)) else {
+            return Acceptance::Ignore;
+        };
+        stream.get_mut().push(datagram);
+        // SAFETY: live SSL with our pipe as both BIOs; `addr` is a live BIO_ADDR it may write.
+        let r = unsafe { ffi::DTLSv1_listen(stream.ssl().as_ptr(), self.addr.0) };
+        let pipe = stream.get_mut();
+        pipe.incoming.clear();
+        match r {
+            1 => Acceptance::Accept(OpensslDtls {
+                stream,
+                pending_events: Vec::new(),
+                shutdown_sent: false,
+                skip_next: false,
+                mtu: self.settings.mtu,
+                blocked_write: Vec::new(),
+            }),
+            0 => {
+                openssl::error::ErrorStack::get();
+                let reply = pipe.outgoing.pop_front();
+                pipe.outgoing.clear();
+                self.listen = Some(stream);
+                reply.map_or(Acceptance::Ignore, Acceptance::Reply)
+            }
+            _ => {
+                openssl::error::ErrorStack::get();
+                Acceptance::Ignore
+            }
+        }
+    }
+}
+
+/// Builds a listener for a DTLS [`super::ServerConfig`].
+pub(crate) fn listener(
+    ctx: &SslContext,
+    opts: Arc<SessionOptions>,
+    settings: DtlsSettings,
+    limits: ListenerLimits,
+) -> Result<DtlsListener, TlsError> {
+    Ok(DatagramListener::new(
+        DtlsAcceptor::new(ctx.clone(), settings)?,
+        opts,
+        limits,
+    ))
+}
+
+/// `-use_srtp`: the profiles offered to the client (`SSL_CTX_set_tlsext_use_srtp`).
+pub(crate) fn use_srtp(ctx: &mut openssl::ssl::SslContextBuilder, profiles: &str) -> Result<(), TlsError> {
+    ctx.set_tlsext_use_srtp(profiles)
+        .map_err(|e| config_error("Error setting SRTP profile", &e))
+}
