@@ -67,6 +67,8 @@ pub struct Session<B: TlsBackend> {
     opts: Arc<SessionOptions>,
     phase: Phase,
     out: BytesMut,
+    /// Plaintext being read (empty, without capacity, while idle).
+    read_buf: BytesMut,
     events: VecDeque<Event>,
     lines: LineBuffer,
     web: WebState,
@@ -86,6 +88,7 @@ impl<B: TlsBackend> Session<B> {
             opts,
             phase: Phase::Handshaking,
             out: BytesMut::new(),
+            read_buf: BytesMut::new(),
             events: VecDeque::new(),
             lines: LineBuffer::new(),
             web: WebState::Reading,
@@ -397,13 +400,20 @@ impl<B: TlsBackend> Session<B> {
     }
 
     fn read_plaintext(&mut self) {
-        let mut buf = [0u8; READ_CHUNK];
         while self.phase == Phase::Open {
-            let r = self.tls.read(&mut buf);
+            self.read_buf.reserve(READ_CHUNK);
+            let r = self.tls.read(&mut self.read_buf);
             self.pump();
             match r {
-                Ok(ReadStatus::Data(n)) => self.on_plaintext(&buf[..n]),
-                Ok(ReadStatus::WantInput) => break,
+                Ok(ReadStatus::Data(_)) => {
+                    let data = self.read_buf.split().freeze();
+                    self.on_plaintext(data);
+                }
+                Ok(ReadStatus::WantInput) => {
+                    // Idle sessions hold no read buffer.
+                    self.read_buf = BytesMut::new();
+                    break;
+                }
                 Ok(ReadStatus::Closed) => {
                     self.tls.shutdown();
                     self.pump();
@@ -418,11 +428,11 @@ impl<B: TlsBackend> Session<B> {
         }
     }
 
-    fn on_plaintext(&mut self, data: &[u8]) {
+    fn on_plaintext(&mut self, data: Bytes) {
         match self.opts.mode {
-            AppMode::Console => self.events.push_back(Event::Plaintext(Bytes::copy_from_slice(data))),
-            AppMode::Rev => self.on_rev_data(data),
-            AppMode::Web(mode) => self.on_web_data(mode, data),
+            AppMode::Console => self.events.push_back(Event::Plaintext(data)),
+            AppMode::Rev => self.on_rev_data(&data),
+            AppMode::Web(mode) => self.on_web_data(mode, &data),
         }
     }
 

@@ -45,8 +45,10 @@ pub trait TlsBackend {
 
     /// Advances the server handshake.
     fn handshake(&mut self) -> Result<HandshakeStatus, TlsError>;
-    /// Reads plaintext (also processes post-handshake messages such as KeyUpdate).
-    fn read(&mut self, buf: &mut [u8]) -> Result<ReadStatus, TlsError>;
+    /// Reads plaintext, appending it to `buf` (also processes post-handshake messages such as
+    /// KeyUpdate). Appending to a `BytesMut` lets the backend decrypt straight into memory the
+    /// session then hands out as `Bytes`, with no zero-fill and no copy.
+    fn read(&mut self, buf: &mut BytesMut) -> Result<ReadStatus, TlsError>;
     /// Encrypts all of `data`. While a handshake the peer must answer first is in progress (a
     /// TLS 1.2 renegotiation) a backend may hold the data back and send it, in order, once
     /// [`TlsBackend::read`] has seen the handshake finish.

@@ -166,9 +166,16 @@ impl TlsBackend for OpensslTls {
         }
     }
 
-    fn read(&mut self, buf: &mut [u8]) -> Result<ReadStatus, TlsError> {
-        match self.stream.ssl_read(buf) {
-            Ok(n) => Ok(ReadStatus::Data(n)),
+    fn read(&mut self, buf: &mut BytesMut) -> Result<ReadStatus, TlsError> {
+        // Decrypt straight into the buffer's spare capacity: no zero-fill, no copy.
+        let r = self.stream.ssl_read_uninit(buf.spare_capacity_mut());
+        match r {
+            Ok(n) => {
+                // SAFETY: `ssl_read_uninit` initialised the first `n` bytes of the spare capacity
+                // (its documented guarantee), and `n` is at most that capacity.
+                unsafe { buf.set_len(buf.len() + n) };
+                Ok(ReadStatus::Data(n))
+            }
             Err(e) => match e.code() {
                 // Reading may have finished a renegotiation that blocked a write.
                 ErrorCode::WANT_READ | ErrorCode::WANT_WRITE => {

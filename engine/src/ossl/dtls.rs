@@ -352,9 +352,14 @@ impl TlsBackend for OpensslDtls {
         }
     }
 
-    fn read(&mut self, buf: &mut [u8]) -> Result<ReadStatus, TlsError> {
-        match self.stream.ssl_read(buf) {
-            Ok(n) => Ok(ReadStatus::Data(n)),
+    fn read(&mut self, buf: &mut BytesMut) -> Result<ReadStatus, TlsError> {
+        match self.stream.ssl_read_uninit(buf.spare_capacity_mut()) {
+            Ok(n) => {
+                // SAFETY: `ssl_read_uninit` initialised the first `n` bytes of the spare capacity
+                // (its documented guarantee), and `n` is at most that capacity.
+                unsafe { buf.set_len(buf.len() + n) };
+                Ok(ReadStatus::Data(n))
+            }
             Err(e) => match e.code() {
                 ErrorCode::WANT_READ | ErrorCode::WANT_WRITE => {
                     openssl::error::ErrorStack::get();
