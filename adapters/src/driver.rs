@@ -24,7 +24,7 @@ use crate::runtime::Runtime;
 /// Size of one socket read (s_server's `bufsize`).
 const READ_SIZE: usize = 16 * 1024;
 /// Size of one file read while serving `-WWW`/`-HTTP`.
-const FILE_CHUNK: usize = 64 * 1024;
+const FILE_CHUNK: usize = 128 * 1024;
 /// How long to wait for the peer's FIN after our last write (s_server waits 0.5 s).
 const LINGER: StdDuration = StdDuration::from_millis(500);
 
@@ -390,19 +390,27 @@ async fn send_file<R: Runtime>(
         // A short read of a regular file means its end was reached.
         let last = piece.len() < FILE_CHUNK;
         session.file_data(&piece);
+        let mut out = Vec::new();
         while let Some(t) = session.poll_transmit() {
-            R::write_all(stream, &t.data).await?;
+            out.push(t.data);
         }
+        let write = async {
+            for data in &out {
+                R::write_all(stream, data).await?;
+            }
+            Ok::<(), io::Error>(())
+        };
         if session.is_closed() || last {
+            write.await?;
             break;
         }
-        let (f, next) = shared
-            .rt
-            .unblock(move || {
-                let piece = read_piece(&mut file, FILE_CHUNK);
-                (file, piece)
-            })
-            .await;
+        // Read the next piece while this one is being written.
+        let read = shared.rt.unblock(move || {
+            let piece = read_piece(&mut file, FILE_CHUNK);
+            (file, piece)
+        });
+        let (written, (f, next)) = future::zip(write, read).await;
+        written?;
         file = f;
         match next {
             Ok(p) => piece = p,

@@ -20,8 +20,8 @@ use crate::tls::{HandshakeStatus, ReadStatus, TlsBackend};
 /// What s_server writes unencrypted into the socket for the `P` command.
 pub const PLAINTEXT_PROBE: &[u8] = b"Lets print some clear text\n";
 
-/// Size of one plaintext read (s_server's `bufsize`).
-const READ_CHUNK: usize = 16 * 1024;
+/// Read-buffer capacity an idle session may keep.
+const READ_KEEP: usize = 4 * 1024;
 
 /// Ciphertext to send to the peer, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -401,7 +401,6 @@ impl<B: TlsBackend> Session<B> {
 
     fn read_plaintext(&mut self) {
         while self.phase == Phase::Open {
-            self.read_buf.reserve(READ_CHUNK);
             let r = self.tls.read(&mut self.read_buf);
             self.pump();
             match r {
@@ -410,8 +409,10 @@ impl<B: TlsBackend> Session<B> {
                     self.on_plaintext(data);
                 }
                 Ok(ReadStatus::WantInput) => {
-                    // Idle sessions hold no read buffer.
-                    self.read_buf = BytesMut::new();
+                    // Idle sessions hold no large read buffer.
+                    if self.read_buf.capacity() > READ_KEEP {
+                        self.read_buf = BytesMut::new();
+                    }
                     break;
                 }
                 Ok(ReadStatus::Closed) => {

@@ -10,7 +10,7 @@ use super::callbacks::{events_index, ConnEvents};
 use super::errors::{config_error, from_ssl_error, take_queue};
 use super::ffi;
 use super::info;
-use super::memio::MemIo;
+use super::memio::{reserve_for_read, MemIo};
 use crate::error::{TlsError, TlsErrorKind};
 use crate::event::{CacheStats, Event, HandshakeInfo};
 use crate::tls::{HandshakeStatus, ReadStatus, TlsBackend};
@@ -168,7 +168,8 @@ impl TlsBackend for OpensslTls {
 
     fn read(&mut self, buf: &mut BytesMut) -> Result<ReadStatus, TlsError> {
         // Decrypt straight into the buffer's spare capacity: no zero-fill, no copy.
-        let r = self.stream.ssl_read_uninit(buf.spare_capacity_mut());
+        let (pending, queued) = (self.stream.ssl().pending(), self.stream.get_ref().incoming.len());
+        let r = self.stream.ssl_read_uninit(reserve_for_read(pending, queued, buf));
         match r {
             Ok(n) => {
                 // SAFETY: `ssl_read_uninit` initialised the first `n` bytes of the spare capacity

@@ -36,6 +36,7 @@ use super::callbacks::{events_index, ConnEvents};
 use super::errors::{config_error, from_ssl_error, take_queue};
 use super::ffi;
 use super::info;
+use super::memio::reserve_for_read;
 use crate::dtls::{Acceptance, CookieAcceptor, DatagramListener, DatagramTls, ListenerLimits};
 use crate::error::{TlsError, TlsErrorKind};
 use crate::event::{CacheStats, Event, HandshakeInfo};
@@ -353,7 +354,9 @@ impl TlsBackend for OpensslDtls {
     }
 
     fn read(&mut self, buf: &mut BytesMut) -> Result<ReadStatus, TlsError> {
-        match self.stream.ssl_read_uninit(buf.spare_capacity_mut()) {
+        let pending = self.stream.ssl().pending();
+        let queued = self.stream.get_ref().incoming.front().map_or(0, Vec::len);
+        match self.stream.ssl_read_uninit(reserve_for_read(pending, queued, buf)) {
             Ok(n) => {
                 // SAFETY: `ssl_read_uninit` initialised the first `n` bytes of the spare capacity
                 // (its documented guarantee), and `n` is at most that capacity.

@@ -5,6 +5,7 @@
 //! and the bounds are ours to enforce).
 
 use bytes::{Buf, BytesMut};
+use core::mem::MaybeUninit;
 use std::io::{self, Read, Write};
 
 /// Ciphertext buffers between the peer and OpenSSL.
@@ -31,6 +32,18 @@ impl MemIo {
             self.outgoing = BytesMut::new();
         }
     }
+}
+
+/// Largest plaintext piece one read asks for (one TLS record).
+const READ_CHUNK: usize = 16 * 1024;
+
+/// Makes room in `buf` for the next plaintext read and returns its spare capacity, sized by
+/// what OpenSSL holds decrypted (`pending`) or the next ciphertext waiting (`queued`; a record
+/// bounds its plaintext): small records cost a small allocation and nothing is zero-filled.
+/// Never empty (an empty read buffer makes `SSL_read` report 0 bytes instead of "want read").
+pub(crate) fn reserve_for_read(pending: usize, queued: usize, buf: &mut BytesMut) -> &mut [MaybeUninit<u8>] {
+    buf.reserve(pending.max(queued).clamp(1, READ_CHUNK));
+    buf.spare_capacity_mut()
 }
 
 impl Read for MemIo {
