@@ -91,3 +91,17 @@ fn incompatible_options_give_s_server_errors() {
         assert!(f.err().contains("MTU too small. Must be at least 256"), "{}", f.dump());
     }
 }
+
+/// `-use_srtp`: the profile both sides offer is negotiated and printed as s_server prints it.
+#[test]
+fn use_srtp_negotiates_and_prints_the_profile() {
+    require!("openssl");
+    let dir = TestDir::new();
+    let srv = server!(&dir)
+        .args(["-dtls1_2", "-use_srtp", "SRTP_AES128_CM_SHA1_80:SRTP_AES128_CM_SHA1_32"])
+        .start();
+    let c = dtls_client(&srv, &["-use_srtp", "SRTP_AES128_CM_SHA1_32"]);
+    srv.expect_stdout("SRTP Extension negotiated, profile=SRTP_AES128_CM_SHA1_32");
+    c.expect_stdout("SRTP Extension negotiated, profile=SRTP_AES128_CM_SHA1_32");
+    drop(c);
+}
