@@ -1,10 +1,14 @@
-//! [`OpensslTls`]: one `SSL` over in-memory buffers, implementing [`TlsBackend`].
+//! The OpenSSL backend shared by TLS and DTLS: [`SslConn`], one server `SSL` over an in-memory
+//! [`Transport`], implementing [`TlsBackend`]. A transport says only how ciphertext goes in and
+//! out (a byte stream for TLS, [`MemIo`]; datagrams for DTLS, `dtls::DatagramPipe`); the SSL
+//! driving, the console commands and the renegotiation bookkeeping are written once here.
 
 use alloc::string::String;
 use alloc::vec::Vec;
 use bytes::BytesMut;
 use foreign_types::ForeignTypeRef;
 use openssl::ssl::{ErrorCode, Ssl, SslContext, SslRef, SslStream};
+use std::io::{Read, Write};
 
 use super::callbacks::{events_index, ConnEvents};
 use super::errors::{config_error, from_ssl_error, take_queue};
@@ -15,9 +19,57 @@ use crate::error::{TlsError, TlsErrorKind};
 use crate::event::{CacheStats, Event, HandshakeInfo};
 use crate::tls::{HandshakeStatus, ReadStatus, TlsBackend};
 
-/// A server-side `SSL` whose transport is a pair of memory buffers.
-pub struct OpensslTls {
-    stream: SslStream<MemIo>,
+/// The in-memory transport under an [`SslConn`].
+pub trait Transport: Read + Write {
+    /// Queues ciphertext (a datagram, for DTLS) received from the peer.
+    fn push(&mut self, data: &[u8]);
+    /// The peer's transport has ended.
+    fn push_eof(&mut self);
+    /// Moves the ciphertext OpenSSL produced into `out` (a datagram transport keeps its
+    /// datagrams for its own `pop`).
+    fn take(&mut self, out: &mut BytesMut);
+    /// Ciphertext bytes waiting for OpenSSL's next read (a record bounds its plaintext).
+    fn queued(&self) -> usize;
+    /// Largest plaintext one `SSL_write` may take (DTLS: what fits one datagram).
+    fn write_limit(ssl: &SslRef) -> usize;
+}
+
+impl Transport for MemIo {
+    fn push(&mut self, data: &[u8]) {
+        self.incoming.extend_from_slice(data);
+    }
+
+    fn push_eof(&mut self) {
+        self.eof = true;
+    }
+
+    fn take(&mut self, out: &mut BytesMut) {
+        self.release_idle();
+        if !self.outgoing.is_empty() {
+            if out.is_empty() {
+                core::mem::swap(out, &mut self.outgoing);
+            } else {
+                out.extend_from_slice(&self.outgoing);
+                self.outgoing.clear();
+            }
+        }
+    }
+
+    fn queued(&self) -> usize {
+        self.incoming.len()
+    }
+
+    fn write_limit(_ssl: &SslRef) -> usize {
+        usize::MAX
+    }
+}
+
+/// A server-side TLS connection over memory buffers.
+pub type OpensslTls = SslConn<MemIo>;
+
+/// A server-side `SSL` over an in-memory transport.
+pub struct SslConn<T> {
+    pub(crate) stream: SslStream<T>,
     pending_events: Vec<Event>,
     shutdown_sent: bool,
     /// Plaintext accepted by [`TlsBackend::write`] while `SSL_write` wanted to read first (a
@@ -30,28 +82,35 @@ pub struct OpensslTls {
     reneg_mark: Option<Vec<u8>>,
 }
 
-impl core::fmt::Debug for OpensslTls {
+impl<T> core::fmt::Debug for SslConn<T> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("OpensslTls")
+        f.debug_struct("SslConn")
             .field("shutdown_sent", &self.shutdown_sent)
             .finish_non_exhaustive()
     }
 }
 
-impl OpensslTls {
-    /// A new server connection on `ctx`.
+impl SslConn<MemIo> {
+    /// A new server TLS connection on `ctx`.
     pub fn new(ctx: &SslContext) -> Result<Self, TlsError> {
         let mut ssl = Ssl::new(ctx).map_err(|e| config_error("SSL_new", &e))?;
         ssl.set_ex_data(events_index(), ConnEvents::default());
         ssl.set_accept_state();
         let stream = SslStream::new(ssl, MemIo::default()).map_err(|e| config_error("SSL BIO", &e))?;
-        Ok(OpensslTls {
+        Ok(SslConn::from_stream(stream))
+    }
+}
+
+impl<T> SslConn<T> {
+    /// Wraps a stream whose `SSL` carries the [`ConnEvents`] ex_data and is in accept state.
+    pub(crate) fn from_stream(stream: SslStream<T>) -> Self {
+        SslConn {
             stream,
             pending_events: Vec::new(),
             shutdown_sent: false,
             blocked_write: Vec::new(),
             reneg_mark: None,
-        })
+        }
     }
 
     /// The OpenSSL connection, for details the events do not carry.
@@ -80,7 +139,7 @@ impl OpensslTls {
     /// `SSL_do_handshake` after a command scheduled a handshake message; returns its result
     /// like s_server prints it. A non-fatal "want read" clears the error queue.
     fn kick_handshake(&mut self) -> i32 {
-        // SAFETY: `raw()` is the live SSL owned by `self.stream`; its BIO is our MemIo.
+        // SAFETY: `raw()` is the live SSL owned by `self.stream`; its BIO is our transport.
         let r = unsafe { openssl_sys::SSL_do_handshake(self.raw()) };
         if r <= 0 {
             // SAFETY: as above.
@@ -91,15 +150,19 @@ impl OpensslTls {
         }
         r
     }
+}
 
+impl<T: Transport> SslConn<T> {
     /// Writes `data`; what `SSL_write` cannot take before the handshake has read more input is
     /// kept in `blocked_write`.
-    fn write_now(&mut self, mut data: &[u8]) -> Result<(), TlsError> {
-        while !data.is_empty() {
-            match self.stream.ssl_write(data) {
-                Ok(n) => data = &data[n..],
+    fn write_now(&mut self, data: &[u8]) -> Result<(), TlsError> {
+        let limit = T::write_limit(self.stream.ssl()).max(1);
+        let mut rest = data;
+        while !rest.is_empty() {
+            match self.stream.ssl_write(&rest[..rest.len().min(limit)]) {
+                Ok(n) => rest = &rest[n..],
                 Err(e) if e.code() == ErrorCode::WANT_READ => {
-                    self.blocked_write.extend_from_slice(data);
+                    self.blocked_write.extend_from_slice(rest);
                     return Ok(());
                 }
                 Err(e) => return Err(from_ssl_error(e)),
@@ -118,26 +181,17 @@ impl OpensslTls {
     }
 }
 
-impl TlsBackend for OpensslTls {
+impl<T: Transport> TlsBackend for SslConn<T> {
     fn push_ciphertext(&mut self, data: &[u8]) {
-        self.stream.get_mut().incoming.extend_from_slice(data);
+        self.stream.get_mut().push(data);
     }
 
     fn push_eof(&mut self) {
-        self.stream.get_mut().eof = true;
+        self.stream.get_mut().push_eof();
     }
 
     fn take_ciphertext(&mut self, out: &mut BytesMut) {
-        let io = self.stream.get_mut();
-        io.release_idle();
-        if !io.outgoing.is_empty() {
-            if out.is_empty() {
-                core::mem::swap(out, &mut io.outgoing);
-            } else {
-                out.extend_from_slice(&io.outgoing);
-                io.outgoing.clear();
-            }
-        }
+        self.stream.get_mut().take(out);
     }
 
     fn poll_event(&mut self) -> Option<Event> {
@@ -153,7 +207,11 @@ impl TlsBackend for OpensslTls {
     fn handshake(&mut self) -> Result<HandshakeStatus, TlsError> {
         match self.stream.do_handshake() {
             Ok(()) => Ok(HandshakeStatus::Done),
-            Err(e) if e.code() == ErrorCode::WANT_READ => Ok(HandshakeStatus::WantInput),
+            Err(e) if e.code() == ErrorCode::WANT_READ => {
+                // DTLS drops malformed or out-of-order datagrams and may leave notes behind.
+                openssl::error::ErrorStack::get();
+                Ok(HandshakeStatus::WantInput)
+            }
             Err(e) => {
                 let mut err = from_ssl_error(e);
                 let v = self.stream.ssl().verify_result();
@@ -167,10 +225,9 @@ impl TlsBackend for OpensslTls {
     }
 
     fn read(&mut self, buf: &mut BytesMut) -> Result<ReadStatus, TlsError> {
+        let (pending, queued) = (self.stream.ssl().pending(), self.stream.get_ref().queued());
         // Decrypt straight into the buffer's spare capacity: no zero-fill, no copy.
-        let (pending, queued) = (self.stream.ssl().pending(), self.stream.get_ref().incoming.len());
-        let r = self.stream.ssl_read_uninit(reserve_for_read(pending, queued, buf));
-        match r {
+        match self.stream.ssl_read_uninit(reserve_for_read(pending, queued, buf)) {
             Ok(n) => {
                 // SAFETY: `ssl_read_uninit` initialised the first `n` bytes of the spare capacity
                 // (its documented guarantee), and `n` is at most that capacity.
@@ -180,6 +237,7 @@ impl TlsBackend for OpensslTls {
             Err(e) => match e.code() {
                 // Reading may have finished a renegotiation that blocked a write.
                 ErrorCode::WANT_READ | ErrorCode::WANT_WRITE => {
+                    openssl::error::ErrorStack::get();
                     self.flush_blocked_write().map(|()| ReadStatus::WantInput)
                 }
                 ErrorCode::ZERO_RETURN => Ok(ReadStatus::Closed),
@@ -214,7 +272,8 @@ impl TlsBackend for OpensslTls {
         } else {
             ffi::SSL_KEY_UPDATE_NOT_REQUESTED
         };
-        // SAFETY: live SSL; SSL_key_update only schedules a message.
+        // SAFETY: live SSL; SSL_key_update only schedules a message (and fails cleanly before
+        // TLS 1.3 or on DTLS, leaving the reason in the error queue).
         if unsafe { ffi::SSL_key_update(self.raw(), kind) } != 1 {
             return Err(take_queue(TlsErrorKind::InvalidState, "SSL_key_update"));
         }

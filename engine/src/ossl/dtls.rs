@@ -27,22 +27,19 @@ use openssl::ex_data::Index;
 use openssl::hash::MessageDigest;
 use openssl::pkey::{PKey, Private};
 use openssl::sign::Signer;
-use openssl::ssl::{ErrorCode, Ssl, SslContext, SslRef, SslStream};
+use openssl::ssl::{Ssl, SslContext, SslRef, SslStream};
 use std::collections::VecDeque;
 use std::io::{self, Read, Write};
 use std::sync::{Mutex, OnceLock};
 
 use super::callbacks::{events_index, ConnEvents};
-use super::errors::{config_error, from_ssl_error, take_queue};
+use super::conn::{SslConn, Transport};
+use super::errors::{config_error, take_queue};
 use super::ffi;
-use super::info;
-use super::memio::reserve_for_read;
 use crate::dtls::{Acceptance, CookieAcceptor, DatagramListener, DatagramTls, ListenerLimits};
 use crate::error::{TlsError, TlsErrorKind};
-use crate::event::{CacheStats, Event, HandshakeInfo};
 use crate::mode::SessionOptions;
 use crate::time::Duration;
-use crate::tls::{HandshakeStatus, ReadStatus, TlsBackend};
 
 /// The smallest link MTU OpenSSL accepts (`DTLS_get_link_min_mtu`); s_server refuses a smaller
 /// `-mtu` with `MTU too small. Must be at least 256`.
@@ -81,17 +78,42 @@ pub type DtlsListener = DatagramListener<DtlsAcceptor>;
 pub struct DatagramPipe {
     incoming: VecDeque<Vec<u8>>,
     outgoing: VecDeque<Bytes>,
+    /// Drop the next pushed datagram (the listener already fed it to `DTLSv1_listen`).
+    skip_next: bool,
+    /// Largest datagram: consecutive records are packed into one datagram up to this size.
+    mtu: usize,
 }
 
 impl DatagramPipe {
-    /// Queues a datagram received from the peer.
-    pub fn push(&mut self, datagram: &[u8]) {
-        self.incoming.push_back(datagram.to_vec());
-    }
-
     /// The next datagram written by OpenSSL.
     pub fn pop(&mut self) -> Option<Bytes> {
         self.outgoing.pop_front()
+    }
+}
+
+impl Transport for DatagramPipe {
+    fn push(&mut self, datagram: &[u8]) {
+        if !core::mem::take(&mut self.skip_next) {
+            self.incoming.push_back(datagram.to_vec());
+        }
+    }
+
+    fn push_eof(&mut self) {}
+
+    fn take(&mut self, _out: &mut BytesMut) {
+        // Datagrams stay in the pipe: `DtlsSession::poll_transmit` takes them one by one.
+    }
+
+    fn queued(&self) -> usize {
+        self.incoming.front().map_or(0, Vec::len)
+    }
+
+    fn write_limit(ssl: &SslRef) -> usize {
+        // SAFETY: live SSL, read-only query.
+        match unsafe { ffi::DTLS_get_data_mtu(ssl.as_ptr()) } {
+            0 => 512,
+            n => n,
+        }
     }
 }
 
@@ -229,237 +251,27 @@ fn new_ssl(ctx: &SslContext, settings: &DtlsSettings, cookie: CookieKey) -> Resu
     ssl.set_ex_data(events_index(), ConnEvents::default());
     set_retransmit_timer(&mut ssl, settings.initial_retransmit);
     ssl.set_accept_state();
-    SslStream::new(ssl, DatagramPipe::default()).map_err(|e| config_error("SSL BIO", &e))
+    let pipe = DatagramPipe {
+        mtu: settings.mtu,
+        ..DatagramPipe::default()
+    };
+    SslStream::new(ssl, pipe).map_err(|e| config_error("SSL BIO", &e))
 }
 
 /// A server DTLS association over a [`DatagramPipe`], implementing [`DatagramTls`].
-pub struct OpensslDtls {
-    stream: SslStream<DatagramPipe>,
-    pending_events: Vec<Event>,
-    shutdown_sent: bool,
-    skip_next: bool,
-    /// Largest datagram: consecutive records are packed into one datagram up to this size.
-    mtu: usize,
-    /// Plaintext held while a renegotiation waits for the peer (see `OpensslTls`).
-    blocked_write: Vec<u8>,
-}
-
-impl core::fmt::Debug for OpensslDtls {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("OpensslDtls").finish_non_exhaustive()
-    }
-}
-
-impl OpensslDtls {
-    /// The OpenSSL connection.
-    pub fn ssl(&self) -> &SslRef {
-        self.stream.ssl()
-    }
-
-    fn raw(&self) -> *mut openssl_sys::SSL {
-        self.stream.ssl().as_ptr()
-    }
-
-    fn kick_handshake(&mut self) -> i32 {
-        // SAFETY: live SSL owned by `self.stream`; its BIO is our pipe.
-        let r = unsafe { openssl_sys::SSL_do_handshake(self.raw()) };
-        if r <= 0 {
-            // SAFETY: as above.
-            if unsafe { openssl_sys::SSL_get_error(self.raw(), r) } == openssl_sys::SSL_ERROR_WANT_READ {
-                openssl::error::ErrorStack::get();
-            }
-        }
-        r
-    }
-
-    /// Largest plaintext that fits one record in one datagram.
-    fn data_mtu(&self) -> usize {
-        // SAFETY: live SSL, read-only query.
-        let n = unsafe { ffi::DTLS_get_data_mtu(self.raw()) };
-        if n == 0 {
-            512
-        } else {
-            n
-        }
-    }
-
-    fn write_now(&mut self, data: &[u8]) -> Result<(), TlsError> {
-        let chunk = self.data_mtu();
-        let mut rest = data;
-        while !rest.is_empty() {
-            let piece = &rest[..rest.len().min(chunk)];
-            match self.stream.ssl_write(piece) {
-                Ok(n) => rest = &rest[n..],
-                Err(e) if e.code() == ErrorCode::WANT_READ => {
-                    self.blocked_write.extend_from_slice(rest);
-                    return Ok(());
-                }
-                Err(e) => return Err(from_ssl_error(e)),
-            }
-        }
-        Ok(())
-    }
-
-    fn flush_blocked_write(&mut self) -> Result<(), TlsError> {
-        if self.blocked_write.is_empty() || !self.stream.ssl().is_init_finished() {
-            return Ok(());
-        }
-        let data = core::mem::take(&mut self.blocked_write);
-        self.write_now(&data)
-    }
-}
-
-impl TlsBackend for OpensslDtls {
-    fn push_ciphertext(&mut self, data: &[u8]) {
-        if core::mem::take(&mut self.skip_next) {
-            return;
-        }
-        self.stream.get_mut().push(data);
-    }
-
-    fn push_eof(&mut self) {}
-
-    fn take_ciphertext(&mut self, _out: &mut BytesMut) {
-        // Datagrams stay in the pipe: `DtlsSession::poll_transmit` takes them one by one.
-    }
-
-    fn poll_event(&mut self) -> Option<Event> {
-        if self.pending_events.is_empty() {
-            if let Some(ev) = self.stream.ssl().ex_data(events_index()) {
-                self.pending_events = ev.take();
-                self.pending_events.reverse();
-            }
-        }
-        self.pending_events.pop()
-    }
-
-    fn handshake(&mut self) -> Result<HandshakeStatus, TlsError> {
-        match self.stream.do_handshake() {
-            Ok(()) => Ok(HandshakeStatus::Done),
-            Err(e) if e.code() == ErrorCode::WANT_READ => {
-                // Malformed or out-of-order datagrams are dropped by OpenSSL; keep the queue clean.
-                openssl::error::ErrorStack::get();
-                Ok(HandshakeStatus::WantInput)
-            }
-            Err(e) => {
-                let mut err = from_ssl_error(e);
-                let v = self.stream.ssl().verify_result();
-                if v.as_raw() != 0 {
-                    err.kind = TlsErrorKind::Verify;
-                    err.verify_error = Some(String::from(v.error_string()));
-                }
-                Err(err)
-            }
-        }
-    }
-
-    fn read(&mut self, buf: &mut BytesMut) -> Result<ReadStatus, TlsError> {
-        let pending = self.stream.ssl().pending();
-        let queued = self.stream.get_ref().incoming.front().map_or(0, Vec::len);
-        match self.stream.ssl_read_uninit(reserve_for_read(pending, queued, buf)) {
-            Ok(n) => {
-                // SAFETY: `ssl_read_uninit` initialised the first `n` bytes of the spare capacity
-                // (its documented guarantee), and `n` is at most that capacity.
-                unsafe { buf.set_len(buf.len() + n) };
-                Ok(ReadStatus::Data(n))
-            }
-            Err(e) => match e.code() {
-                ErrorCode::WANT_READ | ErrorCode::WANT_WRITE => {
-                    openssl::error::ErrorStack::get();
-                    self.flush_blocked_write().map(|()| ReadStatus::WantInput)
-                }
-                ErrorCode::ZERO_RETURN => Ok(ReadStatus::Closed),
-                _ => Err(from_ssl_error(e)),
-            },
-        }
-    }
-
-    fn write(&mut self, data: &[u8]) -> Result<(), TlsError> {
-        if self.blocked_write.is_empty() {
-            self.write_now(data)
-        } else {
-            self.blocked_write.extend_from_slice(data);
-            self.flush_blocked_write()
-        }
-    }
-
-    fn shutdown(&mut self) {
-        if !self.shutdown_sent {
-            self.shutdown_sent = true;
-            if self.stream.shutdown().is_err() {
-                openssl::error::ErrorStack::get();
-            }
-        }
-    }
-
-    fn key_update(&mut self, request_peer_update: bool) -> Result<i32, TlsError> {
-        let kind = if request_peer_update {
-            ffi::SSL_KEY_UPDATE_REQUESTED
-        } else {
-            ffi::SSL_KEY_UPDATE_NOT_REQUESTED
-        };
-        // SAFETY: live SSL; fails cleanly on DTLS (TLS 1.3 only), leaving the error queue.
-        if unsafe { ffi::SSL_key_update(self.raw(), kind) } != 1 {
-            return Err(take_queue(TlsErrorKind::InvalidState, "SSL_key_update"));
-        }
-        Ok(self.kick_handshake())
-    }
-
-    fn renegotiate(&mut self, request_cert: bool) -> Result<i32, TlsError> {
-        if request_cert {
-            // SAFETY: live SSL; a NULL callback keeps the context's.
-            unsafe {
-                openssl_sys::SSL_set_verify(
-                    self.raw(),
-                    openssl_sys::SSL_VERIFY_PEER | openssl_sys::SSL_VERIFY_CLIENT_ONCE,
-                    None,
-                )
-            };
-        }
-        // SAFETY: live SSL; SSL_renegotiate only schedules a HelloRequest.
-        if unsafe { ffi::SSL_renegotiate(self.raw()) } != 1 {
-            return Err(take_queue(TlsErrorKind::InvalidState, "SSL_renegotiate"));
-        }
-        Ok(self.kick_handshake())
-    }
-
-    fn renegotiation_pending(&self) -> bool {
-        // SAFETY: live SSL, read-only query.
-        unsafe { ffi::SSL_renegotiate_pending(self.raw()) == 1 }
-    }
-
-    fn request_client_certificate(&mut self) -> Result<i32, TlsError> {
-        // SAFETY: live SSL; fails on DTLS (post-handshake auth is TLS 1.3 only).
-        if unsafe { ffi::SSL_verify_client_post_handshake(self.raw()) } != 1 {
-            return Err(take_queue(TlsErrorKind::InvalidState, "Failed to initiate request"));
-        }
-        Ok(self.kick_handshake())
-    }
-
-    fn handshake_info(&self, detailed: bool) -> HandshakeInfo {
-        info::handshake_info(self.stream.ssl(), detailed)
-    }
-
-    fn supported_ciphers(&self) -> Vec<(String, String)> {
-        info::supported_ciphers(self.stream.ssl())
-    }
-
-    fn cache_stats(&self) -> CacheStats {
-        info::cache_stats(self.stream.ssl().ssl_context())
-    }
-}
+pub type OpensslDtls = SslConn<DatagramPipe>;
 
 impl DatagramTls for OpensslDtls {
     fn skip_next_datagram(&mut self) {
-        self.skip_next = true;
+        self.stream.get_mut().skip_next = true;
     }
 
     fn pop_datagram(&mut self) -> Option<Bytes> {
         // OpenSSL writes every record (or MTU-sized handshake fragment) on its own; records of
         // one flight are packed into as few datagrams as the MTU allows (RFC 6347 §4.1.1), so
         // a flight is lost less often under packet loss. A record is never split.
-        let mtu = self.mtu;
         let pipe = self.stream.get_mut();
+        let mtu = pipe.mtu;
         let first = pipe.outgoing.pop_front()?;
         if pipe.outgoing.front().is_none_or(|n| first.len() + n.len() > mtu) {
             return Some(first);
@@ -579,14 +391,7 @@ impl CookieAcceptor for DtlsAcceptor {
         let pipe = stream.get_mut();
         pipe.incoming.clear();
         match r {
-            1 => Acceptance::Accept(OpensslDtls {
-                stream,
-                pending_events: Vec::new(),
-                shutdown_sent: false,
-                skip_next: false,
-                mtu: self.settings.mtu,
-                blocked_write: Vec::new(),
-            }),
+            1 => Acceptance::Accept(SslConn::from_stream(stream)),
             0 => {
                 openssl::error::ErrorStack::get();
                 let reply = pipe.outgoing.pop_front();

@@ -10,7 +10,7 @@ use std::io::{self, Read, Write};
 
 /// Ciphertext buffers between the peer and OpenSSL.
 #[derive(Debug, Default)]
-pub(crate) struct MemIo {
+pub struct MemIo {
     /// Received from the peer, not yet read by OpenSSL.
     pub(crate) incoming: BytesMut,
     /// The peer's transport has ended: once `incoming` is empty, reads return EOF.

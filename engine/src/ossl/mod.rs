@@ -18,8 +18,9 @@ mod membio;
 mod memio;
 
 pub use config::{CertFormat, DtlsVersion, ServerConfig, ServerConfigBuilder};
-pub use conn::OpensslTls;
+pub use conn::{OpensslTls, SslConn, Transport};
 pub use dtls::{DtlsAcceptor, DtlsListener, DtlsSettings, OpensslDtls};
+pub use memio::MemIo;
 
 /// A [`Session`](crate::Session) over OpenSSL.
 pub type TlsSession = crate::Session<OpensslTls>;

@@ -1,6 +1,7 @@
 //! An in-memory OpenSSL DTLS client and a DTLS server configuration for the engine's DTLS tests.
 #![allow(dead_code)]
 
+use sserve_engine::ossl::Transport;
 use std::sync::Arc;
 
 use bytes::Bytes;
