@@ -305,19 +305,7 @@ fn run_inner(args: &[String]) -> Result<i32, Fatal> {
     let _ = rlimit::increase_nofile_limit(u64::MAX);
 
     let json = m.get_flag("json");
-    if json {
-        crate::json::emit(serde_json::json!({"event": "listening", "address": bound.to_string()}));
-    } else if !quiet {
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "Using default temp DH parameters");
-        let _ = writeln!(out, "{}", accept_line(spec.port, bound));
-        let _ = out.flush();
-    }
-    let observer: SharedObserver = if json {
-        Arc::new(Mutex::new(JsonOutput))
-    } else {
-        Arc::new(Mutex::new(Console::new(mode, Verbosity { quiet, brief })))
-    };
+    let observer = announce(json, Verbosity { quiet, brief }, mode, spec.port, bound);
     let shutdown = Shutdown::new();
     let summary = match runtime {
         RuntimeChoice::Blocking => {
@@ -511,19 +499,7 @@ fn serve_dtls(
     };
 
     let json = m.get_flag("json");
-    if json {
-        crate::json::emit(serde_json::json!({"event": "listening", "address": bound.to_string()}));
-    } else if !quiet {
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "Using default temp DH parameters");
-        let _ = writeln!(out, "{}", accept_line(spec.port, bound));
-        let _ = out.flush();
-    }
-    let observer: SharedObserver = if json {
-        Arc::new(Mutex::new(JsonOutput))
-    } else {
-        Arc::new(Mutex::new(Console::new(mode, Verbosity { quiet, brief })))
-    };
+    let observer = announce(json, Verbosity { quiet, brief }, mode, spec.port, bound);
     let shutdown = Shutdown::new();
     if runtime == "blocking" {
         let server = UdpServer::new(socket, listener, keylog, mode == AppMode::Console);
@@ -543,4 +519,26 @@ fn serve_dtls(
         let _ = out.flush();
     }
     Ok(0)
+}
+
+/// Prints s_server's start-up lines (or the `-json` listening event) and returns the observer
+/// that renders what follows.
+fn announce(
+    json: bool,
+    verbosity: Verbosity,
+    mode: AppMode,
+    requested_port: u16,
+    bound: std::net::SocketAddr,
+) -> SharedObserver {
+    if json {
+        crate::json::emit(serde_json::json!({"event": "listening", "address": bound.to_string()}));
+        return Arc::new(Mutex::new(JsonOutput));
+    }
+    if !verbosity.quiet {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "Using default temp DH parameters");
+        let _ = writeln!(out, "{}", accept_line(requested_port, bound));
+        let _ = out.flush();
+    }
+    Arc::new(Mutex::new(Console::new(mode, verbosity)))
 }
