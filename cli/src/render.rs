@@ -13,6 +13,8 @@ pub struct Verbosity {
     pub quiet: bool,
     /// `-brief`: quiet, plus a short summary of each connection on stderr.
     pub brief: bool,
+    /// `-verify_quiet` (implied by `-brief`): verify callback lines only for errors.
+    pub verify_quiet: bool,
 }
 
 /// Prints events the way s_server does for the active mode.
@@ -77,6 +79,22 @@ impl Console {
             "Secure Renegotiation IS{} supported\n",
             if i.secure_renegotiation { "" } else { " NOT" }
         ));
+        if let Some(k) = &i.keying_material {
+            t.push_str(&format!(
+                "Keying material exporter:\n    Label: '{}'\n    Length: {} bytes\n",
+                k.label, k.len
+            ));
+            match &k.value {
+                Some(v) => {
+                    t.push_str("    Keying material: ");
+                    for b in v {
+                        t.push_str(&format!("{b:02X}"));
+                    }
+                    t.push('\n');
+                }
+                None => t.push_str("    Error\n"),
+            }
+        }
         self.info(&t);
     }
 
@@ -206,7 +224,7 @@ impl Observer for Console {
                 let _ = o.flush();
             }
             Event::Verify(step) => {
-                let quiet = self.verbosity.brief;
+                let quiet = self.verbosity.brief || self.verbosity.verify_quiet;
                 let mut t = String::new();
                 if !quiet || step.error.is_some() {
                     t.push_str(&format!("depth={} {}\n", step.depth, step.subject));

@@ -15,7 +15,7 @@ use sserve_adapters::udp::{bind_udp, header_overhead, UdpServer};
 use sserve_engine::dtls::ListenerLimits;
 use sserve_engine::http::WebMode;
 use sserve_engine::ossl::dtls::MIN_LINK_MTU;
-use sserve_engine::ossl::{CertFormat, DtlsSettings, DtlsVersion};
+use sserve_engine::ossl::{CertFormat, DtlsSettings, DtlsVersion, TlsVersion};
 use sserve_engine::status_page::stats_text;
 use sserve_engine::{AppMode, Duration, ServerConfigBuilder, SessionOptions, TlsError};
 
@@ -195,6 +195,40 @@ fn configure_verification(b: &mut ServerConfigBuilder, m: &ArgMatches, quiet: bo
     Ok(())
 }
 
+/// `-context`, `-keymatexport`, the record-size knobs and the `SSL_OP_*` flags, in s_server's
+/// order and with its error messages.
+fn configure_tuning(b: &mut ServerConfigBuilder, m: &ArgMatches) -> Result<(), Fatal> {
+    if let Some(id) = m.get_one::<String>("context") {
+        b.session_id_context(id.as_bytes()).map_err(tls(""))?;
+    }
+    if let Some(label) = m.get_one::<String>("keymatexport") {
+        b.export_keying_material(label, parse_num::<usize>(m, "keymatexportlen")?.unwrap_or(20));
+    }
+    if m.get_flag("no_ca_names") {
+        b.no_ca_names();
+    }
+    if m.get_flag("ignore_unexpected_eof") {
+        b.ignore_unexpected_eof();
+    }
+    if m.get_flag("no_resume_ephemeral") {
+        b.no_resume_ephemeral();
+    }
+    // s_server ignores 0 for these (`> 0`).
+    if let Some(n) = parse_num::<u32>(m, "max_send_frag")?.filter(|&n| n > 0) {
+        b.max_send_fragment(n).map_err(tls(""))?;
+    }
+    if let Some(n) = parse_num::<u32>(m, "split_send_frag")?.filter(|&n| n > 0) {
+        b.split_send_fragment(n).map_err(tls(""))?;
+    }
+    if let Some(n) = parse_num::<u32>(m, "max_pipelines")?.filter(|&n| n > 0) {
+        b.max_pipelines(n).map_err(tls(""))?;
+    }
+    if let Some(n) = parse_num::<usize>(m, "read_buf")?.filter(|&n| n > 0) {
+        b.read_buffer_len(n);
+    }
+    Ok(())
+}
+
 fn run_inner(args: &[String]) -> Result<i32, Fatal> {
     let mut b = ServerConfigBuilder::new().map_err(tls("creating the TLS context"))?;
     let split = options::split_args(args, |name| b.ssl_conf_lookup(name))?;
@@ -211,16 +245,27 @@ fn run_inner(args: &[String]) -> Result<i32, Fatal> {
         b = ServerConfigBuilder::new_dtls(v).map_err(tls("creating the DTLS context"))?;
     }
 
-    let (tls12, tls13) = (m.get_flag("tls1_2"), m.get_flag("tls1_3"));
-    if tls12 && tls13 {
+    let tls_flags = [
+        ("tls1", TlsVersion::Tls1),
+        ("tls1_1", TlsVersion::Tls1_1),
+        ("tls1_2", TlsVersion::Tls1_2),
+        ("tls1_3", TlsVersion::Tls1_3),
+    ];
+    let exact: Vec<TlsVersion> = tls_flags
+        .iter()
+        .filter(|(f, _)| m.get_flag(f))
+        .map(|(_, v)| *v)
+        .collect();
+    if exact.len() > 1 {
         return Err(Fatal("Cannot supply multiple protocol flags".into()));
     }
-    let no_flag = |n: &str| split.conf.iter().any(|(c, _)| c == n);
-    if (tls12 && no_flag("-no_tls1_2")) || (tls13 && no_flag("-no_tls1_3")) {
+    let no_prot = ["-no_ssl3", "-no_tls1", "-no_tls1_1", "-no_tls1_2", "-no_tls1_3"];
+    let prot_flags = exact.len() + usize::from(dtls.is_some());
+    if prot_flags > 0 && split.conf.iter().any(|(c, _)| no_prot.contains(&c.as_str())) {
         return Err(Fatal("Cannot supply both a protocol flag and '-no_<prot>'".into()));
     }
-    if tls12 || tls13 {
-        b.exact_version(tls13).map_err(tls("protocol version"))?;
+    if let Some(&v) = exact.first() {
+        b.only_version(v).map_err(tls("protocol version"))?;
     }
 
     configure_certificates(&mut b, &m)?;
@@ -235,6 +280,7 @@ fn run_inner(args: &[String]) -> Result<i32, Fatal> {
     if m.get_flag("no_cache") {
         b.disable_session_cache();
     }
+    configure_tuning(&mut b, &m)?;
     if let Some(profiles) = m.get_one::<String>("use_srtp") {
         b.use_srtp(profiles)
             .map_err(|e| Fatal(format!("Error setting SRTP profile: {}", e.reason)))?;
@@ -305,7 +351,17 @@ fn run_inner(args: &[String]) -> Result<i32, Fatal> {
     let _ = rlimit::increase_nofile_limit(u64::MAX);
 
     let json = m.get_flag("json");
-    let observer = announce(json, Verbosity { quiet, brief }, mode, spec.port, bound);
+    let observer = announce(
+        json,
+        Verbosity {
+            quiet,
+            brief,
+            verify_quiet: m.get_flag("verify_quiet"),
+        },
+        mode,
+        spec.port,
+        bound,
+    );
     let shutdown = Shutdown::new();
     let summary = match runtime {
         RuntimeChoice::Blocking => {
@@ -417,7 +473,7 @@ fn dtls_version(m: &ArgMatches, mode: AppMode) -> Result<Option<DtlsVersion>, Fa
         ("dtls1_2", DtlsVersion::Dtls1_2),
     ];
     let given: Vec<DtlsVersion> = flags.iter().filter(|(f, _)| m.get_flag(f)).map(|(_, v)| *v).collect();
-    let tls_flag = m.get_flag("tls1_2") || m.get_flag("tls1_3");
+    let tls_flag = ["tls1", "tls1_1", "tls1_2", "tls1_3"].iter().any(|f| m.get_flag(f));
     if given.len() > 1 || (!given.is_empty() && tls_flag) {
         return Err(Fatal("Cannot supply multiple protocol flags".into()));
     }
@@ -499,7 +555,17 @@ fn serve_dtls(
     };
 
     let json = m.get_flag("json");
-    let observer = announce(json, Verbosity { quiet, brief }, mode, spec.port, bound);
+    let observer = announce(
+        json,
+        Verbosity {
+            quiet,
+            brief,
+            verify_quiet: m.get_flag("verify_quiet"),
+        },
+        mode,
+        spec.port,
+        bound,
+    );
     let shutdown = Shutdown::new();
     if runtime == "blocking" {
         let server = UdpServer::new(socket, listener, keylog, mode == AppMode::Console);

@@ -114,6 +114,19 @@ pub struct HandshakeInfo {
     pub peer_certificate: Option<PeerCertificate>,
     /// Result of verifying the client certificate: code and text (`0`, `ok`).
     pub verify_result: (i64, String),
+    /// `-keymatexport`: the exported keying material (detailed info only).
+    pub keying_material: Option<KeyingMaterial>,
+}
+
+/// Keying material exported after the handshake (RFC 5705, `SSL_export_keying_material`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct KeyingMaterial {
+    /// The label.
+    pub label: String,
+    /// The requested length in bytes.
+    pub len: usize,
+    /// The material, or `None` if the export failed (s_server prints `    Error`).
+    pub value: Option<Vec<u8>>,
 }
 
 /// A client certificate as s_server shows it.

@@ -47,7 +47,7 @@ pub mod ossl;
 
 pub use command::Command;
 pub use error::{SessionError, TlsError, TlsErrorKind};
-pub use event::{CacheStats, CloseReason, Event, FileRequest, HandshakeInfo, PeerCertificate};
+pub use event::{CacheStats, CloseReason, Event, FileRequest, HandshakeInfo, KeyingMaterial, PeerCertificate};
 pub use mode::{AppMode, SessionOptions};
 pub use session::{FileError, Session, Transmit};
 pub use time::{Duration, Instant};

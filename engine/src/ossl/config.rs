@@ -63,6 +63,19 @@ pub enum DtlsVersion {
     Dtls1_2,
 }
 
+/// A TLS protocol version for [`ServerConfigBuilder::only_version`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsVersion {
+    /// `-tls1`: TLS 1.0.
+    Tls1,
+    /// `-tls1_1`: TLS 1.1.
+    Tls1_1,
+    /// `-tls1_2`: TLS 1.2.
+    Tls1_2,
+    /// `-tls1_3`: TLS 1.3.
+    Tls1_3,
+}
+
 impl core::fmt::Debug for ServerConfigBuilder {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("ServerConfigBuilder")
@@ -317,7 +330,19 @@ impl ServerConfigBuilder {
 
     /// Allows only this protocol version (`-tls1_2`, `-tls1_3`).
     pub fn exact_version(&mut self, tls13: bool) -> Result<(), TlsError> {
-        let v = if tls13 { SslVersion::TLS1_3 } else { SslVersion::TLS1_2 };
+        self.only_version(if tls13 { TlsVersion::Tls1_3 } else { TlsVersion::Tls1_2 })
+    }
+
+    /// Allows only protocol version `v` (`-tls1`, `-tls1_1`, `-tls1_2`, `-tls1_3`). TLS 1.0 and
+    /// 1.1 also need `@SECLEVEL=0` in the cipher string under OpenSSL 3's default security level,
+    /// exactly as with s_server.
+    pub fn only_version(&mut self, version: TlsVersion) -> Result<(), TlsError> {
+        let v = match version {
+            TlsVersion::Tls1 => SslVersion::TLS1,
+            TlsVersion::Tls1_1 => SslVersion::TLS1_1,
+            TlsVersion::Tls1_2 => SslVersion::TLS1_2,
+            TlsVersion::Tls1_3 => SslVersion::TLS1_3,
+        };
         self.ctx
             .set_min_proto_version(Some(v))
             .map_err(cfg_err("protocol version"))?;
@@ -348,6 +373,84 @@ impl ServerConfigBuilder {
     /// `-num_tickets n`: TLS 1.3 session tickets sent after a full handshake.
     pub fn num_tickets(&mut self, n: usize) -> Result<(), TlsError> {
         self.ctx.set_num_tickets(n).map_err(cfg_err("num_tickets"))
+    }
+
+    /// `-context id`: the session id context (s_server sets it on every `SSL`; here on the
+    /// context, which every `SSL` copies). At most 32 bytes.
+    pub fn session_id_context(&mut self, id: &[u8]) -> Result<(), TlsError> {
+        self.ctx
+            .set_session_id_context(id)
+            .map_err(cfg_err("Error setting session id context"))
+    }
+
+    /// `-keymatexport label -keymatexportlen len`: after each handshake,
+    /// [`crate::HandshakeInfo::keying_material`] carries `len` bytes exported with `label`
+    /// (RFC 5705, no context), as s_server prints them.
+    pub fn export_keying_material(&mut self, label: &str, len: usize) {
+        self.ctx.set_ex_data(
+            super::info::keymat_index(),
+            super::info::KeymatRequest {
+                label: label.to_string(),
+                len,
+            },
+        );
+    }
+
+    /// `-max_send_frag n`: the largest plaintext fragment per record (512 to 16384).
+    pub fn max_send_fragment(&mut self, n: u32) -> Result<(), TlsError> {
+        self.ctx_ctrl(ffi::SSL_CTRL_SET_MAX_SEND_FRAGMENT, n, "Max send fragment size")
+    }
+
+    /// `-split_send_frag n`: split writes into fragments of n bytes for pipelining (512 to the
+    /// max send fragment).
+    pub fn split_send_fragment(&mut self, n: u32) -> Result<(), TlsError> {
+        self.ctx_ctrl(ffi::SSL_CTRL_SET_SPLIT_SEND_FRAGMENT, n, "Split send fragment size")
+    }
+
+    /// `-max_pipelines n`: records processed in parallel (1 to 32; needs a pipelining cipher
+    /// engine to have an effect).
+    pub fn max_pipelines(&mut self, n: u32) -> Result<(), TlsError> {
+        self.ctx_ctrl(ffi::SSL_CTRL_SET_MAX_PIPELINES, n, "Max pipelines")
+    }
+
+    /// An `SSL_CTX_ctrl` setter returning 1 on success; otherwise s_server's
+    /// `<what> <n> is out of permitted range`.
+    fn ctx_ctrl(&mut self, cmd: core::ffi::c_int, n: u32, what: &str) -> Result<(), TlsError> {
+        // SAFETY: `ctx` is a live SSL_CTX; these controls take a long value and no pointer.
+        let ok = unsafe { ffi::SSL_CTX_ctrl(self.ctx.as_ptr(), cmd, n.into(), ffi::NO_ARG) };
+        if ok == 1 {
+            Ok(())
+        } else {
+            Err(TlsError::new(
+                TlsErrorKind::Config,
+                alloc::format!("{what} {n} is out of permitted range"),
+            ))
+        }
+    }
+
+    /// `-read_buf n`: the default read buffer length of new connections.
+    pub fn read_buffer_len(&mut self, n: usize) {
+        // SAFETY: `ctx` is a live SSL_CTX; the call only stores the length.
+        unsafe { ffi::SSL_CTX_set_default_read_buffer_len(self.ctx.as_ptr(), n) };
+    }
+
+    /// `-no_ca_names`: do not send the trusted CA names in a CertificateRequest
+    /// (`SSL_OP_DISABLE_TLSEXT_CA_NAMES`).
+    pub fn no_ca_names(&mut self) {
+        // SAFETY: `ctx` is a live SSL_CTX; the call only ORs an option bit in.
+        unsafe { openssl_sys::SSL_CTX_set_options(self.ctx.as_ptr(), ffi::SSL_OP_DISABLE_TLSEXT_CA_NAMES) };
+    }
+
+    /// `-ignore_unexpected_eof`: a peer's EOF without close_notify counts as a clean close.
+    pub fn ignore_unexpected_eof(&mut self) {
+        self.ctx.set_options(openssl::ssl::SslOptions::IGNORE_UNEXPECTED_EOF);
+    }
+
+    /// `-no_resume_ephemeral`: sessions with a forward-secure (ephemeral) key exchange are not
+    /// cached for resumption (TLS 1.2 and earlier).
+    pub fn no_resume_ephemeral(&mut self) {
+        // SAFETY: `ctx` is a live SSL_CTX; the callback is a plain function without state.
+        unsafe { ffi::SSL_CTX_set_not_resumable_session_callback(self.ctx.as_ptr(), Some(not_resumable)) };
     }
 
     /// `-no_cache`: turn the server session cache off.
@@ -400,6 +503,12 @@ impl ServerConfigBuilder {
             dtls: self.dtls,
         }))
     }
+}
+
+/// s_server's `not_resumable_sess_cb`: a session is not resumable when its key exchange was
+/// forward secure.
+extern "C" fn not_resumable(_ssl: *mut openssl_sys::SSL, is_forward_secure: core::ffi::c_int) -> core::ffi::c_int {
+    is_forward_secure
 }
 
 /// The shared server context. Create sessions with [`ServerConfig::session`].

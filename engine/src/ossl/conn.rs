@@ -122,6 +122,13 @@ impl<T> SslConn<T> {
         self.stream.ssl().as_ptr()
     }
 
+    /// Was the context built with `SSL_OP_IGNORE_UNEXPECTED_EOF` (`-ignore_unexpected_eof`)?
+    fn ignores_unexpected_eof(&self) -> bool {
+        // SAFETY: the SSL's context is live as long as the SSL; a read-only query.
+        let opts = unsafe { openssl_sys::SSL_CTX_get_options(self.stream.ssl().ssl_context().as_ptr()) };
+        opts & openssl_sys::SSL_OP_IGNORE_UNEXPECTED_EOF != 0
+    }
+
     /// Our latest Finished message (it changes with every completed handshake).
     fn finished(&self) -> Vec<u8> {
         let mut buf = [0u8; 64];
@@ -241,7 +248,16 @@ impl<T: Transport> TlsBackend for SslConn<T> {
                     self.flush_blocked_write().map(|()| ReadStatus::WantInput)
                 }
                 ErrorCode::ZERO_RETURN => Ok(ReadStatus::Closed),
-                _ => Err(from_ssl_error(e)),
+                _ => {
+                    let err = from_ssl_error(e);
+                    // `-ignore_unexpected_eof`: OpenSSL asks the BIO `BIO_eof`, which our memory
+                    // transport cannot answer, so the option is applied here: EOF is a clean close.
+                    if err.kind == TlsErrorKind::UnexpectedEof && self.ignores_unexpected_eof() {
+                        Ok(ReadStatus::Closed)
+                    } else {
+                        Err(err)
+                    }
+                }
             },
         }
     }

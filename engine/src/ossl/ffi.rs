@@ -72,6 +72,13 @@ extern "C" {
     pub(crate) fn DTLS_set_timer_cb(s: *mut SSL, cb: Option<extern "C" fn(*mut SSL, c_uint) -> c_uint>);
     // DTLS_get_data_mtu(3)
     pub(crate) fn DTLS_get_data_mtu(s: *const SSL) -> usize;
+    // SSL_CTX_set_split_send_fragment(3)
+    pub(crate) fn SSL_CTX_set_default_read_buffer_len(ctx: *mut SSL_CTX, len: usize);
+    // ssl.h.in (undocumented; s_server's -no_resume_ephemeral)
+    pub(crate) fn SSL_CTX_set_not_resumable_session_callback(
+        ctx: *mut SSL_CTX,
+        cb: Option<extern "C" fn(*mut SSL, c_int) -> c_int>,
+    );
 }
 
 /// Opaque `BIO_ADDR` (BIO_ADDR(3)).
@@ -121,13 +128,18 @@ pub(crate) const SSL_CTRL_SESS_MISSES: c_int = 29;
 pub(crate) const SSL_CTRL_SESS_TIMEOUTS: c_int = 30;
 pub(crate) const SSL_CTRL_SESS_CACHE_FULL: c_int = 31;
 pub(crate) const SSL_CTRL_GET_SESS_CACHE_SIZE: c_int = 43;
+pub(crate) const SSL_CTRL_SET_MAX_SEND_FRAGMENT: c_int = 52;
 pub(crate) const SSL_CTRL_GET_RI_SUPPORT: c_int = 76;
 pub(crate) const SSL_CTRL_GET_GROUPS: c_int = 90;
 pub(crate) const SSL_CTRL_GET_SHARED_GROUP: c_int = 93;
 /// 108 (107 is `SSL_CTRL_SET_CHAIN_CERT_STORE`, which would store our out-pointer as an `X509_STORE`).
 pub(crate) const SSL_CTRL_GET_PEER_SIGNATURE_NID: c_int = 108;
 pub(crate) const SSL_CTRL_SET_DH_AUTO: c_int = 118;
+pub(crate) const SSL_CTRL_SET_SPLIT_SEND_FRAGMENT: c_int = 125;
+pub(crate) const SSL_CTRL_SET_MAX_PIPELINES: c_int = 126;
 pub(crate) const SSL_CTRL_GET_NEGOTIATED_GROUP: c_int = 134;
+/// `SSL_OP_DISABLE_TLSEXT_CA_NAMES` (`SSL_OP_BIT(9)`, SSL_CTX_set_options(3)).
+pub(crate) const SSL_OP_DISABLE_TLSEXT_CA_NAMES: u64 = 1 << 9;
 /// `BIO_get_mem_data` is `BIO_ctrl(b, BIO_CTRL_INFO, 0, &ptr)`.
 pub(crate) const BIO_CTRL_INFO: c_int = 3;
 

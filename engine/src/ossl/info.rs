@@ -13,7 +13,7 @@ use openssl::x509::X509Ref;
 use super::callbacks::name_oneline;
 use super::ffi;
 use super::membio::MemBio;
-use crate::event::{CacheStats, HandshakeInfo, PeerCertificate};
+use crate::event::{CacheStats, HandshakeInfo, KeyingMaterial, PeerCertificate};
 
 fn ssl_ptr(ssl: &SslRef) -> *mut openssl_sys::SSL {
     ssl.as_ptr()
@@ -55,6 +55,7 @@ pub(crate) fn handshake_info(ssl: &SslRef, detailed: bool) -> HandshakeInfo {
         ..HandshakeInfo::default()
     };
     if detailed {
+        info.keying_material = keying_material(ssl);
         info.session_pem = session_print(ssl, true);
         info.session_text = session_print(ssl, false);
         info.shared_ciphers = shared_ciphers(ssl);
@@ -63,6 +64,36 @@ pub(crate) fn handshake_info(ssl: &SslRef, detailed: bool) -> HandshakeInfo {
         info.groups_lines = groups_lines(ssl);
     }
     info
+}
+
+/// What `-keymatexport`/`-keymatexportlen` ask for (stored as `SSL_CTX` ex_data).
+#[derive(Debug)]
+pub(crate) struct KeymatRequest {
+    pub(crate) label: String,
+    pub(crate) len: usize,
+}
+
+/// The ex_data index of [`KeymatRequest`] on the server context.
+pub(crate) fn keymat_index() -> openssl::ex_data::Index<openssl::ssl::SslContext, KeymatRequest> {
+    static INDEX: std::sync::OnceLock<openssl::ex_data::Index<openssl::ssl::SslContext, KeymatRequest>> =
+        std::sync::OnceLock::new();
+    // As for the events index: failing here is an out-of-memory at start-up.
+    *INDEX.get_or_init(|| openssl::ssl::SslContext::new_ex_index().expect("SSL_CTX_get_ex_new_index failed"))
+}
+
+/// s_server's `Keying material exporter:` values, when `-keymatexport` was given.
+fn keying_material(ssl: &SslRef) -> Option<KeyingMaterial> {
+    let req = ssl.ssl_context().ex_data(keymat_index())?;
+    let mut out = alloc::vec![0u8; req.len];
+    let value = match ssl.export_keying_material(&mut out, &req.label, None) {
+        Ok(()) => Some(out),
+        Err(_) => None,
+    };
+    Some(KeyingMaterial {
+        label: req.label.clone(),
+        len: req.len,
+        value,
+    })
 }
 
 fn negotiated_group(ssl: &SslRef) -> Option<String> {

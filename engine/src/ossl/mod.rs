@@ -17,7 +17,7 @@ mod info;
 mod membio;
 mod memio;
 
-pub use config::{CertFormat, DtlsVersion, ServerConfig, ServerConfigBuilder};
+pub use config::{CertFormat, DtlsVersion, ServerConfig, ServerConfigBuilder, TlsVersion};
 pub use conn::{OpensslTls, SslConn, Transport};
 pub use dtls::{DtlsAcceptor, DtlsListener, DtlsSettings, OpensslDtls};
 pub use memio::MemIo;
