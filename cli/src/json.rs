@@ -78,6 +78,11 @@ impl Observer for JsonOutput {
                     "sha256": c.sha256,
                 })),
                 "verify_result": {"code": i.verify_result.0, "text": i.verify_result.1},
+                "keying_material": i.keying_material.as_ref().map(|k| json!({
+                    "label": k.label,
+                    "length": k.len,
+                    "hex": k.value.as_ref().map(|v| v.iter().map(|b| format!("{b:02X}")).collect::<String>()),
+                })),
             }),
             Event::Plaintext(data) => json!({"event": "data", "conn": conn, "direction": "in", "bytes": data.len()}),
             Event::Alpn { offered, selected } => {
