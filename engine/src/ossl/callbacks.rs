@@ -6,22 +6,32 @@ use alloc::vec::Vec;
 use openssl::ex_data::Index;
 use openssl::ssl::{AlpnError, Ssl, SslRef};
 use openssl::x509::{X509NameRef, X509StoreContextRef};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 use crate::event::{Event, VerifyStep};
 
 /// Events produced by callbacks for one connection (stored as `SSL` ex_data).
 #[derive(Debug, Default)]
-pub(crate) struct ConnEvents(Mutex<Vec<Event>>);
+pub(crate) struct ConnEvents {
+    events: Mutex<Vec<Event>>,
+    /// Set by `push`: lets the session's drain after every OpenSSL call skip the lock when no
+    /// callback fired (the common case once the handshake is over).
+    any: AtomicBool,
+}
 
 impl ConnEvents {
     pub(crate) fn push(&self, e: Event) {
         // A poisoned lock only means a callback panicked earlier; the Vec is still usable.
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).push(e);
+        self.events.lock().unwrap_or_else(|p| p.into_inner()).push(e);
+        self.any.store(true, Ordering::Release);
     }
 
     pub(crate) fn take(&self) -> Vec<Event> {
-        core::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()))
+        if !self.any.swap(false, Ordering::Acquire) {
+            return Vec::new();
+        }
+        core::mem::take(&mut *self.events.lock().unwrap_or_else(|p| p.into_inner()))
     }
 }
 
