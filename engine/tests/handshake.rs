@@ -98,7 +98,7 @@ fn default_client_gets_tls13() {
 
 #[test]
 fn server_exact_version_refuses_other_client() {
-    let config = server_config(|b| b.exact_version(true).unwrap());
+    let config = server_config(|b| b.only_version(sserve_engine::ossl::TlsVersion::Tls1_3).unwrap());
     let p = Pair::connected(&config, SessionOptions::default(), ClientOptions::tls12());
     assert!(
         matches!(p.closed(), Some(CloseReason::Error(SessionError::Tls(_)))),

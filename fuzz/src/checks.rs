@@ -564,7 +564,7 @@ pub fn config(which: u8) -> Arc<ServerConfig> {
                             b.alpn(&["h2", "http/1.1"]).expect("alpn");
                         }
                         2 => {
-                            b.exact_version(false).expect("tls1_2");
+                            b.only_version(sserve_engine::ossl::TlsVersion::Tls1_2).expect("tls1_2");
                             b.verify_client(1, false);
                         }
                         3 => {

@@ -328,11 +328,6 @@ impl ServerConfigBuilder {
         ConfCtx::new(self.ctx.as_ptr()).ok()?.lookup(cmd)
     }
 
-    /// Allows only this protocol version (`-tls1_2`, `-tls1_3`).
-    pub fn exact_version(&mut self, tls13: bool) -> Result<(), TlsError> {
-        self.only_version(if tls13 { TlsVersion::Tls1_3 } else { TlsVersion::Tls1_2 })
-    }
-
     /// Allows only protocol version `v` (`-tls1`, `-tls1_1`, `-tls1_2`, `-tls1_3`). TLS 1.0 and
     /// 1.1 also need `@SECLEVEL=0` in the cipher string under OpenSSL 3's default security level,
     /// exactly as with s_server.
