@@ -190,7 +190,13 @@ fn flag_option(name: &str) -> bool {
 
 /// Is `name` an option of `openssl s_server`?
 pub fn is_s_server_option(name: &str) -> bool {
-    S_SERVER_OPTIONS.lines().any(|l| l == name)
+    s_server_options().any(|l| l == name)
+}
+
+/// Every option of `openssl s_server` (OpenSSL 3.0's `-help` plus the 1.1.1 manual's extras),
+/// without the dash.
+pub fn s_server_options() -> impl Iterator<Item = &'static str> {
+    S_SERVER_OPTIONS.lines().filter(|l| !l.is_empty())
 }
 
 /// Why s_server options we do not implement yet are refused.

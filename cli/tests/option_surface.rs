@@ -1,0 +1,84 @@
+//! The whole s_server option surface: every option of the installed `openssl s_server -help` is
+//! known to us, and every option we do not implement is refused with one line and exit 1.
+
+use std::process::Command;
+
+use sserve::options::{is_s_server_option, s_server_options, split_args};
+use sserve_engine::ServerConfigBuilder;
+
+/// Option names from `openssl s_server -help`, or `None` when `openssl` is not installed.
+fn installed_s_server_options() -> Option<Vec<String>> {
+    let out = Command::new("openssl").args(["s_server", "-help"]).output().ok()?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    let names: Vec<String> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix(" -"))
+        .filter_map(|l| l.split_whitespace().next())
+        .map(str::to_string)
+        .collect();
+    (!names.is_empty()).then_some(names)
+}
+
+#[test]
+fn every_installed_s_server_option_is_in_our_list_and_table() {
+    let table = include_str!("../../docs/options.md");
+    let names = match installed_s_server_options() {
+        Some(n) => n,
+        // Without openssl the checked-in list is the reference; the unit test in options.rs
+        // already holds the table to it.
+        None => s_server_options().map(str::to_string).collect(),
+    };
+    assert!(names.len() > 150, "only {} options parsed from -help", names.len());
+    let b = ServerConfigBuilder::new().unwrap();
+    for name in &names {
+        assert!(
+            is_s_server_option(name),
+            "-{name} is missing from cli/src/s_server_options.txt"
+        );
+        assert!(
+            table.contains(&format!("| `-{name}` |")),
+            "docs/options.md lacks -{name}"
+        );
+        let parsed = split_args(&[format!("-{name}"), "1".into()], |n| b.ssl_conf_lookup(n));
+        if let Err(e) = &parsed {
+            assert!(
+                !e.0.starts_with("Unknown option"),
+                "our parser does not know -{name}: {}",
+                e.0
+            );
+        }
+    }
+}
+
+/// The options `split_args` refuses, with their messages.
+fn refused() -> Vec<(String, String)> {
+    let b = ServerConfigBuilder::new().unwrap();
+    s_server_options()
+        .filter_map(|name| {
+            let arg = format!("-{name}");
+            match split_args(&[arg.clone(), "x".into()], |n| b.ssl_conf_lookup(n)) {
+                Err(e) if e.0.starts_with(&format!("option {arg}:")) => Some((name.to_string(), e.0)),
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn every_refused_option_exits_1_with_one_line() {
+    let refused = refused();
+    assert!(
+        refused.iter().any(|(n, _)| n == "engine"),
+        "-engine should be refused: {refused:?}"
+    );
+    for (name, message) in &refused {
+        let out = Command::new(env!("CARGO_BIN_EXE_sserve"))
+            .args([format!("-{name}"), "x".into(), "-accept".into(), "0".into()])
+            .output()
+            .expect("running sserve");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "-{name}: {stderr}");
+        assert_eq!(stderr, format!("sserve: {message}\n"), "-{name}");
+        assert!(out.stdout.is_empty(), "-{name} printed to stdout");
+    }
+}
