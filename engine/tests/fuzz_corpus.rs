@@ -1,14 +1,17 @@
-//! Replays the committed fuzz corpora (`fuzz/corpus/{command_parser,http_request,session_input}`)
+//! Replays the committed fuzz corpora
+//! (`fuzz/corpus/{command_parser,http_request,session_input,dtls_datagram}`)
 //! through the same invariant checks the cargo-fuzz targets run (`fuzz/src/checks.rs`), so every
 //! seed and every fixed crash reproducer stays a regression test on stable. The `cli_args`
 //! corpus replays in `benches/tests/cli_args_corpus.rs` (it needs the `sserve` package).
 //!
 //! `SSERVE_WRITE_FUZZ_SEEDS=1 cargo test -p sserve-engine --test fuzz_corpus` rewrites the
-//! generated `session_input` seeds (client flights captured from an in-memory OpenSSL client).
+//! generated `session_input` and `dtls_datagram` seeds (client flights captured from an in-memory OpenSSL client).
 #![cfg(feature = "openssl")]
 
 #[path = "../../fuzz/src/checks.rs"]
 mod checks;
+#[path = "../../fuzz/src/dtls_checks.rs"]
+mod dtls_checks;
 
 use std::path::{Path, PathBuf};
 
@@ -72,4 +75,16 @@ fn session_input_encoding_round_trips() {
             std::fs::write(dir.join(format!("seed-{name}")), bytes).expect("write seed");
         }
     }
+}
+
+#[test]
+fn dtls_datagram_corpus() {
+    if std::env::var_os("SSERVE_WRITE_FUZZ_SEEDS").is_some() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/dtls_datagram");
+        std::fs::create_dir_all(&dir).expect("corpus dir");
+        for (name, bytes) in dtls_checks::dtls_seeds() {
+            std::fs::write(dir.join(name), bytes).expect("write seed");
+        }
+    }
+    replay("dtls_datagram", dtls_checks::check_dtls_datagram);
 }
