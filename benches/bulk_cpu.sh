@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# bulk_cpu.sh — server CPU seconds per GB served and MB/s of a large -WWW download, sserve vs
+# openssl s_server in the same run (interleaved rounds, fresh server each, same certificate).
+#
+# Usage: benches/bulk_cpu.sh [SSERVE_BIN]   (default target/release/sserve)
+# Env: MB=256 file size, REPS=2 downloads per side and round, ROUNDS=3,
+#      CIPHERS="TLS_AES_128_GCM_SHA256 TLS_CHACHA20_POLY1305_SHA256".
+# Server CPU is utime+stime of the server process (/proc/PID/stat) over the downloads only.
+# Prints one line per side and round, then per cipher the median ratios sserve / s_server.
+set -euo pipefail
+BIN=${1:-target/release/sserve}
+BIN=$(readlink -f "$BIN")
+MB=${MB:-256}; REPS=${REPS:-2}; ROUNDS=${ROUNDS:-3}
+CIPHERS=${CIPHERS:-"TLS_AES_128_GCM_SHA256 TLS_CHACHA20_POLY1305_SHA256"}
+WORK=$(mktemp -d -t bulkcpu.XXXXXX)
+trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$WORK"' EXIT
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$WORK/key.pem" \
+  -out "$WORK/cert.pem" -subj /CN=localhost -days 2 2>/dev/null
+mkdir -p "$WORK/www"; head -c $((MB * 1024 * 1024)) /dev/urandom > "$WORK/www/big.bin"
+CLK_TCK=$(getconf CLK_TCK)
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+run_side() { # $1=name $2=cipher $3..=server command; prints "name cipher mbps cpu_s_per_gb"
+  local name=$1 cipher=$2; shift 2
+  local port; port=$(free_port)
+  (cd "$WORK/www" && exec "$@" -accept "$port" -cert "$WORK/cert.pem" -key "$WORK/key.pem" -WWW -quiet \
+     >/dev/null 2>&1 </dev/null) &
+  local pid=$!
+  for _ in $(seq 50); do curl -sk --max-time 1 -o /dev/null "https://127.0.0.1:$port/big.bin" -r 0-0 2>/dev/null && break; sleep 0.1; done
+  local c0 t0 t1 c1
+  c0=$(cpu_ticks "$pid"); t0=$(date +%s.%N)
+  for _ in $(seq "$REPS"); do
+    curl -sk --tlsv1.3 --tls13-ciphers "$cipher" --max-time 120 -o /dev/null "https://127.0.0.1:$port/big.bin"
+  done
+  t1=$(date +%s.%N); c1=$(cpu_ticks "$pid")
+  kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true
+  awk -v n="$name" -v c="$cipher" -v mb="$MB" -v reps="$REPS" -v t0="$t0" -v t1="$t1" -v ticks=$((c1 - c0)) -v hz="$CLK_TCK" \
+    'BEGIN { gb = mb * reps / 1024; printf "%s %s mbps=%.1f cpu_s_per_gb=%.3f\n", n, c, mb * reps / (t1 - t0), ticks / hz / gb }'
+}
+
+out="$WORK/results"; : > "$out"
+for r in $(seq "$ROUNDS"); do
+  for c in $CIPHERS; do
+    # Alternate which side goes first, so drift on a noisy machine hits both alike.
+    if (( r % 2 )); then
+      run_side sserve "$c" "$BIN" | tee -a "$out"; run_side s_server "$c" openssl s_server | tee -a "$out"
+    else
+      run_side s_server "$c" openssl s_server | tee -a "$out"; run_side sserve "$c" "$BIN" | tee -a "$out"
+    fi
+  done
+done
+python3 - "$out" <<'PY'
+import sys, statistics, collections
+rows = collections.defaultdict(list)
+for line in open(sys.argv[1]):
+    name, cipher, mbps, cpu = line.split()
+    rows[(name, cipher)].append((float(mbps.split('=')[1]), float(cpu.split('=')[1])))
+for cipher in sorted({c for _, c in rows}):
+    a, b = rows[('sserve', cipher)], rows[('s_server', cipher)]
+    med = lambda xs, i: statistics.median(x[i] for x in xs)
+    print(f"{cipher}: MB/s {med(a,0):.0f} vs {med(b,0):.0f} (ratio {med(a,0)/med(b,0):.2f}); "
+          f"server CPU s/GB {med(a,1):.2f} vs {med(b,1):.2f} (ratio {med(a,1)/med(b,1):.2f}, target <= 0.9)")
+PY
