@@ -406,13 +406,15 @@ impl<B: TlsBackend> Session<B> {
             match r {
                 Ok(ReadStatus::Data(_)) => {
                     let data = self.read_buf.split().freeze();
+                    let drained = self.tls.input_drained();
                     self.on_plaintext(data);
+                    if drained {
+                        self.release_read_buf();
+                        break;
+                    }
                 }
                 Ok(ReadStatus::WantInput) => {
-                    // Idle sessions hold no large read buffer.
-                    if self.read_buf.capacity() > READ_KEEP {
-                        self.read_buf = BytesMut::new();
-                    }
+                    self.release_read_buf();
                     break;
                 }
                 Ok(ReadStatus::Closed) => {
@@ -426,6 +428,13 @@ impl<B: TlsBackend> Session<B> {
         }
         if self.web == WebState::Renegotiating && self.phase == Phase::Open && !self.tls.renegotiation_pending() {
             self.send_status_page();
+        }
+    }
+
+    /// Idle sessions hold no large read buffer.
+    fn release_read_buf(&mut self) {
+        if self.read_buf.capacity() > READ_KEEP {
+            self.read_buf = BytesMut::new();
         }
     }
 

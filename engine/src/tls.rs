@@ -49,6 +49,13 @@ pub trait TlsBackend {
     /// KeyUpdate). Appending to a `BytesMut` lets the backend decrypt straight into memory the
     /// session then hands out as `Bytes`, with no zero-fill and no copy.
     fn read(&mut self, buf: &mut BytesMut) -> Result<ReadStatus, TlsError>;
+    /// After a [`ReadStatus::Data`]: every byte of input was consumed and nothing is in
+    /// progress, so another [`read`](Self::read) could only answer [`ReadStatus::WantInput`].
+    /// Lets the session skip that call (it costs as much as a small record). `false` is
+    /// always correct.
+    fn input_drained(&self) -> bool {
+        false
+    }
     /// Encrypts all of `data`. While a handshake the peer must answer first is in progress (a
     /// TLS 1.2 renegotiation) a backend may hold the data back and send it, in order, once
     /// [`TlsBackend::read`] has seen the handshake finish.

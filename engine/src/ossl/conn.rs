@@ -262,6 +262,17 @@ impl<T: Transport> TlsBackend for SslConn<T> {
         }
     }
 
+    fn input_drained(&self) -> bool {
+        // A handshake in progress (renegotiation) or a blocked write still needs the next
+        // `SSL_read`; so does ciphertext OpenSSL holds (read-ahead) or has yet to see.
+        self.stream.get_ref().queued() == 0
+            && self.blocked_write.is_empty()
+            && self.stream.ssl().is_init_finished()
+            && !self.renegotiation_pending()
+            // SAFETY: live SSL, read-only query.
+            && unsafe { ffi::SSL_has_pending(self.raw()) } == 0
+    }
+
     fn write(&mut self, data: &[u8]) -> Result<(), TlsError> {
         if self.blocked_write.is_empty() {
             self.write_now(data)

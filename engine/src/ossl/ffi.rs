@@ -19,6 +19,8 @@ extern "C" {
     pub(crate) fn SSL_renegotiate(s: *mut SSL) -> c_int;
     // SSL_key_update(3)
     pub(crate) fn SSL_renegotiate_pending(s: *const SSL) -> c_int;
+    // SSL_pending(3)
+    pub(crate) fn SSL_has_pending(s: *const SSL) -> c_int;
     // SSL_verify_client_post_handshake(3)
     pub(crate) fn SSL_verify_client_post_handshake(s: *mut SSL) -> c_int;
     // SSL_CONF_CTX_new(3), SSL_CONF_CTX_set_flags(3), SSL_CONF_CTX_set_ssl_ctx(3), SSL_CONF_cmd(3)
@@ -159,6 +161,7 @@ mod tests {
             super::SSL_key_update as *const () as usize,
             super::SSL_renegotiate as *const () as usize,
             super::SSL_renegotiate_pending as *const () as usize,
+            super::SSL_has_pending as *const () as usize,
             super::SSL_verify_client_post_handshake as *const () as usize,
             super::SSL_CONF_CTX_new as *const () as usize,
             super::SSL_CONF_CTX_free as *const () as usize,
