@@ -244,6 +244,8 @@ fn run_inner(args: &[String]) -> Result<i32, Fatal> {
     if let Some(v) = dtls {
         b = ServerConfigBuilder::new_dtls(v).map_err(tls("creating the DTLS context"))?;
     }
+    // --- output --- (first, so that -security_debug also checks what is configured below)
+    crate::output::configure(&mut b, args, &m).map_err(Fatal)?;
 
     let tls_flags = [
         ("tls1", TlsVersion::Tls1),
