@@ -407,7 +407,7 @@ fn run_inner(args: &[String]) -> Result<i32, Fatal> {
             "connections": summary.connections,
             "stats": crate::json::stats(&stats),
         }));
-    } else if !quiet {
+    } else if !quiet || crate::output::debug_forces_output() {
         let mut out = std::io::stdout().lock();
         let _ = out.write_all(stats_text(&stats).as_bytes());
         let _ = out.flush();
@@ -602,7 +602,8 @@ fn announce(
         crate::json::emit(serde_json::json!({"event": "listening", "address": bound.to_string()}));
         return Arc::new(Mutex::new(JsonOutput));
     }
-    if !verbosity.quiet {
+    // `-debug` makes s_server's `bio_s_out` stdout even with `-quiet` (--- output ---).
+    if !verbosity.quiet || crate::output::debug_forces_output() {
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "Using default temp DH parameters");
         let _ = writeln!(out, "{}", accept_line(requested_port, bound));
