@@ -90,7 +90,11 @@ const VALUE_OPTIONS: &[(&str, &str, &str)] = &[
         "sserve: drop a connection whose handshake takes longer (default 10, 0 = never)",
     ),
     // --- output ---
-    ("msgfile", "outfile", "File to send output of -msg or -trace, instead of stdout"),
+    (
+        "msgfile",
+        "outfile",
+        "File to send output of -msg or -trace, instead of stdout",
+    ),
 ];
 
 /// sserve's own options (not in s_server), documented in docs/compat.md.

@@ -28,6 +28,22 @@ static SETTINGS: OnceLock<Settings> = OnceLock::new();
 /// Applies the diagnostic options to the TLS configuration. Called before anything else is
 /// configured, so that `-security_debug` sees the certificate checks too (as in s_server).
 pub fn configure(b: &mut ServerConfigBuilder, args: &[String], m: &ArgMatches) -> Result<(), String> {
+    const FLAGS: [&str; 7] = [
+        "msg",
+        "trace",
+        "state",
+        "debug",
+        "tlsextdebug",
+        "security_debug",
+        "security_debug_verbose",
+    ];
+    if m.get_flag("json") {
+        if let Some(f) = FLAGS.iter().find(|f| m.get_flag(f)) {
+            return Err(format!(
+                "-{f} prints s_server's text output and cannot be combined with -json"
+            ));
+        }
+    }
     let msgfile = match m.get_one::<String>("msgfile") {
         Some(path) => Some(Mutex::new(
             File::create(path).map_err(|_| format!("Error writing file {path}"))?,
@@ -35,14 +51,11 @@ pub fn configure(b: &mut ServerConfigBuilder, args: &[String], m: &ArgMatches) -
         None => None,
     };
     // s_server: `-msg` and `-trace` set the same variable, so the last one given wins.
-    let last_msg = args
-        .iter()
-        .rev()
-        .find_map(|a| match a.trim_start_matches('-') {
-            "msg" => Some(false),
-            "trace" => Some(true),
-            _ => None,
-        });
+    let last_msg = args.iter().rev().find_map(|a| match a.trim_start_matches('-') {
+        "msg" => Some(false),
+        "trace" => Some(true),
+        _ => None,
+    });
     if let Some(trace) = last_msg {
         b.message_callback(trace);
     }
@@ -357,7 +370,11 @@ pub fn bio_dump(t: &mut String, data: &[u8]) {
             }
         }
         t.push_str("  ");
-        t.extend(chunk.iter().map(|&b| if (b' '..=b'~').contains(&b) { b as char } else { '.' }));
+        t.extend(
+            chunk
+                .iter()
+                .map(|&b| if (b' '..=b'~').contains(&b) { b as char } else { '.' }),
+        );
         t.push('\n');
     }
 }

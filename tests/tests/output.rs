@@ -58,7 +58,11 @@ fn msg_and_state_match_real_s_server() {
         ours_msg.iter().any(|l| l == "<<< TLS 1.3, Handshake, ClientHello"),
         "{ours_msg:#?}"
     );
-    assert_eq!(ours_msg, real_msg, "-msg lines differ\nours: {}\nreal: {}", ours.0, real.0);
+    assert_eq!(
+        ours_msg, real_msg,
+        "-msg lines differ\nours: {}\nreal: {}",
+        ours.0, real.0
+    );
     // Every header is followed by the message bytes, 16 to a line.
     assert!(ours.0.lines().any(|l| l.starts_with("    16 03 ")), "{}", ours.0);
     let (ours_state, real_state) = (state_lines(&ours.1), state_lines(&real.1));
@@ -68,7 +72,11 @@ fn msg_and_state_match_real_s_server() {
         ours.1
     );
     assert!(ours_state.iter().any(|l| l == "SSL3 alert read:warning:close notify"));
-    assert_eq!(ours_state, real_state, "-state lines differ\nours: {}\nreal: {}", ours.1, real.1);
+    assert_eq!(
+        ours_state, real_state,
+        "-state lines differ\nours: {}\nreal: {}",
+        ours.1, real.1
+    );
 }
 
 #[test]
@@ -79,9 +87,23 @@ fn msg_in_tls12_matches_real_s_server() {
     let client = ["-tls1_2"];
     let ours = one_connection(server!(&dir).args(args).start(), &client);
     let real = one_connection(Server::builder(REAL_S_SERVER, &dir).args(args).start(), &client);
-    assert!(msg_headers(&ours.0).iter().any(|l| l == ">>> TLS 1.2, Handshake, ServerHelloDone"));
-    assert_eq!(msg_headers(&ours.0), msg_headers(&real.0), "ours: {}\nreal: {}", ours.0, real.0);
-    assert_eq!(state_lines(&ours.1), state_lines(&real.1), "ours: {}\nreal: {}", ours.1, real.1);
+    assert!(msg_headers(&ours.0)
+        .iter()
+        .any(|l| l == ">>> TLS 1.2, Handshake, ServerHelloDone"));
+    assert_eq!(
+        msg_headers(&ours.0),
+        msg_headers(&real.0),
+        "ours: {}\nreal: {}",
+        ours.0,
+        real.0
+    );
+    assert_eq!(
+        state_lines(&ours.1),
+        state_lines(&real.1),
+        "ours: {}\nreal: {}",
+        ours.1,
+        real.1
+    );
 }
 
 #[test]
@@ -94,8 +116,14 @@ fn tlsextdebug_shows_client_extensions() {
     let sni = "TLS client extension \"server name\" (id=0), len=14\n\
                0000 - 00 0c 00 00 09 6c 6f 63-61 6c 68 6f 73 74         .....localhost\n";
     assert!(out.contains(sni), "{out}");
-    assert!(out.contains("TLS client extension \"key share\" (id=51), len="), "{out}");
-    assert!(out.contains("TLS client extension \"supported versions\" (id=43), len="), "{out}");
+    assert!(
+        out.contains("TLS client extension \"key share\" (id=51), len="),
+        "{out}"
+    );
+    assert!(
+        out.contains("TLS client extension \"supported versions\" (id=43), len="),
+        "{out}"
+    );
 }
 
 #[test]
@@ -109,7 +137,9 @@ fn security_debug_reports_refused_checks() {
     let (_, err) = one_connection(srv, &[]);
     assert!(err.contains("Security callback: Version=TLS 1.0: no\n"), "{err}");
     assert!(
-        err.contains("Security callback: Shared Signature Algorithm digest=SHA224, algorithm=ECDSA, security bits=112: no\n"),
+        err.contains(
+            "Security callback: Shared Signature Algorithm digest=SHA224, algorithm=ECDSA, security bits=112: no\n"
+        ),
         "{err}"
     );
     // Without _verbose, passing checks are not shown.
@@ -137,7 +167,10 @@ fn trace_prints_ssl_trace() {
     let dir = TestDir::new();
     let srv = server!(&dir).args(["-trace", "-naccept", "1"]).start();
     let (out, _) = one_connection(srv, &[]);
-    assert!(out.contains("Received Record\nHeader:\n  Version = TLS 1.0 (0x301)\n"), "{out}");
+    assert!(
+        out.contains("Received Record\nHeader:\n  Version = TLS 1.0 (0x301)\n"),
+        "{out}"
+    );
     assert!(out.contains("    ClientHello, Length="), "{out}");
     assert!(out.contains("Sent Record\n"), "{out}");
     assert!(out.contains("    ServerHello, Length="), "{out}");
@@ -222,5 +255,25 @@ fn msgfile_that_cannot_be_written_is_an_error() {
     let bad = dir.join("no/such/dir/msgs.txt");
     let done = server!(&dir).args(["-msg", "-msgfile"]).arg(&bad).run_to_exit(TIMEOUT);
     assert!(!done.success(), "{}", done.dump());
-    assert!(done.err().contains(&format!("Error writing file {}", bad.display())), "{}", done.dump());
+    assert!(
+        done.err().contains(&format!("Error writing file {}", bad.display())),
+        "{}",
+        done.dump()
+    );
+}
+
+#[test]
+fn diagnostics_are_refused_with_json() {
+    if sserve_tests::is_openssl() {
+        return; // -json is sserve's own option
+    }
+    let dir = TestDir::new();
+    let done = server!(&dir).args(["-json", "-msg"]).run_to_exit(TIMEOUT);
+    assert_eq!(done.code(), Some(1), "{}", done.dump());
+    assert!(
+        done.err()
+            .contains("-msg prints s_server's text output and cannot be combined with -json"),
+        "{}",
+        done.dump()
+    );
 }

@@ -194,12 +194,20 @@ pub(crate) type MsgCallback = extern "C" fn(c_int, c_int, c_int, *const c_void, 
 /// The `-tlsextdebug` callback type (`SSL_set_tlsext_debug_callback`, tls1.h).
 pub(crate) type TlsextDebugCallback = extern "C" fn(*mut SSL, c_int, c_int, *const u8, c_int, *mut c_void);
 /// `SSL_CTX_set_security_callback`'s callback type (SSL_CTX_set_security_level(3)).
-pub(crate) type SecurityCallback = Option<
-    unsafe extern "C" fn(*const SSL, *const SSL_CTX, c_int, c_int, c_int, *mut c_void, *mut c_void) -> c_int,
->;
+pub(crate) type SecurityCallback =
+    Option<unsafe extern "C" fn(*const SSL, *const SSL_CTX, c_int, c_int, c_int, *mut c_void, *mut c_void) -> c_int>;
 /// `BIO_callback_fn_ex` (BIO_set_callback(3)).
 pub(crate) type BioCallbackEx = Option<
-    extern "C" fn(*mut BIO, c_int, *const c_char, usize, c_int, core::ffi::c_long, c_int, *mut usize) -> core::ffi::c_long,
+    extern "C" fn(
+        *mut BIO,
+        c_int,
+        *const c_char,
+        usize,
+        c_int,
+        core::ffi::c_long,
+        c_int,
+        *mut usize,
+    ) -> core::ffi::c_long,
 >;
 
 extern "C" {

@@ -384,12 +384,9 @@ unsafe fn security_detail(op: c_int, bits: c_int, nid: c_int, other: *mut c_void
                             ffi::EVP_PKEY_get0_asn1(pkey),
                         )
                     };
-                    let _ = write!(
-                        out,
-                        "{}, bits={}",
-                        unsafe { text(alg) },
-                        unsafe { openssl_sys::EVP_PKEY_get_bits(pkey) }
-                    );
+                    let _ = write!(out, "{}, bits={}", unsafe { text(alg) }, unsafe {
+                        openssl_sys::EVP_PKEY_get_bits(pkey)
+                    });
                 }
             }
         }
@@ -408,7 +405,8 @@ unsafe fn security_detail(op: c_int, bits: c_int, nid: c_int, other: *mut c_void
                 }
                 None => {
                     let alg = ["anonymous", "RSA", "DSA", "ECDSA"].get(usize::from(salg[1]));
-                    let hash = ["none", "MD5", "SHA1", "SHA224", "SHA256", "SHA384", "SHA512"].get(usize::from(salg[0]));
+                    let hash =
+                        ["none", "MD5", "SHA1", "SHA224", "SHA256", "SHA384", "SHA512"].get(usize::from(salg[0]));
                     match (alg, hash) {
                         (Some(a), Some(h)) => {
                             let _ = write!(out, " digest={h}, algorithm={a}");
