@@ -277,3 +277,53 @@ fn diagnostics_are_refused_with_json() {
         done.dump()
     );
 }
+
+/// A refused handshake (version mismatch): the fatal alert and `error in` lines.
+fn failed_connection(srv: Server) -> (String, String) {
+    let mut srv = srv;
+    let mut client = s_client(srv.port, &["-tls1_3"]);
+    client.expect_exit(TIMEOUT);
+    if srv.proc.wait_exit(TIMEOUT).is_none() {
+        panic!("server did not exit after -naccept 1\n{}", srv.dump());
+    }
+    srv.stdout().wait_closed(TIMEOUT);
+    srv.stderr().wait_closed(TIMEOUT);
+    (srv.stdout().text(), srv.stderr().text())
+}
+
+#[test]
+fn failed_handshake_msg_and_state_match_real_s_server() {
+    require!("openssl");
+    let dir = TestDir::new();
+    let args = ["-msg", "-state", "-tls1_2", "-naccept", "1"];
+    let ours = failed_connection(server!(&dir).args(args).start());
+    let real = failed_connection(Server::builder(REAL_S_SERVER, &dir).args(args).start());
+    assert!(
+        msg_headers(&ours.0)
+            .iter()
+            .any(|l| l == ">>> TLS 1.2, Alert, fatal protocol_version"),
+        "{}",
+        ours.0
+    );
+    let ours_state = state_lines(&ours.1);
+    assert!(
+        ours_state
+            .iter()
+            .any(|l| l == "SSL3 alert write:fatal:protocol version"),
+        "{}",
+        ours.1
+    );
+    assert!(
+        ours_state.iter().any(|l| l == "SSL_accept:error in error"),
+        "{}",
+        ours.1
+    );
+    assert_eq!(
+        msg_headers(&ours.0),
+        msg_headers(&real.0),
+        "ours: {}\nreal: {}",
+        ours.0,
+        real.0
+    );
+    assert_eq!(ours_state, state_lines(&real.1), "ours: {}\nreal: {}", ours.1, real.1);
+}

@@ -159,8 +159,9 @@ extern "C" fn info_cb(ssl: *const openssl_sys::SSL, where_: c_int, ret: c_int) {
     } else if where_ & ffi::SSL_CB_ALERT != 0 {
         StateChange::Alert {
             read: where_ & ffi::SSL_CB_READ != 0,
-            // SAFETY: both return static strings for any value.
+            // SAFETY: returns a static string for any value.
             level: unsafe { text(ffi::SSL_alert_type_string_long(ret)) },
+            // SAFETY: likewise.
             description: unsafe { text(openssl_sys::SSL_alert_desc_string_long(ret)) },
         }
     } else if where_ & ffi::SSL_CB_EXIT != 0 && ret <= 0 {
@@ -354,19 +355,23 @@ unsafe fn security_detail(op: c_int, bits: c_int, nid: c_int, other: *mut c_void
         unsafe { text(openssl_sys::OBJ_nid2sn(n)) }
     };
     match op & ffi::SSL_SECOP_OTHER_TYPE {
-        // SAFETY (all arms): `other` has the type `op` says, per this function's contract.
         t if t == ffi::SSL_SECOP_OTHER_CIPHER && !other.is_null() => {
+            // SAFETY: for a cipher operation `other` is an `SSL_CIPHER` (the contract); the name
+            // is static.
             out.push_str(&unsafe { text(openssl_sys::SSL_CIPHER_get_name(other.cast())) });
         }
         t if t == ffi::SSL_SECOP_OTHER_CURVE => {
+            // SAFETY: a lookup returning a static string or NULL.
             let nist = unsafe { text(ffi::EC_curve_nid2nist(nid)) };
             out.push_str(&if nist.is_empty() { sn(nid) } else { nist });
         }
         t if t == ffi::SSL_SECOP_OTHER_CERT && !other.is_null() => {
             let x = other.cast::<openssl_sys::X509>();
             if cert_md {
+                // SAFETY: for a certificate operation `other` is a live `X509` (the contract).
                 out.push_str(&sn(unsafe { openssl_sys::X509_get_signature_nid(x) }));
             } else {
+                // SAFETY: as above; the key stays owned by the certificate.
                 let pkey = unsafe { ffi::X509_get0_pubkey(x) };
                 if pkey.is_null() {
                     out.push_str("Public key missing");
@@ -374,6 +379,8 @@ unsafe fn security_detail(op: c_int, bits: c_int, nid: c_int, other: *mut c_void
                     let mut alg: *const c_char = core::ptr::null();
                     let null = core::ptr::null_mut();
                     // s_cb.c prints the PEM string (empty for provider-only keys, as there).
+                    // SAFETY: live key; NULL out-pointers are allowed, and a NULL method makes
+                    // the call fail without touching `alg`.
                     unsafe {
                         ffi::EVP_PKEY_asn1_get0_info(
                             null,
@@ -384,13 +391,14 @@ unsafe fn security_detail(op: c_int, bits: c_int, nid: c_int, other: *mut c_void
                             ffi::EVP_PKEY_get0_asn1(pkey),
                         )
                     };
-                    let _ = write!(out, "{}, bits={}", unsafe { text(alg) }, unsafe {
-                        openssl_sys::EVP_PKEY_get_bits(pkey)
-                    });
+                    // SAFETY: `alg` is NULL or a static string of the method; `pkey` is live.
+                    let (alg, bits) = unsafe { (text(alg), openssl_sys::EVP_PKEY_get_bits(pkey)) };
+                    let _ = write!(out, "{alg}, bits={bits}");
                 }
             }
         }
         t if t == ffi::SSL_SECOP_OTHER_SIGALG && !other.is_null() => {
+            // SAFETY: for a sigalg operation `other` points to the 2-byte TLS code (the contract).
             let salg = unsafe { core::slice::from_raw_parts(other.cast::<u8>(), 2) };
             match nm {
                 Some(n) => out.push_str(n),
