@@ -4,6 +4,7 @@
 
 pub mod json;
 pub mod options;
+pub mod output;
 pub mod render;
 mod setup;
 

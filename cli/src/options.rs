@@ -89,6 +89,12 @@ const VALUE_OPTIONS: &[(&str, &str, &str)] = &[
         "secs",
         "sserve: drop a connection whose handshake takes longer (default 10, 0 = never)",
     ),
+    // --- output ---
+    (
+        "msgfile",
+        "outfile",
+        "File to send output of -msg or -trace, instead of stdout",
+    ),
 ];
 
 /// sserve's own options (not in s_server), documented in docs/compat.md.
@@ -157,6 +163,17 @@ const FLAG_OPTIONS: &[(&str, &str)] = &[
     (
         "json",
         "sserve: print one JSON object per event on stdout (schema in docs/json.md)",
+    ),
+    // --- output ---
+    ("msg", "Show protocol messages"),
+    ("trace", "trace protocol messages"),
+    ("state", "Print the SSL states"),
+    ("debug", "Print more output"),
+    ("tlsextdebug", "Hex dump of all TLS extensions received"),
+    ("security_debug", "Print output from SSL/TLS security framework"),
+    (
+        "security_debug_verbose",
+        "Print more output from SSL/TLS security framework",
     ),
 ];
 

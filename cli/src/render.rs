@@ -39,7 +39,8 @@ impl Console {
 
     /// Informational stdout (s_server's `bio_s_out`, a null BIO with `-quiet`/`-brief`).
     fn info(&self, text: &str) {
-        if !self.verbosity.quiet && !self.verbosity.brief {
+        // `-debug` makes s_server's `bio_s_out` stdout even with `-quiet` (--- output ---).
+        if (!self.verbosity.quiet && !self.verbosity.brief) || crate::output::debug_forces_output() {
             let mut o = io::stdout().lock();
             let _ = o.write_all(text.as_bytes());
             let _ = o.flush();
@@ -259,6 +260,8 @@ impl Observer for Console {
             Event::SrtpNegotiated(p) => self.srtp_profile = Some(p.clone()),
             Event::RetransmitTimeout => self.err("TIMEOUT occurred\n"),
             Event::Closed(reason) => self.closed(reason),
+            // --- output ---
+            Event::Diagnostic(d) => crate::output::print(d, self.verbosity.quiet || self.verbosity.brief),
             _ => {}
         }
     }

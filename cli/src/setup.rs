@@ -244,6 +244,8 @@ fn run_inner(args: &[String]) -> Result<i32, Fatal> {
     if let Some(v) = dtls {
         b = ServerConfigBuilder::new_dtls(v).map_err(tls("creating the DTLS context"))?;
     }
+    // --- output --- (first, so that -security_debug also checks what is configured below)
+    crate::output::configure(&mut b, args, &m).map_err(Fatal)?;
 
     let tls_flags = [
         ("tls1", TlsVersion::Tls1),
@@ -405,7 +407,7 @@ fn run_inner(args: &[String]) -> Result<i32, Fatal> {
             "connections": summary.connections,
             "stats": crate::json::stats(&stats),
         }));
-    } else if !quiet {
+    } else if !quiet || crate::output::debug_forces_output() {
         let mut out = std::io::stdout().lock();
         let _ = out.write_all(stats_text(&stats).as_bytes());
         let _ = out.flush();
@@ -600,7 +602,8 @@ fn announce(
         crate::json::emit(serde_json::json!({"event": "listening", "address": bound.to_string()}));
         return Arc::new(Mutex::new(JsonOutput));
     }
-    if !verbosity.quiet {
+    // `-debug` makes s_server's `bio_s_out` stdout even with `-quiet` (--- output ---).
+    if !verbosity.quiet || crate::output::debug_forces_output() {
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "Using default temp DH parameters");
         let _ = writeln!(out, "{}", accept_line(requested_port, bound));

@@ -63,6 +63,9 @@ pub enum Event {
     SrtpNegotiated(String),
     /// The connection is over; nothing more will be transmitted. Always the last event.
     Closed(CloseReason),
+    // --- output ---
+    /// `-msg`, `-trace`, `-state`, `-tlsextdebug`, `-security_debug`, `-debug` output.
+    Diagnostic(crate::output::Diagnostic),
 }
 
 /// How a session ended.

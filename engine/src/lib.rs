@@ -36,6 +36,7 @@ pub mod event;
 pub mod http;
 pub mod line;
 pub mod mode;
+pub mod output;
 pub mod session;
 pub mod status_page;
 pub mod time;

@@ -97,6 +97,7 @@ impl SslConn<MemIo> {
         ssl.set_ex_data(events_index(), ConnEvents::default());
         ssl.set_accept_state();
         let stream = SslStream::new(ssl, MemIo::default()).map_err(|e| config_error("SSL BIO", &e))?;
+        super::output::attach(stream.ssl());
         Ok(SslConn::from_stream(stream))
     }
 }

@@ -255,7 +255,9 @@ fn new_ssl(ctx: &SslContext, settings: &DtlsSettings, cookie: CookieKey) -> Resu
         mtu: settings.mtu,
         ..DatagramPipe::default()
     };
-    SslStream::new(ssl, pipe).map_err(|e| config_error("SSL BIO", &e))
+    let stream = SslStream::new(ssl, pipe).map_err(|e| config_error("SSL BIO", &e))?;
+    super::output::attach(stream.ssl());
+    Ok(stream)
 }
 
 /// A server DTLS association over a [`DatagramPipe`], implementing [`DatagramTls`].

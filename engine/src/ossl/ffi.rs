@@ -188,3 +188,142 @@ mod tests {
         assert!(addrs.iter().all(|&a| a != 0));
     }
 }
+
+// --- output ---
+// Diagnostic callbacks (`-msg`, `-trace`, `-state`, `-tlsextdebug`, `-security_debug`, `-debug`).
+
+/// `SSL_CTX_set_msg_callback`'s callback type (SSL_CTX_set_msg_callback(3)).
+pub(crate) type MsgCallback = extern "C" fn(c_int, c_int, c_int, *const c_void, usize, *mut SSL, *mut c_void);
+/// The `-tlsextdebug` callback type (`SSL_set_tlsext_debug_callback`, tls1.h).
+pub(crate) type TlsextDebugCallback = extern "C" fn(*mut SSL, c_int, c_int, *const u8, c_int, *mut c_void);
+/// `SSL_CTX_set_security_callback`'s callback type (SSL_CTX_set_security_level(3)).
+pub(crate) type SecurityCallback =
+    Option<unsafe extern "C" fn(*const SSL, *const SSL_CTX, c_int, c_int, c_int, *mut c_void, *mut c_void) -> c_int>;
+/// `BIO_callback_fn_ex` (BIO_set_callback(3)).
+pub(crate) type BioCallbackEx = Option<
+    extern "C" fn(
+        *mut BIO,
+        c_int,
+        *const c_char,
+        usize,
+        c_int,
+        core::ffi::c_long,
+        c_int,
+        *mut usize,
+    ) -> core::ffi::c_long,
+>;
+
+extern "C" {
+    // SSL_CTX_set_msg_callback(3)
+    pub(crate) fn SSL_CTX_set_msg_callback(ctx: *mut SSL_CTX, cb: Option<MsgCallback>);
+    // SSL_CTX_set_msg_callback(3) (SSL_trace, built with ssl-trace)
+    pub(crate) fn SSL_trace(
+        write_p: c_int,
+        version: c_int,
+        content_type: c_int,
+        buf: *const c_void,
+        len: usize,
+        ssl: *mut SSL,
+        arg: *mut c_void,
+    );
+    // SSL_CTX_set_info_callback(3)
+    pub(crate) fn SSL_CTX_set_info_callback(ctx: *mut SSL_CTX, cb: Option<extern "C" fn(*const SSL, c_int, c_int)>);
+    // SSL_alert_type_string(3)
+    pub(crate) fn SSL_alert_type_string_long(value: c_int) -> *const c_char;
+    // SSL_want(3)
+    pub(crate) fn SSL_want(s: *const SSL) -> c_int;
+    // SSL_CTX_ctrl(3): SSL_set_tlsext_debug_callback is SSL_callback_ctrl
+    pub(crate) fn SSL_callback_ctrl(s: *mut SSL, cmd: c_int, fp: Option<unsafe extern "C" fn()>) -> core::ffi::c_long;
+    // SSL_CTX_set_security_level(3)
+    pub(crate) fn SSL_CTX_set_security_callback(ctx: *mut SSL_CTX, cb: SecurityCallback);
+    pub(crate) fn SSL_CTX_get_security_callback(ctx: *const SSL_CTX) -> SecurityCallback;
+    // BIO_set_callback(3)
+    pub(crate) fn BIO_set_callback_ex(b: *mut BIO, cb: BioCallbackEx);
+    pub(crate) fn BIO_set_callback_arg(b: *mut BIO, arg: *mut c_char);
+    pub(crate) fn BIO_get_callback_arg(b: *const BIO) -> *mut c_char;
+    // BIO_should_retry(3)
+    pub(crate) fn BIO_test_flags(b: *const BIO, flags: c_int) -> c_int;
+    // EC_GROUP_new(3)
+    pub(crate) fn EC_curve_nid2nist(nid: c_int) -> *const c_char;
+    // X509_get_pubkey(3)
+    pub(crate) fn X509_get0_pubkey(x: *const openssl_sys::X509) -> *mut openssl_sys::EVP_PKEY;
+    // EVP_PKEY_ASN1_METHOD(3)
+    pub(crate) fn EVP_PKEY_get0_asn1(pkey: *const openssl_sys::EVP_PKEY) -> *const c_void;
+    pub(crate) fn EVP_PKEY_asn1_get0_info(
+        ppkey_id: *mut c_int,
+        pkey_base_id: *mut c_int,
+        ppkey_flags: *mut c_int,
+        pinfo: *mut *const c_char,
+        ppem_str: *mut *const c_char,
+        ameth: *const c_void,
+    ) -> c_int;
+}
+
+/// ssl.h.in: `SSL_set_tlsext_debug_callback`'s control code.
+pub(crate) const SSL_CTRL_SET_TLSEXT_DEBUG_CB: c_int = 56;
+/// ssl.h.in: `SSL_want` value while waiting to read.
+pub(crate) const SSL_READING: c_int = 3;
+/// ssl.h.in: info callback `where` bits.
+pub(crate) const SSL_ST_CONNECT: c_int = 0x1000;
+pub(crate) const SSL_ST_ACCEPT: c_int = 0x2000;
+pub(crate) const SSL_ST_MASK: c_int = 0x0FFF;
+pub(crate) const SSL_CB_LOOP: c_int = 0x01;
+pub(crate) const SSL_CB_EXIT: c_int = 0x02;
+pub(crate) const SSL_CB_READ: c_int = 0x04;
+pub(crate) const SSL_CB_ALERT: c_int = 0x4000;
+/// bio.h.in: callback operations.
+pub(crate) const BIO_CB_READ: c_int = 0x02;
+pub(crate) const BIO_CB_WRITE: c_int = 0x03;
+pub(crate) const BIO_CB_RETURN: c_int = 0x80;
+/// ssl.h.in: security callback operations.
+pub(crate) const SSL_SECOP_OTHER_TYPE: c_int = 0xffff_0000_u32 as c_int;
+pub(crate) const SSL_SECOP_OTHER_CIPHER: c_int = 1 << 16;
+pub(crate) const SSL_SECOP_OTHER_CURVE: c_int = 2 << 16;
+pub(crate) const SSL_SECOP_OTHER_PKEY: c_int = 4 << 16;
+pub(crate) const SSL_SECOP_OTHER_SIGALG: c_int = 5 << 16;
+pub(crate) const SSL_SECOP_OTHER_CERT: c_int = 6 << 16;
+pub(crate) const SSL_SECOP_PEER: c_int = 0x1000;
+pub(crate) const SSL_SECOP_CIPHER_SUPPORTED: c_int = 1 | SSL_SECOP_OTHER_CIPHER;
+pub(crate) const SSL_SECOP_CIPHER_SHARED: c_int = 2 | SSL_SECOP_OTHER_CIPHER;
+pub(crate) const SSL_SECOP_CIPHER_CHECK: c_int = 3 | SSL_SECOP_OTHER_CIPHER;
+pub(crate) const SSL_SECOP_CURVE_SUPPORTED: c_int = 4 | SSL_SECOP_OTHER_CURVE;
+pub(crate) const SSL_SECOP_CURVE_SHARED: c_int = 5 | SSL_SECOP_OTHER_CURVE;
+pub(crate) const SSL_SECOP_CURVE_CHECK: c_int = 6 | SSL_SECOP_OTHER_CURVE;
+pub(crate) const SSL_SECOP_TMP_DH: c_int = 7 | SSL_SECOP_OTHER_PKEY;
+pub(crate) const SSL_SECOP_VERSION: c_int = 9;
+pub(crate) const SSL_SECOP_TICKET: c_int = 10;
+pub(crate) const SSL_SECOP_SIGALG_SUPPORTED: c_int = 11 | SSL_SECOP_OTHER_SIGALG;
+pub(crate) const SSL_SECOP_SIGALG_SHARED: c_int = 12 | SSL_SECOP_OTHER_SIGALG;
+pub(crate) const SSL_SECOP_SIGALG_CHECK: c_int = 13 | SSL_SECOP_OTHER_SIGALG;
+pub(crate) const SSL_SECOP_SIGALG_MASK: c_int = 14 | SSL_SECOP_OTHER_SIGALG;
+pub(crate) const SSL_SECOP_COMPRESSION: c_int = 15;
+pub(crate) const SSL_SECOP_EE_KEY: c_int = 16 | SSL_SECOP_OTHER_CERT;
+pub(crate) const SSL_SECOP_CA_KEY: c_int = 17 | SSL_SECOP_OTHER_CERT;
+pub(crate) const SSL_SECOP_CA_MD: c_int = 18 | SSL_SECOP_OTHER_CERT;
+
+#[cfg(test)]
+mod output_link_tests {
+    /// Taking each symbol's address makes the linker check every declaration.
+    #[test]
+    fn every_output_symbol_links() {
+        let addrs = [
+            super::SSL_CTX_set_msg_callback as *const () as usize,
+            super::SSL_trace as *const () as usize,
+            super::SSL_CTX_set_info_callback as *const () as usize,
+            super::SSL_alert_type_string_long as *const () as usize,
+            super::SSL_want as *const () as usize,
+            super::SSL_callback_ctrl as *const () as usize,
+            super::SSL_CTX_set_security_callback as *const () as usize,
+            super::SSL_CTX_get_security_callback as *const () as usize,
+            super::BIO_set_callback_ex as *const () as usize,
+            super::BIO_set_callback_arg as *const () as usize,
+            super::BIO_get_callback_arg as *const () as usize,
+            super::BIO_test_flags as *const () as usize,
+            super::EC_curve_nid2nist as *const () as usize,
+            super::X509_get0_pubkey as *const () as usize,
+            super::EVP_PKEY_get0_asn1 as *const () as usize,
+            super::EVP_PKEY_asn1_get0_info as *const () as usize,
+        ];
+        assert!(addrs.iter().all(|&a| a != 0));
+    }
+}
