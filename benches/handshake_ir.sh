@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# handshake_ir.sh — server instructions per connection (full TLS 1.3 handshake + GET of a small
+# file in -WWW mode, then close), sserve vs openssl s_server, counted by callgrind. Instruction
+# counts do not depend on machine load, unlike the CPU times of compare.sh on a shared VM.
+# Start-up cost is removed by running each server twice (-naccept N1 and N2) and taking the
+# difference. Valgrind runs threads one at a time, so this counts work, not parallelism.
+#
+# Usage: benches/handshake_ir.sh [SSERVE_BIN]  (env: N1=10 N2=110, RESUME=0|1, SSERVE_ARGS)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=$(readlink -f "${1:-target/release/sserve}")
+N1=${N1:-10}; N2=${N2:-110}; RESUME=${RESUME:-0}
+command -v valgrind >/dev/null || { echo "needs valgrind (apt-get install -y valgrind)" >&2; exit 2; }
+WORK=$(mktemp -d -t hsir.XXXXXX)
+trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$WORK"' EXIT
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$WORK/key.pem" \
+  -out "$WORK/cert.pem" -subj /CN=localhost -days 2 2>/dev/null
+mkdir -p "$WORK/www"; printf 'small file\n' > "$WORK/www/small.txt"
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+clients() { # port n: n sequential connections, each GET /small.txt then close
+  python3 - "$1" "$2" "$RESUME" <<'PY'
+import socket, ssl, sys, time
+port, n, resume = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "1"
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+ctx.minimum_version = ctx.maximum_version = ssl.TLSVersion.TLSv1_3
+for _ in range(600):  # the server starts slowly under valgrind
+    try: socket.create_connection(("127.0.0.1", port), timeout=1).close(); break
+    except OSError: time.sleep(0.1)
+else: sys.exit("server did not start")
+session = None
+for i in range(n - 1):  # the probe above was the first accepted connection
+    with socket.create_connection(("127.0.0.1", port), timeout=60) as raw:
+        with ctx.wrap_socket(raw, server_hostname="localhost", session=session if resume else None) as s:
+            s.sendall(b"GET /small.txt HTTP/1.0\r\n\r\n")
+            data = b""
+            while True:
+                chunk = s.recv(4096)
+                if not chunk: break
+                data += chunk
+            assert b"small file" in data, data
+            session = s.session
+PY
+}
+
+ir() { # name n cmd...: total instructions of a server run that accepts n connections
+  local name=$1 n=$2; shift 2
+  local port; port=$(free_port)
+  (cd "$WORK/www" && exec valgrind --tool=callgrind --callgrind-out-file="$WORK/cg.$name.$n" \
+     "$@" -accept "$port" -cert "$WORK/cert.pem" -key "$WORK/key.pem" -WWW -quiet -naccept "$n" \
+     >/dev/null 2>"$WORK/vg.$name.$n" </dev/null) &
+  local pid=$!
+  clients "$port" "$n"
+  wait "$pid" || true
+  awk '/Collected/ {print $4}' "$WORK/vg.$name.$n"
+}
+
+declare -A total
+for side in sserve s_server; do
+  if [[ $side == sserve ]]; then cmd=("$BIN" ${SSERVE_ARGS:-}); else cmd=(openssl s_server); fi
+  a=$(ir "$side" "$N1" "${cmd[@]}"); b=$(ir "$side" "$N2" "${cmd[@]}")
+  total[$side]=$(( (b - a) / (N2 - N1) ))
+  echo "$side: $(( total[$side] )) instructions per connection (runs of $N1 and $N2 connections: $a, $b)"
+done
+awk -v a="${total[sserve]}" -v b="${total[s_server]}" -v r="$RESUME" \
+  'BEGIN { printf "ratio sserve / s_server (%s handshakes + GET): %.3f\n", r == "1" ? "resumed" : "full", a / b }'
