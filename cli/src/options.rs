@@ -89,6 +89,29 @@ const VALUE_OPTIONS: &[(&str, &str, &str)] = &[
         "secs",
         "sserve: drop a connection whose handshake takes longer (default 10, 0 = never)",
     ),
+    // --- ocsp ---
+    (
+        "status_timeout",
+        "n",
+        "Status request responder timeout (sserve: default 30)",
+    ),
+    ("status_url", "val", "Status request fallback URL"),
+    (
+        "status_file",
+        "infile",
+        "File containing DER encoded OCSP Response",
+    ),
+    (
+        "proxy",
+        "val",
+        "[http://]host[:port][/path] of HTTP proxy to use; path is ignored",
+    ),
+    (
+        "no_proxy",
+        "val",
+        "List of addresses of servers not to use HTTP(S) proxy for",
+    ),
+    ("id_prefix", "val", "Generate SSL/TLS session IDs prefixed by arg"),
 ];
 
 /// sserve's own options (not in s_server), documented in docs/compat.md.
@@ -158,6 +181,17 @@ const FLAG_OPTIONS: &[(&str, &str)] = &[
         "json",
         "sserve: print one JSON object per event on stdout (schema in docs/json.md)",
     ),
+    // --- ocsp ---
+    ("status", "Request certificate status from server"),
+    (
+        "status_verbose",
+        "Print more output in certificate status callback",
+    ),
+    (
+        "ext_cache",
+        "Disable internal cache, set up and use external cache",
+    ),
+    ("stateless", "Require TLSv1.3 cookies"),
 ];
 
 /// Options passed to OpenSSL's `SSL_CONF_cmd` that the help lists (any other name OpenSSL

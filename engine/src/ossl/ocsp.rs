@@ -410,8 +410,14 @@ pub(crate) fn stateless_step<T: Transport>(stream: &mut SslStream<T>) -> Result<
         }
         _ => {
             let mut e = take_queue(TlsErrorKind::Protocol, "SSL_stateless");
-            if e.stack.is_empty() && eof {
-                e.kind = TlsErrorKind::UnexpectedEof;
+            if e.stack.is_empty() {
+                if eof {
+                    e.kind = TlsErrorKind::UnexpectedEof;
+                } else {
+                    // A TLS 1.2 ClientHello runs the handshake up to the server's flight and
+                    // fails without a reason on the queue.
+                    e.reason = String::from("SSL_stateless: no TLSv1.3 ClientHello with a valid cookie (-stateless)");
+                }
             }
             Err(e)
         }
