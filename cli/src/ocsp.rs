@@ -201,7 +201,9 @@ impl Refresh {
     fn wait(&mut self, staple: &OcspStaple) {
         loop {
             let now = Instant::now();
-            let due = self.refresh_at.unwrap_or_else(|| self.last_attempt.unwrap_or(now) + RETRY);
+            let due = self
+                .refresh_at
+                .unwrap_or_else(|| self.last_attempt.unwrap_or(now) + RETRY);
             if due <= now {
                 break;
             }
@@ -265,8 +267,12 @@ fn fetch(source: &QuerySource, s: &StatusSettings) -> Result<Vec<u8>, String> {
         eprintln!("cert_status: AIA URL: {}", q.url);
     }
     let proxy = effective_proxy(s.proxy.as_deref(), s.no_proxy.as_deref(), &url.host);
-    post(&url, proxy.as_ref(), &q.request, s.timeout)
-        .map_err(|e| format!("Error querying OCSP responder\ncert_status: error querying responder\n{}: {e}", q.url))
+    post(&url, proxy.as_ref(), &q.request, s.timeout).map_err(|e| {
+        format!(
+            "Error querying OCSP responder\ncert_status: error querying responder\n{}: {e}",
+            q.url
+        )
+    })
 }
 
 /// An `http://host[:port][/path]` URL (OpenSSL's `OSSL_HTTP_parse_url` without user info,
@@ -394,7 +400,9 @@ fn post(url: &Url, proxy: Option<&Url>, body: &[u8], timeout: Duration) -> Resul
         let l = d.saturating_duration_since(Instant::now());
         (!l.is_zero()).then_some(l).ok_or_else(|| "timeout".to_string())
     };
-    stream.set_write_timeout(Some(left(deadline)?)).map_err(|e| e.to_string())?;
+    stream
+        .set_write_timeout(Some(left(deadline)?))
+        .map_err(|e| e.to_string())?;
     stream
         .write_all(head.as_bytes())
         .and_then(|()| stream.write_all(body))
@@ -402,7 +410,9 @@ fn post(url: &Url, proxy: Option<&Url>, body: &[u8], timeout: Duration) -> Resul
     let mut resp = Vec::new();
     let mut buf = [0u8; 8192];
     loop {
-        stream.set_read_timeout(Some(left(deadline)?)).map_err(|e| e.to_string())?;
+        stream
+            .set_read_timeout(Some(left(deadline)?))
+            .map_err(|e| e.to_string())?;
         match stream.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => {
@@ -462,11 +472,17 @@ mod tests {
     #[test]
     fn urls() {
         let u = Url::parse("http://ocsp.example:8080/a/b").unwrap();
-        assert_eq!((u.https, u.host.as_str(), u.port, u.path.as_str()), (false, "ocsp.example", 8080, "/a/b"));
+        assert_eq!(
+            (u.https, u.host.as_str(), u.port, u.path.as_str()),
+            (false, "ocsp.example", 8080, "/a/b")
+        );
         let u = Url::parse("127.0.0.1").unwrap();
         assert_eq!((u.port, u.path.as_str()), (80, "/"));
         let u = Url::parse("https://[::1]/x").unwrap();
-        assert_eq!((u.https, u.host.as_str(), u.port, u.authority()), (true, "::1", 443, "[::1]:443".into()));
+        assert_eq!(
+            (u.https, u.host.as_str(), u.port, u.authority()),
+            (true, "::1", 443, "[::1]:443".into())
+        );
         assert!(Url::parse("ftp://x/").is_none());
         assert!(Url::parse("http://:80/").is_none());
         assert!(Url::parse("http://h:notaport/").is_none());

@@ -96,11 +96,7 @@ const VALUE_OPTIONS: &[(&str, &str, &str)] = &[
         "Status request responder timeout (sserve: default 30)",
     ),
     ("status_url", "val", "Status request fallback URL"),
-    (
-        "status_file",
-        "infile",
-        "File containing DER encoded OCSP Response",
-    ),
+    ("status_file", "infile", "File containing DER encoded OCSP Response"),
     (
         "proxy",
         "val",
@@ -183,14 +179,8 @@ const FLAG_OPTIONS: &[(&str, &str)] = &[
     ),
     // --- ocsp ---
     ("status", "Request certificate status from server"),
-    (
-        "status_verbose",
-        "Print more output in certificate status callback",
-    ),
-    (
-        "ext_cache",
-        "Disable internal cache, set up and use external cache",
-    ),
+    ("status_verbose", "Print more output in certificate status callback"),
+    ("ext_cache", "Disable internal cache, set up and use external cache"),
     ("stateless", "Require TLSv1.3 cookies"),
 ];
 

@@ -119,7 +119,11 @@ fn status_file_is_stapled() {
     // gets no staple.
     let quiet = server!(&dir).args(["-status_file", resp.to_str().unwrap()]).start();
     let asked = status_client(quiet.port, &dir.pki.ca_cert);
-    assert!(asked.stdout.wait_for("OCSP Response Status: successful", TIMEOUT), "{}", asked.dump());
+    assert!(
+        asked.stdout.wait_for("OCSP Response Status: successful", TIMEOUT),
+        "{}",
+        asked.dump()
+    );
     // Console mode serves one connection at a time.
     drop(asked);
     let plain = s_client(quiet.port, &[]);
@@ -142,7 +146,11 @@ fn status_file_that_is_not_a_response_is_refused() {
         .args(["-status_file", bogus.to_str().unwrap()])
         .run_to_exit(TIMEOUT);
     assert_eq!(f.code(), Some(1), "{}", f.dump());
-    assert!(f.err().contains("cert_status: Error reading OCSP response"), "{}", f.dump());
+    assert!(
+        f.err().contains("cert_status: Error reading OCSP response"),
+        "{}",
+        f.dump()
+    );
 }
 
 #[test]
@@ -175,7 +183,12 @@ fn status_url_fetches_from_a_responder() {
     srv.expect_stderr("cert_status: ocsp response sent:");
     if !is_openssl() {
         // sserve asks once and staples the cached response to both handshakes.
-        assert_eq!(responder.proc.stderr.count("Received request"), 1, "{}", responder.proc.dump());
+        assert_eq!(
+            responder.proc.stderr.count("Received request"),
+            1,
+            "{}",
+            responder.proc.dump()
+        );
     }
 }
 
@@ -196,8 +209,22 @@ fn aia_url_is_used_and_printed() {
     .unwrap();
     let f = openssl(
         &[
-            "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-set_serial", "0x5E12AB",
-            "-days", "30", "-out", "aia.pem", "-extfile", "aia.ext",
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-set_serial",
+            "0x5E12AB",
+            "-days",
+            "30",
+            "-out",
+            "aia.pem",
+            "-extfile",
+            "aia.ext",
         ],
         &p,
     );
@@ -215,7 +242,11 @@ fn aia_url_is_used_and_printed() {
         responder.proc.dump()
     );
     srv.expect_stderr(&format!("cert_status: AIA URL: {url}"));
-    assert!(responder.proc.stderr.contains("POST /ocsp"), "{}", responder.proc.dump());
+    assert!(
+        responder.proc.stderr.contains("POST /ocsp"),
+        "{}",
+        responder.proc.dump()
+    );
 }
 
 #[test]
@@ -225,9 +256,14 @@ fn no_responder_means_no_staple() {
     // -status without an AIA URL or -status_url: the handshake works, without a staple.
     let srv = server!(&dir).args(["-status"]).start();
     let client = status_client(srv.port, &dir.pki.ca_cert);
-    assert!(client.stdout.wait_for("OCSP response: no response sent", TIMEOUT), "{}", client.dump());
     assert!(
-        srv.stderr().wait_for("cert_status: no AIA and no default responder URL", TIMEOUT),
+        client.stdout.wait_for("OCSP response: no response sent", TIMEOUT),
+        "{}",
+        client.dump()
+    );
+    assert!(
+        srv.stderr()
+            .wait_for("cert_status: no AIA and no default responder URL", TIMEOUT),
         "{}",
         srv.dump()
     );
@@ -245,4 +281,112 @@ fn https_status_url_is_refused() {
         .run_to_exit(TIMEOUT);
     assert_eq!(f.code(), Some(1), "{}", f.dump());
     assert!(f.err().contains("https responders are not supported"), "{}", f.dump());
+}
+
+/// A one-connection HTTP proxy: records the request line, rewrites its absolute URI to the
+/// path, and relays the exchange to `upstream`.
+fn one_shot_proxy(upstream: u16) -> (u16, std::thread::JoinHandle<String>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let handle = std::thread::spawn(move || {
+        let Ok((mut client, _)) = listener.accept() else {
+            return String::new();
+        };
+        client.set_read_timeout(Some(TIMEOUT)).unwrap();
+        let mut req = Vec::new();
+        let mut buf = [0u8; 4096];
+        // Headers, then the body (Content-Length).
+        let body_len = loop {
+            let n = client.read(&mut buf).unwrap_or(0);
+            if n == 0 {
+                return String::from_utf8_lossy(&req).into_owned();
+            }
+            req.extend_from_slice(&buf[..n]);
+            if let Some(end) = req.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&req[..end]).to_ascii_lowercase();
+                let len = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .and_then(|v| v.trim().parse::<usize>().ok())
+                    .unwrap_or(0);
+                break end + 4 + len;
+            }
+        };
+        while req.len() < body_len {
+            let n = client.read(&mut buf).unwrap_or(0);
+            if n == 0 {
+                break;
+            }
+            req.extend_from_slice(&buf[..n]);
+        }
+        let text = String::from_utf8_lossy(&req).into_owned();
+        let first = text.lines().next().unwrap_or("").to_string();
+        let origin = format!("http://127.0.0.1:{upstream}");
+        let rewritten = first.replacen(&origin, "", 1);
+        let mut out = rewritten.into_bytes();
+        out.extend_from_slice(&req[first.len()..]);
+        let mut up = std::net::TcpStream::connect(("127.0.0.1", upstream)).unwrap();
+        up.set_read_timeout(Some(TIMEOUT)).unwrap();
+        up.write_all(&out).unwrap();
+        let mut resp = Vec::new();
+        let _ = up.read_to_end(&mut resp);
+        let _ = client.write_all(&resp);
+        first
+    });
+    (port, handle)
+}
+
+#[test]
+fn proxy_and_no_proxy() {
+    require!("openssl");
+    let dir = TestDir::new();
+    let index = dir.join("index.txt");
+    std::fs::write(
+        &index,
+        index_line(&serial(&dir.pki.server_cert, dir.path()), "/CN=localhost"),
+    )
+    .unwrap();
+    let responder = Responder::start(&dir, &index);
+    let url = format!("http://127.0.0.1:{}/", responder.port);
+    let ca = dir.pki.ca_cert.to_str().unwrap();
+
+    // Through -proxy: the request line carries the absolute URI.
+    let (proxy_port, proxy) = one_shot_proxy(responder.port);
+    let srv = server!(&dir)
+        .args(["-CAfile", ca, "-status_url", &url, "-status_timeout", "10"])
+        .args(["-proxy", &format!("127.0.0.1:{proxy_port}")])
+        .start();
+    let client = status_client(srv.port, &dir.pki.ca_cert);
+    assert!(
+        client.stdout.wait_for("OCSP Response Status: successful", TIMEOUT),
+        "{}\n{}",
+        client.dump(),
+        srv.dump()
+    );
+    let line = proxy.join().unwrap();
+    assert_eq!(line, format!("POST {url} HTTP/1.0"), "{}", srv.dump());
+    drop(client);
+    drop(srv);
+
+    // -no_proxy naming the responder's host: the (dead) proxy is not used.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead_port = dead.local_addr().unwrap().port();
+    drop(dead);
+    let srv = server!(&dir)
+        .args(["-CAfile", ca, "-status_url", &url, "-status_timeout", "10"])
+        .args([
+            "-proxy",
+            &format!("127.0.0.1:{dead_port}"),
+            "-no_proxy",
+            "localhost,127.0.0.1",
+        ])
+        .start();
+    let client = status_client(srv.port, &dir.pki.ca_cert);
+    assert!(
+        client.stdout.wait_for("OCSP Response Status: successful", TIMEOUT),
+        "{}\n{}",
+        client.dump(),
+        srv.dump()
+    );
 }

@@ -46,11 +46,17 @@ fn ext_cache_resumes_and_prints_its_lines() {
     // -reconnect: one full handshake, then five resumptions.
     assert_eq!(reused, 5, "{}\n{}", f.dump(), srv.dump());
     assert!(
-        srv.stderr().wait_until(TIMEOUT, |b| sserve_tests::count(b, b"Lookup session: cache hit") >= 5),
+        srv.stderr()
+            .wait_until(TIMEOUT, |b| sserve_tests::count(b, b"Lookup session: cache hit") >= 5),
         "{}",
         srv.dump()
     );
-    assert_eq!(srv.stderr().count("New session added to external cache"), 1, "{}", srv.dump());
+    assert_eq!(
+        srv.stderr().count("New session added to external cache"),
+        1,
+        "{}",
+        srv.dump()
+    );
     assert_eq!(srv.stderr().count("Lookup session: cache miss"), 0, "{}", srv.dump());
 }
 
@@ -64,7 +70,12 @@ fn ext_cache_miss_and_sess_in() {
     let first = s_client_run(srv.port, &["-tls1_2", "-sess_out", sess]);
     assert!(first.out().contains("New, TLSv1.2"), "{}", first.dump());
     let again = s_client_run(srv.port, &["-tls1_2", "-sess_in", sess]);
-    assert!(again.out().contains("Reused, TLSv1.2"), "{}\n{}", again.dump(), srv.dump());
+    assert!(
+        again.out().contains("Reused, TLSv1.2"),
+        "{}\n{}",
+        again.dump(),
+        srv.dump()
+    );
     drop(srv);
     // A new server has an empty cache: the lookup misses and a full handshake follows.
     let fresh = server!(&dir).args(["-ext_cache", "-no_ticket"]).start();
@@ -95,7 +106,9 @@ fn stateless_tls13_handshake_works() {
         assert!(out.contains("New, TLSv1.3"), "{extra:?}\n{}\n{}", f.dump(), srv.dump());
         // The HelloRetryRequest with the cookie made the client send a second ClientHello.
         assert_eq!(
-            out.lines().filter(|l| l.starts_with(">>> ") && l.ends_with("ClientHello")).count(),
+            out.lines()
+                .filter(|l| l.starts_with(">>> ") && l.ends_with("ClientHello"))
+                .count(),
             2,
             "{extra:?}\n{}",
             f.dump()

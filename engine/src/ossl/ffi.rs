@@ -107,8 +107,11 @@ extern "C" {
         to: *const openssl_sys::ASN1_TIME,
     ) -> c_int;
     // ocsp.h (OCSP_RESPONSE_print, undocumented; used by s_server -status_verbose)
-    pub(crate) fn OCSP_RESPONSE_print(bp: *mut BIO, o: *mut openssl_sys::OCSP_RESPONSE, flags: core::ffi::c_ulong)
-        -> c_int;
+    pub(crate) fn OCSP_RESPONSE_print(
+        bp: *mut BIO,
+        o: *mut openssl_sys::OCSP_RESPONSE,
+        flags: core::ffi::c_ulong,
+    ) -> c_int;
 }
 
 /// Opaque `OCSP_SINGLERESP` (OCSP_resp_find_status(3)).
