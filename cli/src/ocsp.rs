@@ -79,7 +79,7 @@ fn configure_status(b: &mut ServerConfigBuilder, m: &ArgMatches) -> Result<(), S
         || m.get_flag("status")
         || ["status_timeout", "status_url", "status_file"]
             .iter()
-            .any(|o| m.contains_id(o) && m.get_one::<String>(o).is_some());
+            .any(|o| m.get_one::<String>(o).is_some());
     if !enabled {
         return Ok(());
     }
@@ -194,6 +194,9 @@ struct Refresh {
     /// When the stapled response must no longer be used.
     expires: Option<Instant>,
     last_attempt: Option<Instant>,
+    /// The last failure was not the responder's (no URL, no issuer): asking again on a timer
+    /// would only repeat it, so only a handshake that wants a response brings a new try.
+    only_when_wanted: bool,
 }
 
 impl Refresh {
@@ -201,14 +204,17 @@ impl Refresh {
     fn wait(&mut self, staple: &OcspStaple) {
         loop {
             let now = Instant::now();
-            let due = self
-                .refresh_at
-                .unwrap_or_else(|| self.last_attempt.unwrap_or(now) + RETRY);
+            let due = match self.refresh_at {
+                Some(t) => t,
+                None if self.only_when_wanted => now + MAX_AGE,
+                None => self.last_attempt.unwrap_or(now) + RETRY,
+            };
             if due <= now {
                 break;
             }
             // A handshake that found no response brings the query forward.
             if staple.wait_wanted(due - now) && !staple.is_set() {
+                self.only_when_wanted = false;
                 let earliest = self.last_attempt.map_or(now, |t| t + MIN_GAP);
                 if let Some(d) = earliest.checked_duration_since(Instant::now()) {
                     std::thread::sleep(d);
@@ -222,16 +228,17 @@ impl Refresh {
     fn attempt(&mut self, source: &QuerySource, s: &StatusSettings, staple: &OcspStaple) {
         let now = Instant::now();
         self.last_attempt = Some(now);
-        match fetch(source, s).and_then(|der| staple.set(der).map_err(|e| e.reason)) {
+        let result = fetch(source, s).and_then(|der| staple.set(der).map_err(|e| (e.reason, false)));
+        match result {
             Ok(info) => {
+                self.only_when_wanted = false;
                 let (refresh, expires) = lifetimes(info);
                 self.refresh_at = Some(now + refresh);
                 self.expires = Some(now + expires);
             }
-            Err(msg) => {
-                if !msg.is_empty() {
-                    eprintln!("{msg}");
-                }
+            Err((msg, permanent)) => {
+                eprintln!("{msg}");
+                self.only_when_wanted = permanent;
                 self.refresh_at = None;
                 if self.expires.is_none_or(|t| t <= now) {
                     staple.clear();
@@ -255,23 +262,25 @@ fn lifetimes(info: StapleInfo) -> (Duration, Duration) {
     }
 }
 
-/// Builds the request and asks the responder; `Err` carries the lines to print.
-fn fetch(source: &QuerySource, s: &StatusSettings) -> Result<Vec<u8>, String> {
+/// Builds the request and asks the responder; `Err` carries the lines to print and whether the
+/// failure is one of the configuration (asking the responder again cannot help).
+fn fetch(source: &QuerySource, s: &StatusSettings) -> Result<Vec<u8>, (String, bool)> {
     let q = source.query(s.default_url.as_deref()).map_err(|e| match e {
-        OcspQueryError::NoResponder => "cert_status: no AIA and no default responder URL".to_string(),
-        OcspQueryError::NoIssuer => "cert_status: Can't retrieve issuer certificate.".to_string(),
-        OcspQueryError::Other(r) => format!("cert_status: {r}"),
+        OcspQueryError::NoResponder => ("cert_status: no AIA and no default responder URL".to_string(), true),
+        OcspQueryError::NoIssuer => ("cert_status: Can't retrieve issuer certificate.".to_string(), true),
+        OcspQueryError::Other(r) => (format!("cert_status: {r}"), true),
     })?;
-    let url = Url::parse(&q.url).ok_or_else(|| "cert_status: can't parse AIA URL".to_string())?;
+    let url = Url::parse(&q.url).ok_or_else(|| ("cert_status: can't parse AIA URL".to_string(), true))?;
     if q.from_aia && s.verbose {
         eprintln!("cert_status: AIA URL: {}", q.url);
     }
     let proxy = effective_proxy(s.proxy.as_deref(), s.no_proxy.as_deref(), &url.host);
     post(&url, proxy.as_ref(), &q.request, s.timeout).map_err(|e| {
-        format!(
+        let lines = format!(
             "Error querying OCSP responder\ncert_status: error querying responder\n{}: {e}",
             q.url
-        )
+        );
+        (lines, false)
     })
 }
 

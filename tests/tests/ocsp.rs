@@ -25,12 +25,16 @@ struct Responder {
 
 impl Responder {
     fn start(dir: &TestDir, index: &Path) -> Responder {
+        Self::start_on(dir, index, 0)
+    }
+
+    fn start_on(dir: &TestDir, index: &Path, port: u16) -> Responder {
         let mut cmd = Command::new("openssl");
         cmd.current_dir(dir.path())
             .arg("ocsp")
             .arg("-index")
             .arg(index)
-            .args(["-port", "0", "-nmin", "5"])
+            .args(["-port", &port.to_string(), "-nmin", "5"])
             .arg("-rsigner")
             .arg(&dir.pki.ca_cert)
             .arg("-rkey")
@@ -389,4 +393,55 @@ fn proxy_and_no_proxy() {
         client.dump(),
         srv.dump()
     );
+}
+
+#[test]
+fn a_responder_that_comes_late_is_asked_again() {
+    require!("openssl");
+    let dir = TestDir::new();
+    let index = dir.join("index.txt");
+    std::fs::write(
+        &index,
+        index_line(&serial(&dir.pki.server_cert, dir.path()), "/CN=localhost"),
+    )
+    .unwrap();
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = free.local_addr().unwrap().port();
+    drop(free);
+    let url = format!("http://127.0.0.1:{port}/");
+    let srv = server!(&dir)
+        .args(["-CAfile", dir.pki.ca_cert.to_str().unwrap(), "-status_url", &url])
+        .args(["-status_timeout", "5"])
+        .start();
+    // Nobody answers yet: the handshake goes on without a staple.
+    let client = status_client(srv.port, &dir.pki.ca_cert);
+    assert!(
+        client.stdout.wait_for("OCSP response: no response sent", TIMEOUT),
+        "{}",
+        client.dump()
+    );
+    assert!(
+        srv.stderr().wait_for("cert_status: error querying responder", TIMEOUT),
+        "{}",
+        srv.dump()
+    );
+    drop(client);
+    let responder = Responder::start_on(&dir, &index, port);
+    // The handshakes that find no response make sserve ask again (at most every 5 s).
+    let deadline = std::time::Instant::now() + TIMEOUT;
+    loop {
+        let client = status_client(srv.port, &dir.pki.ca_cert);
+        client.stdout.wait_for("OCSP response:", TIMEOUT);
+        if client.stdout.contains("OCSP Response Status: successful") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no staple after the responder started\n{}\n{}",
+            srv.dump(),
+            responder.proc.dump()
+        );
+        drop(client);
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
 }
