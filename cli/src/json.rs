@@ -112,6 +112,7 @@ impl Observer for JsonOutput {
             }
             Event::StopServer => json!({"event": "stop", "conn": conn}),
             Event::RevClose => json!({"event": "rev_close", "conn": conn}),
+            Event::Note(text) => json!({"event": "note", "conn": conn, "text": text.trim_end()}),
             Event::Closed(reason) => {
                 let (kind, error) = close(reason);
                 json!({"event": "close", "conn": conn, "reason": kind, "error": error})

@@ -3,6 +3,7 @@
 #![warn(missing_docs)]
 
 pub mod json;
+mod ocsp;
 pub mod options;
 pub mod output;
 pub mod render;

@@ -95,6 +95,25 @@ const VALUE_OPTIONS: &[(&str, &str, &str)] = &[
         "outfile",
         "File to send output of -msg or -trace, instead of stdout",
     ),
+    // --- ocsp ---
+    (
+        "status_timeout",
+        "n",
+        "Status request responder timeout (sserve: default 30)",
+    ),
+    ("status_url", "val", "Status request fallback URL"),
+    ("status_file", "infile", "File containing DER encoded OCSP Response"),
+    (
+        "proxy",
+        "val",
+        "[http://]host[:port][/path] of HTTP proxy to use; path is ignored",
+    ),
+    (
+        "no_proxy",
+        "val",
+        "List of addresses of servers not to use HTTP(S) proxy for",
+    ),
+    ("id_prefix", "val", "Generate SSL/TLS session IDs prefixed by arg"),
 ];
 
 /// sserve's own options (not in s_server), documented in docs/compat.md.
@@ -175,6 +194,11 @@ const FLAG_OPTIONS: &[(&str, &str)] = &[
         "security_debug_verbose",
         "Print more output from SSL/TLS security framework",
     ),
+    // --- ocsp ---
+    ("status", "Request certificate status from server"),
+    ("status_verbose", "Print more output in certificate status callback"),
+    ("ext_cache", "Disable internal cache, set up and use external cache"),
+    ("stateless", "Require TLSv1.3 cookies"),
 ];
 
 /// Options passed to OpenSSL's `SSL_CONF_cmd` that the help lists (any other name OpenSSL

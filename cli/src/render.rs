@@ -259,6 +259,7 @@ impl Observer for Console {
             Event::StopServer => self.err("shutdown accept socket\n"),
             Event::SrtpNegotiated(p) => self.srtp_profile = Some(p.clone()),
             Event::RetransmitTimeout => self.err("TIMEOUT occurred\n"),
+            Event::Note(text) => self.err(text),
             Event::Closed(reason) => self.closed(reason),
             // --- output ---
             Event::Diagnostic(d) => crate::output::print(d, self.verbosity.quiet || self.verbosity.brief),

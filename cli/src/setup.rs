@@ -283,6 +283,7 @@ fn run_inner(args: &[String]) -> Result<i32, Fatal> {
         b.disable_session_cache();
     }
     configure_tuning(&mut b, &m)?;
+    crate::ocsp::configure(&mut b, &m, dtls.is_some()).map_err(Fatal)?;
     if let Some(profiles) = m.get_one::<String>("use_srtp") {
         b.use_srtp(profiles)
             .map_err(|e| Fatal(format!("Error setting SRTP profile: {}", e.reason)))?;

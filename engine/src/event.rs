@@ -61,6 +61,10 @@ pub enum Event {
     /// DTLS with `-use_srtp`: the negotiated SRTP protection profile (comes right before
     /// [`Event::HandshakeComplete`]; s_server prints `SRTP Extension negotiated, profile=%s`).
     SrtpNegotiated(String),
+    /// A line (or lines, with their newlines) that s_server prints on stderr from a callback:
+    /// `cert_status: …` (`-status_verbose`), `New session added to external cache`,
+    /// `Lookup session: cache hit|miss` (`-ext_cache`).
+    Note(String),
     /// The connection is over; nothing more will be transmitted. Always the last event.
     Closed(CloseReason),
     // --- output ---

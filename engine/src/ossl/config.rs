@@ -458,6 +458,12 @@ impl ServerConfigBuilder {
         self.ctx.set_keylog_callback(callbacks::keylog);
     }
 
+    /// The context under construction, for the `impl ServerConfigBuilder` blocks of sibling
+    /// modules (`ocsp`).
+    pub(super) fn ctx_mut(&mut self) -> &mut SslContextBuilder {
+        &mut self.ctx
+    }
+
     /// Was a certificate configured (by bytes or [`ServerConfigBuilder::ephemeral_certificate`])?
     pub fn has_certificate(&self) -> bool {
         self.has_cert

@@ -32,6 +32,11 @@ pub trait Transport: Read + Write {
     fn queued(&self) -> usize;
     /// Largest plaintext one `SSL_write` may take (DTLS: what fits one datagram).
     fn write_limit(ssl: &SslRef) -> usize;
+    /// The ciphertext not yet read by OpenSSL and whether the peer's transport ended (for
+    /// `-stateless`, which must see whole records); a transport may keep it to itself.
+    fn buffered_input(&self) -> (&[u8], bool) {
+        (&[], false)
+    }
 }
 
 impl Transport for MemIo {
@@ -62,6 +67,10 @@ impl Transport for MemIo {
     fn write_limit(_ssl: &SslRef) -> usize {
         usize::MAX
     }
+
+    fn buffered_input(&self) -> (&[u8], bool) {
+        (&self.incoming, self.eof)
+    }
 }
 
 /// A server-side TLS connection over memory buffers.
@@ -80,6 +89,8 @@ pub struct SslConn<T> {
     /// it, the renegotiation is still outstanding (`SSL_renegotiate_pending` turns false as soon
     /// as the HelloRequest is written, long before the client answers).
     reneg_mark: Option<Vec<u8>>,
+    /// `-stateless`: the cookie exchange (`SSL_stateless`) has yet to accept a ClientHello.
+    stateless_pending: bool,
 }
 
 impl<T> core::fmt::Debug for SslConn<T> {
@@ -106,6 +117,7 @@ impl<T> SslConn<T> {
     /// Wraps a stream whose `SSL` carries the [`ConnEvents`] ex_data and is in accept state.
     pub(crate) fn from_stream(stream: SslStream<T>) -> Self {
         SslConn {
+            stateless_pending: super::ocsp::stateless_enabled(stream.ssl()),
             stream,
             pending_events: Vec::new(),
             shutdown_sent: false,
@@ -213,6 +225,12 @@ impl<T: Transport> TlsBackend for SslConn<T> {
     }
 
     fn handshake(&mut self) -> Result<HandshakeStatus, TlsError> {
+        if self.stateless_pending {
+            match super::ocsp::stateless_step(&mut self.stream)? {
+                Some(status) => return Ok(status),
+                None => self.stateless_pending = false,
+            }
+        }
         match self.stream.do_handshake() {
             Ok(()) => Ok(HandshakeStatus::Done),
             Err(e) if e.code() == ErrorCode::WANT_READ => {

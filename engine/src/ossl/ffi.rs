@@ -81,6 +81,45 @@ extern "C" {
         ctx: *mut SSL_CTX,
         cb: Option<extern "C" fn(*mut SSL, c_int) -> c_int>,
     );
+    // --- ocsp ---
+    // SSL_CTX_set_generate_session_id(3)
+    pub(crate) fn SSL_CTX_set_generate_session_id(
+        ctx: *mut SSL_CTX,
+        cb: Option<extern "C" fn(*mut SSL, *mut u8, *mut c_uint) -> c_int>,
+    ) -> c_int;
+    // SSL_CTX_set_generate_session_id(3)
+    pub(crate) fn SSL_has_matching_session_id(s: *const SSL, id: *const u8, id_len: c_uint) -> c_int;
+    // SSL_stateless(3) (DTLSv1_listen(3))
+    pub(crate) fn SSL_stateless(s: *mut SSL) -> c_int;
+    // OCSP_resp_find_status(3)
+    pub(crate) fn OCSP_resp_count(bs: *mut openssl_sys::OCSP_BASICRESP) -> c_int;
+    pub(crate) fn OCSP_resp_get0(bs: *mut openssl_sys::OCSP_BASICRESP, idx: c_int) -> *mut OcspSingleResp;
+    pub(crate) fn OCSP_single_get0_status(
+        single: *mut OcspSingleResp,
+        reason: *mut c_int,
+        revtime: *mut *mut openssl_sys::ASN1_GENERALIZEDTIME,
+        thisupd: *mut *mut openssl_sys::ASN1_GENERALIZEDTIME,
+        nextupd: *mut *mut openssl_sys::ASN1_GENERALIZEDTIME,
+    ) -> c_int;
+    // ASN1_TIME_diff(3)
+    pub(crate) fn ASN1_TIME_diff(
+        pday: *mut c_int,
+        psec: *mut c_int,
+        from: *const openssl_sys::ASN1_TIME,
+        to: *const openssl_sys::ASN1_TIME,
+    ) -> c_int;
+    // ocsp.h (OCSP_RESPONSE_print, undocumented; used by s_server -status_verbose)
+    pub(crate) fn OCSP_RESPONSE_print(
+        bp: *mut BIO,
+        o: *mut openssl_sys::OCSP_RESPONSE,
+        flags: core::ffi::c_ulong,
+    ) -> c_int;
+}
+
+/// Opaque `OCSP_SINGLERESP` (OCSP_resp_find_status(3)).
+#[repr(C)]
+pub(crate) struct OcspSingleResp {
+    _private: [u8; 0],
 }
 
 /// Opaque `BIO_ADDR` (BIO_ADDR(3)).
@@ -184,6 +223,14 @@ mod tests {
             super::BIO_ADDR_free as *const () as usize,
             super::DTLS_set_timer_cb as *const () as usize,
             super::DTLS_get_data_mtu as *const () as usize,
+            super::SSL_CTX_set_generate_session_id as *const () as usize,
+            super::SSL_has_matching_session_id as *const () as usize,
+            super::SSL_stateless as *const () as usize,
+            super::OCSP_resp_count as *const () as usize,
+            super::OCSP_resp_get0 as *const () as usize,
+            super::OCSP_single_get0_status as *const () as usize,
+            super::ASN1_TIME_diff as *const () as usize,
+            super::OCSP_RESPONSE_print as *const () as usize,
         ];
         assert!(addrs.iter().all(|&a| a != 0));
     }

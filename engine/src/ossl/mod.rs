@@ -17,12 +17,14 @@ mod info;
 mod membio;
 mod memio;
 mod output;
+mod ocsp;
 
 pub use config::{CertFormat, DtlsVersion, ServerConfig, ServerConfigBuilder, TlsVersion};
 pub use conn::{OpensslTls, SslConn, Transport};
 pub use dtls::{DtlsAcceptor, DtlsListener, DtlsSettings, OpensslDtls};
 pub use memio::MemIo;
 pub use output::SecuritySink;
+pub use ocsp::{OcspQuery, OcspQueryError, OcspStaple, StapleInfo};
 
 /// A [`Session`](crate::Session) over OpenSSL.
 pub type TlsSession = crate::Session<OpensslTls>;
