@@ -89,6 +89,39 @@ const VALUE_OPTIONS: &[(&str, &str, &str)] = &[
         "secs",
         "sserve: drop a connection whose handshake takes longer (default 10, 0 = never)",
     ),
+    // --- certs ---
+    ("servername", "name", "Servername for HostName TLS extension"),
+    (
+        "cert2",
+        "file",
+        "Certificate file to use for servername; default server2.pem",
+    ),
+    (
+        "key2",
+        "file",
+        "Private Key file to use for servername if not in -cert2",
+    ),
+    (
+        "dcert",
+        "file",
+        "Second server certificate file to use (usually for another key type)",
+    ),
+    ("dcertform", "PEM|DER", "Second server certificate file format"),
+    (
+        "dcert_chain",
+        "file",
+        "second server certificate chain file in PEM format",
+    ),
+    ("dkey", "file", "Second private key file to use"),
+    ("dkeyform", "PEM|DER", "Second key file format"),
+    ("dpass", "source", "Second private key and cert file pass phrase source"),
+    ("serverinfo", "file", "PEM serverinfo file for certificate"),
+    ("dhparam", "file", "DH parameters file to use"),
+    (
+        "nextprotoneg",
+        "list",
+        "Set the advertised protocols for the NPN extension (comma-separated list)",
+    ),
 ];
 
 /// sserve's own options (not in s_server), documented in docs/compat.md.
@@ -158,6 +191,12 @@ const FLAG_OPTIONS: &[(&str, &str)] = &[
         "json",
         "sserve: print one JSON object per event on stdout (schema in docs/json.md)",
     ),
+    // --- certs ---
+    (
+        "servername_fatal",
+        "On servername mismatch send fatal alert (default warning alert)",
+    ),
+    ("no_dhe", "Disable ephemeral DH"),
 ];
 
 /// Options passed to OpenSSL's `SSL_CONF_cmd` that the help lists (any other name OpenSSL
@@ -199,6 +238,10 @@ fn not_implemented(name: &str) -> String {
         "engine" => "engines are not supported (OpenSSL 3 providers replace them)",
         "sctp" | "sctp_label_bug" => "this build has no SCTP support",
         "ssl2" | "ssl3" => "SSLv2/SSLv3 are not supported",
+        // --- certs ---
+        "xcert" | "xkey" | "xchain" | "xchain_build" | "xcertform" | "xkeyform" => {
+            "extended certificates (a per-handshake SSL_check_chain choice) are not implemented"
+        }
         _ => "not implemented yet",
     };
     format!("option -{name}: {why}")

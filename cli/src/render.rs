@@ -69,6 +69,9 @@ impl Console {
             "CIPHER is {}\n",
             if i.cipher.is_empty() { "(NONE)" } else { &i.cipher }
         ));
+        if let Some(p) = &i.next_protocol {
+            t.push_str(&format!("NEXTPROTO is {p}\n")); // --- certs ---
+        }
         if let Some(p) = &self.srtp_profile {
             t.push_str(&format!("SRTP Extension negotiated, profile={p}\n"));
         }
@@ -259,6 +262,11 @@ impl Observer for Console {
             Event::SrtpNegotiated(p) => self.srtp_profile = Some(p.clone()),
             Event::RetransmitTimeout => self.err("TIMEOUT occurred\n"),
             Event::Closed(reason) => self.closed(reason),
+            // --- certs ---
+            Event::ServerName { host, switched } => {
+                let switching = if *switched { "Switching server context.\n" } else { "" };
+                self.info(&format!("Hostname in TLS extension: \"{host}\"\n{switching}"));
+            }
             _ => {}
         }
     }

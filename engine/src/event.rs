@@ -61,6 +61,14 @@ pub enum Event {
     /// DTLS with `-use_srtp`: the negotiated SRTP protection profile (comes right before
     /// [`Event::HandshakeComplete`]; s_server prints `SRTP Extension negotiated, profile=%s`).
     SrtpNegotiated(String),
+    /// The client sent SNI and `-servername` is configured (s_server prints
+    /// `Hostname in TLS extension: "<host>"`, then `Switching server context.` on a match).
+    ServerName {
+        /// The host name, non-printable bytes as `\xNN` as s_server prints them.
+        host: String,
+        /// It matched `-servername`: the connection now uses the `-cert2` context.
+        switched: bool,
+    },
     /// The connection is over; nothing more will be transmitted. Always the last event.
     Closed(CloseReason),
 }
@@ -116,6 +124,8 @@ pub struct HandshakeInfo {
     pub verify_result: (i64, String),
     /// `-keymatexport`: the exported keying material (detailed info only).
     pub keying_material: Option<KeyingMaterial>,
+    /// The protocol the client chose with NPN (`-nextprotoneg`; s_server prints `NEXTPROTO is`).
+    pub next_protocol: Option<String>,
 }
 
 /// Keying material exported after the handshake (RFC 5705, `SSL_export_keying_material`).

@@ -79,6 +79,14 @@ extern "C" {
         ctx: *mut SSL_CTX,
         cb: Option<extern "C" fn(*mut SSL, c_int) -> c_int>,
     );
+    // --- certs ---
+    // SSL_CTX_use_serverinfo(3)
+    pub(crate) fn SSL_CTX_use_serverinfo_ex(
+        ctx: *mut SSL_CTX,
+        version: c_uint,
+        serverinfo: *const u8,
+        serverinfo_length: usize,
+    ) -> c_int;
 }
 
 /// Opaque `BIO_ADDR` (BIO_ADDR(3)).
@@ -135,6 +143,8 @@ pub(crate) const SSL_CTRL_GET_SHARED_GROUP: c_int = 93;
 /// 108 (107 is `SSL_CTRL_SET_CHAIN_CERT_STORE`, which would store our out-pointer as an `X509_STORE`).
 pub(crate) const SSL_CTRL_GET_PEER_SIGNATURE_NID: c_int = 108;
 pub(crate) const SSL_CTRL_SET_DH_AUTO: c_int = 118;
+/// `SSL_CTX_set1_chain` is `SSL_CTX_ctrl(ctx, SSL_CTRL_CHAIN, 1, sk)` (certs).
+pub(crate) const SSL_CTRL_CHAIN: c_int = 88;
 pub(crate) const SSL_CTRL_SET_SPLIT_SEND_FRAGMENT: c_int = 125;
 pub(crate) const SSL_CTRL_SET_MAX_PIPELINES: c_int = 126;
 pub(crate) const SSL_CTRL_GET_NEGOTIATED_GROUP: c_int = 134;
@@ -181,6 +191,7 @@ mod tests {
             super::BIO_ADDR_free as *const () as usize,
             super::DTLS_set_timer_cb as *const () as usize,
             super::DTLS_get_data_mtu as *const () as usize,
+            super::SSL_CTX_use_serverinfo_ex as *const () as usize,
         ];
         assert!(addrs.iter().all(|&a| a != 0));
     }

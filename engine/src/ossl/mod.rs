@@ -7,6 +7,7 @@
 //! [`membio::MemBio`]).
 
 mod callbacks;
+mod certs; // --- certs ---
 mod conf;
 mod config;
 mod conn;
@@ -21,6 +22,8 @@ pub use config::{CertFormat, DtlsVersion, ServerConfig, ServerConfigBuilder, Tls
 pub use conn::{OpensslTls, SslConn, Transport};
 pub use dtls::{DtlsAcceptor, DtlsListener, DtlsSettings, OpensslDtls};
 pub use memio::MemIo;
+// --- certs ---
+pub use certs::{has_dh_params, parse_serverinfo};
 
 /// A [`Session`](crate::Session) over OpenSSL.
 pub type TlsSession = crate::Session<OpensslTls>;
