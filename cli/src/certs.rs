@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use clap::ArgMatches;
-use sserve_engine::ossl::{has_dh_params, DtlsVersion, TlsVersion};
+use sserve_engine::ossl::{has_dh_params, CertFormat, DtlsVersion, ExtendedCert, TlsVersion};
 use sserve_engine::ServerConfigBuilder;
 
 use super::{format_arg, password, read_file, tls, Fatal, DEFAULT_CERT};
@@ -63,15 +63,21 @@ pub(super) struct SecondContext<'a> {
     pub dtls: Option<DtlsVersion>,
     /// `-tls1`…`-tls1_3`.
     pub exact: Option<TlsVersion>,
+    /// `-xcert …`, which s_server installs on both contexts.
+    pub xcerts: Vec<ExtendedCert>,
 }
 
-/// With `-servername`: builds s_server's second context (`-cert2`/`-key2`, default
+/// Installs `-xcert …` on the first context and, with `-servername`, builds s_server's second
+/// context (`-cert2`/`-key2`, default
 /// `server2.pem`, with the main `-certform`/`-keyform`/`-pass`), configured like the first
 /// except ALPN, NPN, `-serverinfo` and `-dcert` (which s_server sets on the first only), and
 /// installs the SNI switch. Returns the start-up lines s_server prints (secondary context and
 /// DH parameters), which also covers `-dhparam` and `-no_dhe` for both contexts.
 pub(super) fn configure_sni_and_dh(b: &mut ServerConfigBuilder, c: &SecondContext<'_>) -> Result<String, Fatal> {
     let m = c.m;
+    if !c.xcerts.is_empty() {
+        b.extended_certificates(c.xcerts.clone());
+    }
     let mut lines = String::new();
     let cert_file = match m.get_one::<String>("cert") {
         Some(p) => Some(p.as_str()),
@@ -171,5 +177,94 @@ fn second_builder(c: &SecondContext<'_>) -> Result<ServerConfigBuilder, Fatal> {
     if m.get_one::<String>("keylogfile").is_some() {
         b2.keylog();
     }
+    if !c.xcerts.is_empty() {
+        b2.extended_certificates(c.xcerts.clone());
+    }
     Ok(b2)
+}
+
+/// One `-xcert` entry being collected (s_cb.c `args_excert`).
+#[derive(Default)]
+struct XSpec {
+    cert: Option<String>,
+    key: Option<String>,
+    chain: Option<String>,
+    certform: Option<String>,
+    keyform: Option<String>,
+    build_chain: bool,
+}
+
+fn parse_form(name: &str, v: Option<&String>) -> Result<CertFormat, Fatal> {
+    match v.map(|s| s.to_ascii_uppercase()) {
+        None => Ok(CertFormat::Pem),
+        Some(f) if f == "PEM" => Ok(CertFormat::Pem),
+        Some(f) if f == "DER" => Ok(CertFormat::Der),
+        Some(f) => Err(Fatal(format!("-{name}: unsupported format '{f}' (PEM or DER)"))),
+    }
+}
+
+/// `-xcert`, `-xkey`, `-xchain`, `-xchain_build`, `-xcertform`, `-xkeyform` in command-line
+/// order: each `-xcert` after the first starts a new certificate, the others apply to the
+/// current one (a second `-xkey` or `-xchain` for it is an error), as in s_server.
+pub(super) fn extended_certificates(m: &ArgMatches) -> Result<Vec<ExtendedCert>, Fatal> {
+    let mut seen: Vec<(usize, &str, Option<&String>)> = Vec::new();
+    for name in ["xcert", "xkey", "xchain", "xcertform", "xkeyform"] {
+        if let (Some(idx), Some(vals)) = (m.indices_of(name), m.get_many::<String>(name)) {
+            seen.extend(idx.zip(vals).map(|(i, v)| (i, name, Some(v))));
+        }
+    }
+    // A count flag always has a (default) value; only occurrences on the command line count.
+    let given = m.value_source("xchain_build") == Some(clap::parser::ValueSource::CommandLine);
+    if let Some(idx) = m.indices_of("xchain_build").filter(|_| given) {
+        seen.extend(idx.map(|i| (i, "xchain_build", None)));
+    }
+    if seen.is_empty() {
+        return Ok(Vec::new());
+    }
+    seen.sort_by_key(|(i, _, _)| *i);
+    let mut specs = vec![XSpec::default()];
+    for (_, name, value) in seen {
+        let cur = specs.last_mut().expect("never empty");
+        let v = value.cloned();
+        match name {
+            "xcert" if cur.cert.is_some() => specs.push(XSpec {
+                cert: v,
+                ..XSpec::default()
+            }),
+            "xcert" => cur.cert = v,
+            "xkey" if cur.key.is_some() => return Err(Fatal("-xkey: Key already specified".into())),
+            "xkey" => cur.key = v,
+            "xchain" if cur.chain.is_some() => return Err(Fatal("-xchain: Chain already specified".into())),
+            "xchain" => cur.chain = v,
+            "xcertform" => cur.certform = v,
+            "xkeyform" => cur.keyform = v,
+            _ => cur.build_chain = true,
+        }
+    }
+    if specs.len() == 1 && specs[0].cert.is_none() {
+        return Ok(Vec::new());
+    }
+    let mut out = Vec::new();
+    for s in specs {
+        let Some(cert) = s.cert else {
+            return Err(Fatal("-xcert: Missing filename".into()));
+        };
+        let certform = parse_form("xcertform", s.certform.as_ref())?;
+        let (key_path, keyform) = match &s.key {
+            Some(k) => (k.as_str(), parse_form("xkeyform", s.keyform.as_ref())?),
+            None => (cert.as_str(), certform),
+        };
+        let chain = s.chain.as_deref().map(|p| read_file("-xchain file", p)).transpose()?;
+        let x = ExtendedCert::load(
+            &read_file("-xcert file", &cert)?,
+            certform,
+            &read_file("-xkey file", key_path)?,
+            keyform,
+            chain.as_deref(),
+            s.build_chain,
+        )
+        .map_err(|e| Fatal(format!("-xcert '{cert}': {}", e.reason)))?;
+        out.push(x);
+    }
+    Ok(out)
 }

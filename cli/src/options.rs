@@ -122,7 +122,16 @@ const VALUE_OPTIONS: &[(&str, &str, &str)] = &[
         "list",
         "Set the advertised protocols for the NPN extension (comma-separated list)",
     ),
+    ("xcert", "file", "cert for Extended certificates"),
+    ("xkey", "file", "key for Extended certificates"),
+    ("xchain", "file", "chain for Extended certificates"),
+    ("xcertform", "PEM|DER", "format of Extended certificate"),
+    ("xkeyform", "PEM|DER", "format of Extended certificate's key"),
 ];
+
+/// Options that may be given more than once (each `-xcert` starts another extended
+/// certificate; `cli/src/certs.rs` reads them in command-line order). --- certs ---
+const REPEATABLE: &[&str] = &["xcert", "xkey", "xchain", "xcertform", "xkeyform", "xchain_build"];
 
 /// sserve's own options (not in s_server), documented in docs/compat.md.
 pub const EXTENSIONS: &[&str] = &[
@@ -197,6 +206,7 @@ const FLAG_OPTIONS: &[(&str, &str)] = &[
         "On servername mismatch send fatal alert (default warning alert)",
     ),
     ("no_dhe", "Disable ephemeral DH"),
+    ("xchain_build", "build certificate chain for the extended certificates"),
 ];
 
 /// Options passed to OpenSSL's `SSL_CONF_cmd` that the help lists (any other name OpenSSL
@@ -238,10 +248,6 @@ fn not_implemented(name: &str) -> String {
         "engine" => "engines are not supported (OpenSSL 3 providers replace them)",
         "sctp" | "sctp_label_bug" => "this build has no SCTP support",
         "ssl2" | "ssl3" => "SSLv2/SSLv3 are not supported",
-        // --- certs ---
-        "xcert" | "xkey" | "xchain" | "xchain_build" | "xcertform" | "xkeyform" => {
-            "extended certificates (a per-handshake SSL_check_chain choice) are not implemented"
-        }
         _ => "not implemented yet",
     };
     format!("option -{name}: {why}")
@@ -298,11 +304,20 @@ pub fn command() -> Command {
                 .value_name(*value_name)
                 .help(*help)
                 .allow_hyphen_values(true)
-                .action(ArgAction::Set),
+                .action(if REPEATABLE.contains(name) {
+                    ArgAction::Append
+                } else {
+                    ArgAction::Set
+                }),
         );
     }
     for (name, help) in FLAG_OPTIONS {
-        cmd = cmd.arg(Arg::new(*name).long(*name).help(*help).action(ArgAction::SetTrue));
+        let action = if REPEATABLE.contains(name) {
+            ArgAction::Count
+        } else {
+            ArgAction::SetTrue
+        };
+        cmd = cmd.arg(Arg::new(*name).long(*name).help(*help).action(action));
     }
     cmd
 }

@@ -267,6 +267,19 @@ impl Observer for Console {
                 let switching = if *switched { "Switching server context.\n" } else { "" };
                 self.info(&format!("Hostname in TLS extension: \"{host}\"\n{switching}"));
             }
+            Event::CertChainCheck(c) => {
+                let mut t = format!("Checking cert chain {}:\nSubject: {}\n", c.index, c.subject);
+                for (name, bit) in sserve_engine::CertChainCheck::FLAG_NAMES {
+                    let ok = if c.flags & bit != 0 { "OK" } else { "NOT OK" };
+                    t.push_str(&format!("\t{name}: {ok}\n"));
+                }
+                t.push_str(match c.suite_b {
+                    None => "\tSuite B: not tested\n",
+                    Some(true) => "\tSuite B: OK\n",
+                    Some(false) => "\tSuite B: NOT OK\n",
+                });
+                self.err(&t);
+            }
             _ => {}
         }
     }

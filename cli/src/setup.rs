@@ -307,6 +307,7 @@ fn run_inner(args: &[String]) -> Result<i32, Fatal> {
         split: &split,
         dtls,
         exact: exact.first().copied(),
+        xcerts: certs::extended_certificates(&m)?,
     };
     let startup = certs::configure_sni_and_dh(&mut b, &second)?;
     let config = b.build().map_err(tls(""))?;

@@ -199,7 +199,139 @@ pub(crate) fn next_protocol(ssl: &SslRef) -> Option<String> {
     Some(String::from_utf8_lossy(p).into_owned())
 }
 
+/// An `-xcert` certificate: s_server's "extended certificates", chosen per handshake by a
+/// certificate callback that keeps every one `SSL_check_chain` finds valid.
+#[derive(Clone)]
+pub struct ExtendedCert {
+    cert: X509,
+    key: PKey<Private>,
+    chain: Option<Vec<X509>>,
+    build_chain: bool,
+}
+
+impl core::fmt::Debug for ExtendedCert {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ExtendedCert")
+            .field("subject", &callbacks::name_oneline(self.cert.subject_name()))
+            .finish_non_exhaustive()
+    }
+}
+
+impl ExtendedCert {
+    /// Loads `-xcert`/`-xkey` (no password, as s_server's `load_excert`), an optional `-xchain`
+    /// (PEM) and `-xchain_build` (build the chain from the trust store on every handshake).
+    pub fn load(
+        cert: &[u8],
+        cert_format: CertFormat,
+        key: &[u8],
+        key_format: CertFormat,
+        chain: Option<&[u8]>,
+        build_chain: bool,
+    ) -> Result<Self, TlsError> {
+        let cert = match cert_format {
+            CertFormat::Pem => X509::from_pem(cert),
+            CertFormat::Der => X509::from_der(cert),
+        }
+        .map_err(cfg_err("unable to load Server Certificate"))?;
+        let key = match key_format {
+            CertFormat::Pem => PKey::private_key_from_pem_callback(key, |_| Ok(0)),
+            CertFormat::Der => PKey::private_key_from_der(key),
+        }
+        .map_err(cfg_err("unable to load server key"))?;
+        let chain = chain
+            .map(|pem| X509::stack_from_pem(pem).map_err(cfg_err("unable to load server chain")))
+            .transpose()?;
+        Ok(ExtendedCert {
+            cert,
+            key,
+            chain,
+            build_chain,
+        })
+    }
+}
+
+/// The ex_data index of the `-xcert` list on a context.
+fn xcert_index() -> Index<SslContext, Vec<ExtendedCert>> {
+    static INDEX: std::sync::OnceLock<Index<SslContext, Vec<ExtendedCert>>> = std::sync::OnceLock::new();
+    // Failure is an out-of-memory at start-up, as for the other indexes.
+    *INDEX.get_or_init(|| SslContext::new_ex_index().expect("SSL_CTX_get_ex_new_index failed"))
+}
+
+fn x509_stack(certs: &[X509]) -> Option<Stack<X509>> {
+    let mut stack = Stack::new().ok()?;
+    for c in certs {
+        stack.push(c.clone()).ok()?;
+    }
+    Some(stack)
+}
+
+/// s_cb.c `set_cert_cb`: drop the context's certificates, then check every `-xcert` in order and
+/// install each valid one (with its chain) on this connection.
+extern "C" fn extended_cert_cb(ssl: *mut openssl_sys::SSL, _arg: *mut c_void) -> c_int {
+    // SAFETY: OpenSSL calls this with the live SSL whose ClientHello is being processed.
+    let ssl = unsafe { openssl::ssl::SslRef::from_ptr_mut(ssl) };
+    // SAFETY: `ssl` is live; clearing its certificates is what s_server's callback does first.
+    unsafe { ffi::SSL_certs_clear(ssl.as_ptr()) };
+    let Some(list) = ssl.ssl_context().ex_data(xcert_index()).cloned() else {
+        return 1;
+    };
+    // SAFETY: a read-only query of the SSL's certificate flags (SSL_set_cert_flags(s, 0)).
+    let cert_flags = unsafe { ffi::SSL_ctrl(ssl.as_ptr(), ffi::SSL_CTRL_CERT_FLAGS, 0, ffi::NO_ARG) };
+    let suite_b_on = cert_flags & 0x30000 != 0;
+    for (i, x) in list.iter().enumerate() {
+        let chain = match &x.chain {
+            Some(c) => match x509_stack(c) {
+                Some(s) => Some(s),
+                None => return 0,
+            },
+            None => None,
+        };
+        let chain_ptr = chain.as_ref().map_or(core::ptr::null_mut(), |s| s.as_ptr());
+        // SAFETY: every pointer is live for the call; SSL_check_chain only reads them.
+        let rv = unsafe { ffi::SSL_check_chain(ssl.as_ptr(), x.cert.as_ptr(), x.key.as_ptr(), chain_ptr) };
+        let flags = rv as u32;
+        callbacks::push(
+            ssl,
+            Event::CertChainCheck(crate::event::CertChainCheck {
+                index: i + 1,
+                subject: callbacks::name_oneline(x.cert.subject_name()),
+                flags,
+                suite_b: suite_b_on.then_some(flags & 0x800 != 0),
+            }),
+        );
+        if flags & 0x1 == 0 {
+            continue;
+        }
+        if ssl.set_certificate(&x.cert).is_err() || ssl.set_private_key(&x.key).is_err() {
+            return 0;
+        }
+        let ok = if x.build_chain {
+            // SAFETY: `ssl` is live; building the chain takes a flags value and no pointer.
+            unsafe { ffi::SSL_ctrl(ssl.as_ptr(), ffi::SSL_CTRL_BUILD_CERT_CHAIN, 0, ffi::NO_ARG) }
+        } else if let Some(s) = &chain {
+            // SAFETY: `ssl` and the stack are live; SSL_set1_chain takes its own references.
+            unsafe { ffi::SSL_ctrl(ssl.as_ptr(), ffi::SSL_CTRL_CHAIN, 1, s.as_ptr().cast()) }
+        } else {
+            1
+        };
+        if ok != 1 {
+            return 0;
+        }
+    }
+    1
+}
+
 impl ServerConfigBuilder {
+    /// `-xcert …`: s_server's extended certificates. On every handshake the context's own
+    /// certificates are dropped and each of `certs` that `SSL_check_chain` finds valid is used
+    /// (reported as [`Event::CertChainCheck`]); none valid means no certificate.
+    pub fn extended_certificates(&mut self, certs: Vec<ExtendedCert>) {
+        self.ctx.set_ex_data(xcert_index(), certs);
+        // SAFETY: `ctx` is a live SSL_CTX; the callback reads its list from the context's
+        // ex_data and needs no argument.
+        unsafe { ffi::SSL_CTX_set_cert_cb(self.ctx.as_ptr(), Some(extended_cert_cb), core::ptr::null_mut()) };
+    }
+
     /// `-no_dhe`: no finite-field DHE at all (no automatic parameters); DHE-only clients fail.
     pub fn no_dhe(&mut self) {
         // SAFETY: `ctx` is a live SSL_CTX; SSL_CTRL_SET_DH_AUTO takes a long flag and no pointer.

@@ -23,7 +23,7 @@ pub use conn::{OpensslTls, SslConn, Transport};
 pub use dtls::{DtlsAcceptor, DtlsListener, DtlsSettings, OpensslDtls};
 pub use memio::MemIo;
 // --- certs ---
-pub use certs::{has_dh_params, parse_serverinfo};
+pub use certs::{has_dh_params, parse_serverinfo, ExtendedCert};
 
 /// A [`Session`](crate::Session) over OpenSSL.
 pub type TlsSession = crate::Session<OpensslTls>;
