@@ -12,7 +12,7 @@ BIN=$(readlink -f "${1:-target/release/sserve}")
 N1=${N1:-10}; N2=${N2:-110}; RESUME=${RESUME:-0}
 command -v valgrind >/dev/null || { echo "needs valgrind (apt-get install -y valgrind)" >&2; exit 2; }
 WORK=$(mktemp -d -t hsir.XXXXXX)
-trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$WORK"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null; [[ -n ${KEEP:-} ]] || rm -rf "$WORK"' EXIT
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$WORK/key.pem" \
   -out "$WORK/cert.pem" -subj /CN=localhost -days 2 2>/dev/null
 mkdir -p "$WORK/www"; printf 'small file\n' > "$WORK/www/small.txt"

@@ -114,7 +114,49 @@ const VALUE_OPTIONS: &[(&str, &str, &str)] = &[
         "List of addresses of servers not to use HTTP(S) proxy for",
     ),
     ("id_prefix", "val", "Generate SSL/TLS session IDs prefixed by arg"),
+    // --- certs ---
+    ("servername", "name", "Servername for HostName TLS extension"),
+    (
+        "cert2",
+        "file",
+        "Certificate file to use for servername; default server2.pem",
+    ),
+    (
+        "key2",
+        "file",
+        "Private Key file to use for servername if not in -cert2",
+    ),
+    (
+        "dcert",
+        "file",
+        "Second server certificate file to use (usually for another key type)",
+    ),
+    ("dcertform", "PEM|DER", "Second server certificate file format"),
+    (
+        "dcert_chain",
+        "file",
+        "second server certificate chain file in PEM format",
+    ),
+    ("dkey", "file", "Second private key file to use"),
+    ("dkeyform", "PEM|DER", "Second key file format"),
+    ("dpass", "source", "Second private key and cert file pass phrase source"),
+    ("serverinfo", "file", "PEM serverinfo file for certificate"),
+    ("dhparam", "file", "DH parameters file to use"),
+    (
+        "nextprotoneg",
+        "list",
+        "Set the advertised protocols for the NPN extension (comma-separated list)",
+    ),
+    ("xcert", "file", "cert for Extended certificates"),
+    ("xkey", "file", "key for Extended certificates"),
+    ("xchain", "file", "chain for Extended certificates"),
+    ("xcertform", "PEM|DER", "format of Extended certificate"),
+    ("xkeyform", "PEM|DER", "format of Extended certificate's key"),
 ];
+
+/// Options that may be given more than once (each `-xcert` starts another extended
+/// certificate; `cli/src/certs.rs` reads them in command-line order). --- certs ---
+const REPEATABLE: &[&str] = &["xcert", "xkey", "xchain", "xcertform", "xkeyform", "xchain_build"];
 
 /// sserve's own options (not in s_server), documented in docs/compat.md.
 pub const EXTENSIONS: &[&str] = &[
@@ -199,6 +241,13 @@ const FLAG_OPTIONS: &[(&str, &str)] = &[
     ("status_verbose", "Print more output in certificate status callback"),
     ("ext_cache", "Disable internal cache, set up and use external cache"),
     ("stateless", "Require TLSv1.3 cookies"),
+    // --- certs ---
+    (
+        "servername_fatal",
+        "On servername mismatch send fatal alert (default warning alert)",
+    ),
+    ("no_dhe", "Disable ephemeral DH"),
+    ("xchain_build", "build certificate chain for the extended certificates"),
 ];
 
 /// Options passed to OpenSSL's `SSL_CONF_cmd` that the help lists (any other name OpenSSL
@@ -302,11 +351,20 @@ pub fn command() -> Command {
                 .value_name(*value_name)
                 .help(*help)
                 .allow_hyphen_values(true)
-                .action(ArgAction::Set),
+                .action(if REPEATABLE.contains(name) {
+                    ArgAction::Append
+                } else {
+                    ArgAction::Set
+                }),
         );
     }
     for (name, help) in FLAG_OPTIONS {
-        cmd = cmd.arg(Arg::new(*name).long(*name).help(*help).action(ArgAction::SetTrue));
+        let action = if REPEATABLE.contains(name) {
+            ArgAction::Count
+        } else {
+            ArgAction::SetTrue
+        };
+        cmd = cmd.arg(Arg::new(*name).long(*name).help(*help).action(action));
     }
     cmd
 }

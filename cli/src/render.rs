@@ -70,6 +70,9 @@ impl Console {
             "CIPHER is {}\n",
             if i.cipher.is_empty() { "(NONE)" } else { &i.cipher }
         ));
+        if let Some(p) = &i.next_protocol {
+            t.push_str(&format!("NEXTPROTO is {p}\n")); // --- certs ---
+        }
         if let Some(p) = &self.srtp_profile {
             t.push_str(&format!("SRTP Extension negotiated, profile={p}\n"));
         }
@@ -263,6 +266,24 @@ impl Observer for Console {
             Event::Closed(reason) => self.closed(reason),
             // --- output ---
             Event::Diagnostic(d) => crate::output::print(d, self.verbosity.quiet || self.verbosity.brief),
+            // --- certs ---
+            Event::ServerName { host, switched } => {
+                let switching = if *switched { "Switching server context.\n" } else { "" };
+                self.info(&format!("Hostname in TLS extension: \"{host}\"\n{switching}"));
+            }
+            Event::CertChainCheck(c) => {
+                let mut t = format!("Checking cert chain {}:\nSubject: {}\n", c.index, c.subject);
+                for (name, bit) in sserve_engine::CertChainCheck::FLAG_NAMES {
+                    let ok = if c.flags & bit != 0 { "OK" } else { "NOT OK" };
+                    t.push_str(&format!("\t{name}: {ok}\n"));
+                }
+                t.push_str(match c.suite_b {
+                    None => "\tSuite B: not tested\n",
+                    Some(true) => "\tSuite B: OK\n",
+                    Some(false) => "\tSuite B: NOT OK\n",
+                });
+                self.err(&t);
+            }
             _ => {}
         }
     }

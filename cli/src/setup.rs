@@ -23,6 +23,10 @@ use crate::json::JsonOutput;
 use crate::options::{self, UsageError};
 use crate::render::{Console, Verbosity};
 
+// --- certs ---
+#[path = "certs.rs"]
+mod certs;
+
 /// s_server's default certificate file.
 const DEFAULT_CERT: &str = "server.pem";
 /// s_server's default port.
@@ -271,6 +275,7 @@ fn run_inner(args: &[String]) -> Result<i32, Fatal> {
     }
 
     configure_certificates(&mut b, &m)?;
+    certs::configure_extra_certificates(&mut b, &m)?; // --- certs ---
     configure_verification(&mut b, &m, quiet)?;
     for (cmd, value) in &split.conf {
         b.ssl_conf(cmd, value.as_deref()).map_err(tls(""))?;
@@ -298,6 +303,16 @@ fn run_inner(args: &[String]) -> Result<i32, Fatal> {
         }
         None => None,
     };
+    // --- certs ---
+    certs::configure_npn(&mut b, &m)?;
+    let second = certs::SecondContext {
+        m: &m,
+        split: &split,
+        dtls,
+        exact: exact.first().copied(),
+        xcerts: certs::extended_certificates(&m)?,
+    };
+    let startup = certs::configure_sni_and_dh(&mut b, &second)?;
     let config = b.build().map_err(tls(""))?;
 
     let mut spec = match (m.get_one::<String>("accept"), parse_num::<u16>(&m, "port")?) {
@@ -312,7 +327,7 @@ fn run_inner(args: &[String]) -> Result<i32, Fatal> {
     spec.ipv4_only = m.get_flag("4");
     spec.ipv6_only = m.get_flag("6");
     if dtls.is_some() {
-        return serve_dtls(args, &m, &spec, config, mode, keylog);
+        return serve_dtls(args, &m, &spec, config, mode, keylog, &startup);
     }
     let listener = bind(&spec).map_err(|e| Fatal(format!("cannot listen on port {}: {}", spec.port, io_text(&e))))?;
     let bound = listener
@@ -364,6 +379,7 @@ fn run_inner(args: &[String]) -> Result<i32, Fatal> {
         mode,
         spec.port,
         bound,
+        &startup,
     );
     let shutdown = Shutdown::new();
     let summary = match runtime {
@@ -501,6 +517,7 @@ fn serve_dtls(
     config: Arc<sserve_engine::ServerConfig>,
     mode: AppMode,
     keylog: Option<KeyLog>,
+    startup: &str,
 ) -> Result<i32, Fatal> {
     let brief = m.get_flag("brief");
     let quiet = m.get_flag("quiet") || brief;
@@ -568,6 +585,7 @@ fn serve_dtls(
         mode,
         spec.port,
         bound,
+        startup,
     );
     let shutdown = Shutdown::new();
     if runtime == "blocking" {
@@ -590,14 +608,15 @@ fn serve_dtls(
     Ok(0)
 }
 
-/// Prints s_server's start-up lines (or the `-json` listening event) and returns the observer
-/// that renders what follows.
+/// Prints s_server's start-up lines (`startup`: the second context and DH parameter lines, then
+/// `ACCEPT`; or the `-json` listening event) and returns the observer that renders what follows.
 fn announce(
     json: bool,
     verbosity: Verbosity,
     mode: AppMode,
     requested_port: u16,
     bound: std::net::SocketAddr,
+    startup: &str,
 ) -> SharedObserver {
     if json {
         crate::json::emit(serde_json::json!({"event": "listening", "address": bound.to_string()}));
@@ -606,7 +625,7 @@ fn announce(
     // `-debug` makes s_server's `bio_s_out` stdout even with `-quiet` (--- output ---).
     if !verbosity.quiet || crate::output::debug_forces_output() {
         let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "Using default temp DH parameters");
+        let _ = write!(out, "{startup}");
         let _ = writeln!(out, "{}", accept_line(requested_port, bound));
         let _ = out.flush();
     }

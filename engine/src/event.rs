@@ -65,6 +65,18 @@ pub enum Event {
     /// `cert_status: …` (`-status_verbose`), `New session added to external cache`,
     /// `Lookup session: cache hit|miss` (`-ext_cache`).
     Note(String),
+    /// The client sent SNI and `-servername` is configured (s_server prints
+    /// `Hostname in TLS extension: "<host>"`, then `Switching server context.` on a match).
+    ServerName {
+        /// The host name, non-printable bytes as `\xNN` as s_server prints them.
+        host: String,
+        /// It matched `-servername`: the connection now uses the `-cert2` context.
+        switched: bool,
+    },
+    /// `-xcert`: one extended certificate was checked against the handshake with
+    /// `SSL_check_chain` (s_server prints `Checking cert chain <n>:` and the flags on stderr);
+    /// it is used when [`CertChainCheck::valid`] holds.
+    CertChainCheck(CertChainCheck),
     /// The connection is over; nothing more will be transmitted. Always the last event.
     Closed(CloseReason),
     // --- output ---
@@ -123,6 +135,8 @@ pub struct HandshakeInfo {
     pub verify_result: (i64, String),
     /// `-keymatexport`: the exported keying material (detailed info only).
     pub keying_material: Option<KeyingMaterial>,
+    /// The protocol the client chose with NPN (`-nextprotoneg`; s_server prints `NEXTPROTO is`).
+    pub next_protocol: Option<String>,
 }
 
 /// Keying material exported after the handshake (RFC 5705, `SSL_export_keying_material`).
@@ -202,4 +216,38 @@ pub struct FileRequest {
     /// The path relative to the served root, exactly as the client wrote it (no URL decoding,
     /// like s_server).
     pub path: String,
+}
+
+/// One `SSL_check_chain` result for an `-xcert` certificate (see [`Event::CertChainCheck`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertChainCheck {
+    /// 1-based position among the `-xcert` certificates, in command-line order.
+    pub index: usize,
+    /// The certificate's subject, one line (`CN = example`).
+    pub subject: String,
+    /// The `CERT_PKEY_*` flags `SSL_check_chain` returned.
+    pub flags: u32,
+    /// Suite B compliance (`CERT_PKEY_SUITEB`), or `None` when Suite B is not in force
+    /// (s_server prints `not tested`).
+    pub suite_b: Option<bool>,
+}
+
+impl CertChainCheck {
+    /// s_server's labels for the flags it prints, in its order.
+    pub const FLAG_NAMES: [(&'static str, u32); 9] = [
+        ("Overall Validity", 0x1),
+        ("Sign with EE key", 0x2),
+        ("EE signature", 0x10),
+        ("CA signature", 0x20),
+        ("EE key parameters", 0x40),
+        ("CA key parameters", 0x80),
+        ("Explicitly sign with EE key", 0x100),
+        ("Issuer Name", 0x200),
+        ("Certificate Type", 0x400),
+    ];
+
+    /// `CERT_PKEY_VALID`: the chain is usable for this handshake.
+    pub fn valid(&self) -> bool {
+        self.flags & 0x1 != 0
+    }
 }

@@ -48,6 +48,7 @@ pub mod ossl;
 
 pub use command::Command;
 pub use error::{SessionError, TlsError, TlsErrorKind};
+pub use event::CertChainCheck; // --- certs ---
 pub use event::{CacheStats, CloseReason, Event, FileRequest, HandshakeInfo, KeyingMaterial, PeerCertificate};
 pub use mode::{AppMode, SessionOptions};
 pub use session::{FileError, Session, Transmit};

@@ -43,7 +43,7 @@ pub(crate) fn events_index() -> Index<Ssl, ConnEvents> {
     *INDEX.get_or_init(|| Ssl::new_ex_index().expect("SSL_get_ex_new_index failed"))
 }
 
-fn push(ssl: &SslRef, e: Event) {
+pub(crate) fn push(ssl: &SslRef, e: Event) {
     if let Some(ev) = ssl.ex_data(events_index()) {
         ev.push(e);
     }

@@ -81,6 +81,29 @@ extern "C" {
         ctx: *mut SSL_CTX,
         cb: Option<extern "C" fn(*mut SSL, c_int) -> c_int>,
     );
+    // --- certs ---
+    // SSL_CTX_use_serverinfo(3)
+    pub(crate) fn SSL_CTX_use_serverinfo_ex(
+        ctx: *mut SSL_CTX,
+        version: c_uint,
+        serverinfo: *const u8,
+        serverinfo_length: usize,
+    ) -> c_int;
+    // SSL_CTX_set_cert_cb(3)
+    pub(crate) fn SSL_CTX_set_cert_cb(
+        ctx: *mut SSL_CTX,
+        cb: Option<extern "C" fn(*mut SSL, *mut c_void) -> c_int>,
+        arg: *mut c_void,
+    );
+    // SSL_check_chain(3)
+    pub(crate) fn SSL_check_chain(
+        s: *mut SSL,
+        x: *mut openssl_sys::X509,
+        pk: *mut openssl_sys::EVP_PKEY,
+        chain: *mut openssl_sys::stack_st_X509,
+    ) -> c_int;
+    // SSL_CTX_add_extra_chain_cert(3) (SSL_certs_clear is declared in ssl.h)
+    pub(crate) fn SSL_certs_clear(s: *mut SSL);
     // --- ocsp ---
     // SSL_CTX_set_generate_session_id(3)
     pub(crate) fn SSL_CTX_set_generate_session_id(
@@ -176,6 +199,12 @@ pub(crate) const SSL_CTRL_GET_SHARED_GROUP: c_int = 93;
 /// 108 (107 is `SSL_CTRL_SET_CHAIN_CERT_STORE`, which would store our out-pointer as an `X509_STORE`).
 pub(crate) const SSL_CTRL_GET_PEER_SIGNATURE_NID: c_int = 108;
 pub(crate) const SSL_CTRL_SET_DH_AUTO: c_int = 118;
+/// `SSL_CTX_set1_chain` is `SSL_CTX_ctrl(ctx, SSL_CTRL_CHAIN, 1, sk)` (certs).
+pub(crate) const SSL_CTRL_CHAIN: c_int = 88;
+/// `SSL_set_cert_flags(s, 0)` is `SSL_ctrl(s, SSL_CTRL_CERT_FLAGS, 0, NULL)` and returns the flags.
+pub(crate) const SSL_CTRL_CERT_FLAGS: c_int = 99;
+/// `SSL_build_cert_chain(s, flags)` is `SSL_ctrl(s, SSL_CTRL_BUILD_CERT_CHAIN, flags, NULL)`.
+pub(crate) const SSL_CTRL_BUILD_CERT_CHAIN: c_int = 105;
 pub(crate) const SSL_CTRL_SET_SPLIT_SEND_FRAGMENT: c_int = 125;
 pub(crate) const SSL_CTRL_SET_MAX_PIPELINES: c_int = 126;
 pub(crate) const SSL_CTRL_GET_NEGOTIATED_GROUP: c_int = 134;
@@ -223,6 +252,10 @@ mod tests {
             super::BIO_ADDR_free as *const () as usize,
             super::DTLS_set_timer_cb as *const () as usize,
             super::DTLS_get_data_mtu as *const () as usize,
+            super::SSL_CTX_use_serverinfo_ex as *const () as usize,
+            super::SSL_CTX_set_cert_cb as *const () as usize,
+            super::SSL_check_chain as *const () as usize,
+            super::SSL_certs_clear as *const () as usize,
             super::SSL_CTX_set_generate_session_id as *const () as usize,
             super::SSL_has_matching_session_id as *const () as usize,
             super::SSL_stateless as *const () as usize,

@@ -7,6 +7,7 @@
 //! [`membio::MemBio`]).
 
 mod callbacks;
+mod certs; // --- certs ---
 mod conf;
 mod config;
 mod conn;
@@ -25,6 +26,8 @@ pub use dtls::{DtlsAcceptor, DtlsListener, DtlsSettings, OpensslDtls};
 pub use memio::MemIo;
 pub use output::SecuritySink;
 pub use ocsp::{OcspQuery, OcspQueryError, OcspStaple, StapleInfo};
+// --- certs ---
+pub use certs::{has_dh_params, parse_serverinfo, ExtendedCert};
 
 /// A [`Session`](crate::Session) over OpenSSL.
 pub type TlsSession = crate::Session<OpensslTls>;
