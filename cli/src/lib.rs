@@ -6,5 +6,7 @@ pub mod json;
 pub mod options;
 pub mod render;
 mod setup;
+// --- verify ---
+pub mod verify;
 
 pub use setup::run;

@@ -270,6 +270,8 @@ fn run_inner(args: &[String]) -> Result<i32, Fatal> {
 
     configure_certificates(&mut b, &m)?;
     configure_verification(&mut b, &m, quiet)?;
+    // --- verify ---
+    crate::verify::configure(&mut b, &m).map_err(Fatal)?;
     for (cmd, value) in &split.conf {
         b.ssl_conf(cmd, value.as_deref()).map_err(tls(""))?;
     }

@@ -283,7 +283,8 @@ impl ServerConfigBuilder {
         if require {
             mode |= SslVerifyMode::FAIL_IF_NO_PEER_CERT;
         }
-        self.ctx.set_verify_depth(depth);
+        // s_server keeps `depth` for its callback only (verify_args.depth); the chain-length
+        // limit of X509_VERIFY_PARAM is -verify_depth's.
         self.verify = Some((
             mode,
             VerifyPolicy {
@@ -456,6 +457,12 @@ impl ServerConfigBuilder {
     /// `-keylogfile`: emit [`crate::Event::KeyLog`] lines for every connection.
     pub fn keylog(&mut self) {
         self.ctx.set_keylog_callback(callbacks::keylog);
+    }
+
+    // --- verify ---
+    /// The context being built, for the option groups in sibling modules (`verify.rs`).
+    pub(crate) fn context_builder(&mut self) -> &mut SslContextBuilder {
+        &mut self.ctx
     }
 
     /// Was a certificate configured (by bytes or [`ServerConfigBuilder::ephemeral_certificate`])?

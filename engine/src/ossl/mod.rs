@@ -16,6 +16,8 @@ mod ffi;
 mod info;
 mod membio;
 mod memio;
+// --- verify ---
+pub mod verify;
 
 pub use config::{CertFormat, DtlsVersion, ServerConfig, ServerConfigBuilder, TlsVersion};
 pub use conn::{OpensslTls, SslConn, Transport};
