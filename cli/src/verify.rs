@@ -90,14 +90,29 @@ fn io_text(e: &std::io::Error) -> String {
     s.split(" (os error").next().unwrap_or(&s).to_string()
 }
 
-/// Every regular file of a directory, in name order (like the existing `-CApath`, a superset
-/// of OpenSSL's hashed-name lookup).
+/// `<8 hex digits>.<n>` (certificates) or `<8 hex digits>.r<n>` (CRLs): the names OpenSSL's
+/// hashed-directory lookup (`X509_STORE_load_path`, the file store's directory search) can
+/// find, as `openssl rehash` creates them.
+fn is_hashed_name(name: &str) -> bool {
+    let Some((hash, n)) = name.split_once('.') else {
+        return false;
+    };
+    let n = n.strip_prefix('r').unwrap_or(n);
+    hash.len() == 8
+        && hash.bytes().all(|b| b.is_ascii_hexdigit())
+        && !n.is_empty()
+        && n.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The hashed-name files of a CA directory, in name order. OpenSSL looks them up by the
+/// subject hash when it needs an issuer; loading them all up front finds the same
+/// certificates.
 fn read_dir_files(what: &str, dir: &Path) -> Result<Vec<Vec<u8>>, String> {
     let entries = std::fs::read_dir(dir)
         .map_err(|e| format!("cannot read {what} directory '{}': {}", dir.display(), io_text(&e)))?;
     let mut paths: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file())
+        .filter(|p| p.is_file() && p.file_name().and_then(|n| n.to_str()).is_some_and(is_hashed_name))
         .collect();
     paths.sort();
     Ok(paths.into_iter().filter_map(|p| std::fs::read(p).ok()).collect())
@@ -212,6 +227,15 @@ pub fn configure(b: &mut ServerConfigBuilder, m: &ArgMatches) -> Result<(), Stri
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hashed_names() {
+        assert!(is_hashed_name("a1b2c3d4.0"));
+        assert!(is_hashed_name("A1B2C3D4.r12"));
+        assert!(!is_hashed_name("root.pem"));
+        assert!(!is_hashed_name("a1b2c3d4.pem"));
+        assert!(!is_hashed_name("a1b2c3d.0"));
+    }
 
     #[test]
     fn store_uris() {
