@@ -278,7 +278,7 @@ fn pem_objects(pem: &[u8]) -> (Vec<X509>, Vec<X509Crl>) {
         let end = block[end_marker..]
             .find("\n")
             .map_or(block.len(), |e| end_marker + e + 1);
-        let obj = block[..end].as_bytes();
+        let obj = &block.as_bytes()[..end];
         if block.starts_with("-----BEGIN X509 CRL-----") {
             if let Ok(c) = X509Crl::from_pem(obj) {
                 crls.push(c);
@@ -385,10 +385,7 @@ impl ServerConfigBuilder {
                 return Ok(());
             }
             "attime" => {
-                let t: i64 = v()
-                    .trim()
-                    .parse()
-                    .map_err(|_| config(alloc::format!("Can't parse \"{}\" as a number", v())))?;
+                let t = strtoimax(v()).ok_or_else(|| config(alloc::format!("Can't parse \"{}\" as a number", v())))?;
                 param.set_time(t as _);
                 return Ok(());
             }
@@ -548,6 +545,29 @@ impl ServerConfigBuilder {
 /// `SSL_BUILD_CHAIN_FLAG_CHECK` (SSL_CTX_build_cert_chain(3)).
 const SSL_BUILD_CHAIN_FLAG_CHECK: core::ffi::c_long = 0x4;
 
+/// apps/lib/opt.c `opt_intmax`: `strtoimax(value, &end, 0)` that must consume everything:
+/// optional sign, then decimal, `0x` hexadecimal or `0` octal.
+fn strtoimax(s: &str) -> Option<i64> {
+    let t = s.trim_start();
+    let (neg, body) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let (radix, digits) = if let Some(h) = body.strip_prefix("0x").or_else(|| body.strip_prefix("0X")) {
+        (16, h)
+    } else if body.len() > 1 && body.starts_with('0') {
+        (8, &body[1..])
+    } else {
+        (10, body)
+    };
+    if digits.is_empty() || digits.starts_with(['+', '-']) {
+        return None;
+    }
+    let n = i64::from_str_radix(digits, radix).ok()?;
+    Some(if neg { -n } else { n })
+}
+
 /// C `atoi`: optional sign and leading digits, 0 when there are none.
 fn atoi(s: &str) -> c_int {
     let s = s.trim_start();
@@ -582,6 +602,17 @@ mod tests {
         );
         assert_eq!(nameopt_flags(0, "Multiline"), Some(XN_FLAG_MULTILINE));
         assert_eq!(nameopt_flags(0, "bogus"), None);
+    }
+
+    #[test]
+    fn strtoimax_takes_c_bases() {
+        assert_eq!(strtoimax("4102444800"), Some(4_102_444_800));
+        assert_eq!(strtoimax("0x10"), Some(16));
+        assert_eq!(strtoimax("010"), Some(8));
+        assert_eq!(strtoimax("-5"), Some(-5));
+        assert_eq!(strtoimax("0"), Some(0));
+        assert_eq!(strtoimax("12abc"), None);
+        assert_eq!(strtoimax(""), None);
     }
 
     #[test]
