@@ -8,5 +8,7 @@ pub mod options;
 pub mod output;
 pub mod render;
 mod setup;
+// --- verify ---
+pub mod verify;
 
 pub use setup::run;

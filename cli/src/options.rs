@@ -152,6 +152,54 @@ const VALUE_OPTIONS: &[(&str, &str, &str)] = &[
     ("xchain", "file", "chain for Extended certificates"),
     ("xcertform", "PEM|DER", "format of Extended certificate"),
     ("xkeyform", "PEM|DER", "format of Extended certificate's key"),
+    // --- verify ---
+    (
+        "CAstore",
+        "uri",
+        "URI (file: or path) of a store of trusted CA certificates",
+    ),
+    (
+        "chainCAfile",
+        "file",
+        "CA file for building the server's certificate chain (PEM)",
+    ),
+    (
+        "chainCApath",
+        "dir",
+        "Directory of CA certificates for building the server's chain",
+    ),
+    (
+        "chainCAstore",
+        "uri",
+        "Store URI of CA certificates for building the server's chain",
+    ),
+    (
+        "verifyCAfile",
+        "file",
+        "CA file for verifying client certificates (PEM)",
+    ),
+    (
+        "verifyCApath",
+        "dir",
+        "Directory of CA certificates for verifying client certificates",
+    ),
+    (
+        "verifyCAstore",
+        "uri",
+        "Store URI of CA certificates for verifying client certificates",
+    ),
+    ("CRL", "file", "CRL file to use"),
+    ("CRLform", "PEM|DER", "CRL file format (default PEM)"),
+    ("nameopt", "options", "Certificate subject/issuer name printing options"),
+    ("policy", "oid", "Adds policy to the acceptable policy set"),
+    ("purpose", "name", "Certificate chain purpose"),
+    ("verify_name", "name", "Verification policy name"),
+    ("verify_depth", "n", "Chain depth limit"),
+    ("auth_level", "n", "Chain authentication security level"),
+    ("attime", "secs", "Verification epoch time"),
+    ("verify_hostname", "host", "Expected peer hostname"),
+    ("verify_email", "email", "Expected peer email"),
+    ("verify_ip", "ip", "Expected peer IP address"),
 ];
 
 /// Options that may be given more than once (each `-xcert` starts another extended
@@ -248,6 +296,33 @@ const FLAG_OPTIONS: &[(&str, &str)] = &[
     ),
     ("no_dhe", "Disable ephemeral DH"),
     ("xchain_build", "build certificate chain for the extended certificates"),
+    // --- verify ---
+    ("no-CAstore", "Do not load the default CA store"),
+    ("build_chain", "Build the server certificate chain at start-up"),
+    ("ignore_critical", "Permit unhandled critical extensions"),
+    ("issuer_checks", "(deprecated)"),
+    ("crl_check", "Check leaf certificate revocation"),
+    ("crl_check_all", "Check full chain revocation"),
+    ("policy_check", "Perform rfc5280 policy checks"),
+    ("explicit_policy", "Set policy variable require-explicit-policy"),
+    ("inhibit_any", "Set policy variable inhibit-any-policy"),
+    ("inhibit_map", "Set policy variable inhibit-policy-mapping"),
+    ("x509_strict", "Disable certificate compatibility work-arounds"),
+    ("extended_crl", "Enable extended CRL features"),
+    ("use_deltas", "Use delta CRLs"),
+    ("policy_print", "Print policy processing diagnostics"),
+    ("check_ss_sig", "Check root CA self-signatures"),
+    ("trusted_first", "Search trust store first (default)"),
+    ("suiteB_128_only", "Suite B 128-bit-only mode"),
+    ("suiteB_128", "Suite B 128-bit mode allowing 192-bit algorithms"),
+    ("suiteB_192", "Suite B 192-bit-only mode"),
+    (
+        "partial_chain",
+        "Accept chains anchored by intermediate trust-store CAs",
+    ),
+    ("no_alt_chains", "(deprecated)"),
+    ("no_check_time", "Ignore certificate validity time"),
+    ("allow_proxy_certs", "Allow the use of proxy certificates"),
 ];
 
 /// Options passed to OpenSSL's `SSL_CONF_cmd` that the help lists (any other name OpenSSL
@@ -295,6 +370,10 @@ fn not_implemented(name: &str) -> String {
         "engine" => "engines are not supported (OpenSSL 3 providers replace them)",
         "sctp" | "sctp_label_bug" => "this build has no SCTP support",
         "ssl2" | "ssl3" => "SSLv2/SSLv3 are not supported",
+        // --- verify ---
+        "crl_download" => {
+            "downloading CRLs from distribution points during the handshake is not supported (give them with -CRL)"
+        }
         _ => "not implemented yet",
     };
     format!("option -{name}: {why}")
@@ -366,6 +445,8 @@ pub fn command() -> Command {
         };
         cmd = cmd.arg(Arg::new(*name).long(*name).help(*help).action(action));
     }
+    // --- verify ---
+    cmd = crate::verify::adjust_command(cmd);
     cmd
 }
 

@@ -57,7 +57,8 @@ impl Console {
         if let Some(c) = &i.peer_certificate {
             t.push_str("Client certificate\n");
             t.push_str(&c.pem);
-            t.push_str(&format!("subject={}\n\nissuer={}\n\n", c.subject, c.issuer));
+            // --- verify --- print_name: `subject=` and `issuer=` lines, as in s_server 3.0.
+            t.push_str(&format!("subject={}\nissuer={}\n", c.subject_line, c.issuer_line));
         }
         if !i.shared_ciphers.is_empty() {
             t.push_str(&format!("Shared ciphers:{}\n", i.shared_ciphers));
@@ -236,8 +237,17 @@ impl Observer for Console {
                 if let Some((num, text)) = &step.error {
                     t.push_str(&format!("verify error:num={num}:{text}\n"));
                 }
+                // --- verify ---
+                for l in step.detail.iter().chain(step.policies.iter().filter(|_| !quiet)) {
+                    t.push_str(l);
+                    t.push('\n');
+                }
                 if step.ok && !quiet {
-                    t.push_str("verify return:1\n");
+                    t.push_str(if step.notify {
+                        "verify return:2\n"
+                    } else {
+                        "verify return:1\n"
+                    });
                 }
                 self.err(&t);
             }

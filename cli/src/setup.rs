@@ -277,6 +277,8 @@ fn run_inner(args: &[String]) -> Result<i32, Fatal> {
     configure_certificates(&mut b, &m)?;
     certs::configure_extra_certificates(&mut b, &m)?; // --- certs ---
     configure_verification(&mut b, &m, quiet)?;
+    // --- verify ---
+    crate::verify::configure(&mut b, &m).map_err(Fatal)?;
     for (cmd, value) in &split.conf {
         b.ssl_conf(cmd, value.as_deref()).map_err(tls(""))?;
     }

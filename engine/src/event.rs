@@ -153,9 +153,10 @@ pub struct KeyingMaterial {
 /// A client certificate as s_server shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct PeerCertificate {
-    /// Subject in OpenSSL's one-line form.
+    /// Subject as `X509_NAME_print_ex` prints it with `-nameopt` (default: OpenSSL's one-line
+    /// form, `C = US, CN = x`).
     pub subject: String,
-    /// Issuer in OpenSSL's one-line form.
+    /// Issuer, printed like `subject`.
     pub issuer: String,
     /// PEM encoding.
     pub pem: String,
@@ -163,6 +164,12 @@ pub struct PeerCertificate {
     pub text: String,
     /// SHA-256 fingerprint of the DER, lower-case hex.
     pub sha256: String,
+    // --- verify ---
+    /// The subject as s_server's `subject=` line shows it (`print_name` with `-nameopt`:
+    /// `/C=US/CN=x` for `compat`, a leading newline and indented lines for multi-line styles).
+    pub subject_line: String,
+    /// The issuer as s_server's `issuer=` line shows it (see `subject_line`).
+    pub issuer_line: String,
 }
 
 /// One step of client-certificate verification (s_server's `verify_callback`).
@@ -176,6 +183,16 @@ pub struct VerifyStep {
     pub error: Option<(i32, String)>,
     /// What the callback returned (1 = accept).
     pub ok: bool,
+    // --- verify ---
+    /// Lines s_server adds after the error for some errors: `issuer= …`, `notBefore=…`,
+    /// `notAfter=…`.
+    pub detail: Vec<String>,
+    /// The policy tree (`Require explicit Policy: …`, `Authority Policies: …`), printed unless
+    /// `-verify_quiet`: with `X509_V_ERR_NO_EXPLICIT_POLICY`, or on the `-policy_print` step.
+    pub policies: Vec<String>,
+    /// The `-policy_print` step (the callback gets ok=2 and no certificate; s_server prints
+    /// `verify return:2`).
+    pub notify: bool,
 }
 
 /// The session-cache counters s_server's `print_stats` shows.

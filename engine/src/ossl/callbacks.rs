@@ -5,7 +5,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use openssl::ex_data::Index;
 use openssl::ssl::{AlpnError, Ssl, SslRef};
-use openssl::x509::{X509NameRef, X509StoreContextRef};
+use openssl::x509::X509StoreContextRef;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
@@ -86,23 +86,6 @@ pub(crate) fn alpn_select<'a>(ours: &[u8], ssl: &mut SslRef, client: &'a [u8]) -
     selected.ok_or(AlpnError::ALERT_FATAL)
 }
 
-/// One-line subject in OpenSSL's default `oneline`-like form: `C = US, O = x, CN = y`.
-pub(crate) fn name_oneline(name: &X509NameRef) -> String {
-    let mut out = String::new();
-    for entry in name.entries() {
-        if !out.is_empty() {
-            out.push_str(", ");
-        }
-        out.push_str(entry.object().nid().short_name().unwrap_or("?"));
-        out.push_str(" = ");
-        match entry.data().to_string() {
-            Ok(s) => out.push_str(&s),
-            Err(_) => out.push('?'),
-        }
-    }
-    out
-}
-
 /// Client-certificate verification policy (s_server's `verify_args`).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct VerifyPolicy {
@@ -116,10 +99,17 @@ pub(crate) struct VerifyPolicy {
 /// `-verify_return_error`, except beyond the depth limit.
 pub(crate) fn verify(policy: VerifyPolicy, preverify_ok: bool, ctx: &mut X509StoreContextRef) -> bool {
     let depth = ctx.error_depth() as i32;
-    let subject = ctx
-        .current_cert()
-        .map(|c| name_oneline(c.subject_name()))
-        .unwrap_or_else(|| String::from("<no cert>"));
+    let ssl = openssl::x509::X509StoreContext::ssl_idx()
+        .ok()
+        .and_then(|idx| ctx.ex_data(idx));
+    // --- verify --- names printed with -nameopt, and s_server's extra lines per error.
+    let (subject, detail) = super::verify::verify_step_text(ssl, ctx);
+    // X509_V_FLAG_NOTIFY_POLICY (-policy_print) calls back with ok=2 and no current certificate.
+    let notify = preverify_ok && ctx.current_cert().is_none();
+    let mut policies = alloc::vec::Vec::new();
+    if notify && ctx.error().as_raw() == 0 || ctx.error().as_raw() == X509_V_ERR_NO_EXPLICIT_POLICY {
+        policies = super::verify::policies_text(ctx);
+    }
     let mut ok = preverify_ok;
     let mut error = None;
     if !preverify_ok {
@@ -128,10 +118,7 @@ pub(crate) fn verify(policy: VerifyPolicy, preverify_ok: bool, ctx: &mut X509Sto
         let within_depth = policy.depth.is_none_or(|d| i64::from(d) >= i64::from(depth));
         ok = within_depth && !policy.return_error;
     }
-    if let Some(ssl) = openssl::x509::X509StoreContext::ssl_idx()
-        .ok()
-        .and_then(|idx| ctx.ex_data(idx))
-    {
+    if let Some(ssl) = ssl {
         push(
             ssl,
             Event::Verify(VerifyStep {
@@ -139,11 +126,17 @@ pub(crate) fn verify(policy: VerifyPolicy, preverify_ok: bool, ctx: &mut X509Sto
                 subject,
                 error,
                 ok,
+                detail,
+                policies,
+                notify,
             }),
         );
     }
     ok
 }
+
+/// `X509_V_ERR_NO_EXPLICIT_POLICY`: s_server prints the policy tree with it.
+const X509_V_ERR_NO_EXPLICIT_POLICY: i32 = 43;
 
 #[cfg(test)]
 mod tests {

@@ -212,7 +212,10 @@ pub struct ExtendedCert {
 impl core::fmt::Debug for ExtendedCert {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("ExtendedCert")
-            .field("subject", &callbacks::name_oneline(self.cert.subject_name()))
+            .field(
+                "subject",
+                &super::verify::print_name_text(self.cert.subject_name(), super::verify::XN_FLAG_ONELINE),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -294,7 +297,10 @@ extern "C" fn extended_cert_cb(ssl: *mut openssl_sys::SSL, _arg: *mut c_void) ->
             ssl,
             Event::CertChainCheck(crate::event::CertChainCheck {
                 index: i + 1,
-                subject: callbacks::name_oneline(x.cert.subject_name()),
+                subject: super::verify::print_name_text(
+                    x.cert.subject_name(),
+                    super::verify::nameopt(ssl.ssl_context()),
+                ),
                 flags,
                 suite_b: suite_b_on.then_some(flags & 0x800 != 0),
             }),

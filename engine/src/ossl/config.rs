@@ -283,7 +283,8 @@ impl ServerConfigBuilder {
         if require {
             mode |= SslVerifyMode::FAIL_IF_NO_PEER_CERT;
         }
-        self.ctx.set_verify_depth(depth);
+        // s_server keeps `depth` for its callback only (verify_args.depth); the chain-length
+        // limit of X509_VERIFY_PARAM is -verify_depth's.
         self.verify = Some((
             mode,
             VerifyPolicy {

@@ -3,7 +3,7 @@
 //! Each item names the OpenSSL 3.0 man page (or header) it comes from. C macros are reached
 //! through `SSL_ctrl`/`SSL_CTX_ctrl` with the control codes of `include/openssl/ssl.h.in`.
 
-use core::ffi::{c_char, c_int, c_uint, c_void};
+use core::ffi::{c_char, c_int, c_uint, c_ulong, c_void};
 use openssl_sys::{BIO, SSL, SSL_CTX, SSL_SESSION};
 
 /// Opaque `SSL_CONF_CTX` (SSL_CONF_CTX_new(3)).
@@ -81,6 +81,38 @@ extern "C" {
         ctx: *mut SSL_CTX,
         cb: Option<extern "C" fn(*mut SSL, c_int) -> c_int>,
     );
+    // --- verify ---
+    // X509_NAME_print_ex(3)
+    pub(crate) fn X509_NAME_print_ex(
+        out: *mut BIO,
+        nm: *const openssl_sys::X509_NAME,
+        indent: c_int,
+        flags: c_ulong,
+    ) -> c_int;
+    pub(crate) fn X509_NAME_oneline(a: *const openssl_sys::X509_NAME, buf: *mut c_char, size: c_int) -> *mut c_char;
+    // X509_STORE_add_cert(3)
+    pub(crate) fn X509_STORE_add_crl(store: *mut openssl_sys::X509_STORE, x: *mut openssl_sys::X509_CRL) -> c_int;
+    // X509_VERIFY_PARAM_set_flags(3)
+    pub(crate) fn X509_VERIFY_PARAM_add0_policy(
+        param: *mut openssl_sys::X509_VERIFY_PARAM,
+        policy: *mut openssl_sys::ASN1_OBJECT,
+    ) -> c_int;
+    pub(crate) fn X509_VERIFY_PARAM_set1_ip_asc(
+        param: *mut openssl_sys::X509_VERIFY_PARAM,
+        ipasc: *const c_char,
+    ) -> c_int;
+    // x509_vfy.h (X509_VERIFY_PARAM_lookup, X509_VERIFY_PARAM_set1)
+    pub(crate) fn X509_VERIFY_PARAM_lookup(name: *const c_char) -> *const openssl_sys::X509_VERIFY_PARAM;
+    pub(crate) fn X509_VERIFY_PARAM_set1(
+        to: *mut openssl_sys::X509_VERIFY_PARAM,
+        from: *const openssl_sys::X509_VERIFY_PARAM,
+    ) -> c_int;
+    // X509_STORE_CTX_get_error(3), x509_vfy.h policy tree accessors (apps.c policies_print)
+    pub(crate) fn X509_STORE_CTX_get_explicit_policy(ctx: *const openssl_sys::X509_STORE_CTX) -> c_int;
+    pub(crate) fn X509_STORE_CTX_get0_policy_tree(ctx: *const openssl_sys::X509_STORE_CTX) -> *mut c_void;
+    pub(crate) fn X509_policy_tree_get0_policies(tree: *const c_void) -> *mut c_void;
+    pub(crate) fn X509_policy_tree_get0_user_policies(tree: *const c_void) -> *mut c_void;
+    pub(crate) fn X509_POLICY_NODE_print(out: *mut BIO, node: *const c_void, indent: c_int);
     // --- certs ---
     // SSL_CTX_use_serverinfo(3)
     pub(crate) fn SSL_CTX_use_serverinfo_ex(
@@ -217,6 +249,16 @@ pub(crate) use openssl_sys::SSL_CTX_ctrl;
 /// Signature of `SSL_ctrl` (re-exported so call sites read the same).
 pub(crate) use openssl_sys::SSL_ctrl;
 
+// --- verify ---
+/// `SSL_CTX_get_extra_chain_certs` (SSL_CTX_add_extra_chain_cert(3)).
+pub(crate) const SSL_CTRL_GET_EXTRA_CHAIN_CERTS: c_int = 82;
+/// `SSL_CTX_clear_extra_chain_certs` (SSL_CTX_add_extra_chain_cert(3)).
+pub(crate) const SSL_CTRL_CLEAR_EXTRA_CHAIN_CERTS: c_int = 83;
+/// `SSL_CTX_add1_chain_cert` with larg 1 (SSL_CTX_add1_chain_cert(3)).
+pub(crate) const SSL_CTRL_CHAIN_CERT: c_int = 89;
+/// `SSL_CTX_set1_chain_cert_store` with larg 1 (SSL_CTX_set1_verify_cert_store(3)).
+pub(crate) const SSL_CTRL_SET_CHAIN_CERT_STORE: c_int = 107;
+
 /// Unused-argument helper for ctrl calls.
 pub(crate) const NO_ARG: *mut c_void = core::ptr::null_mut();
 
@@ -252,6 +294,19 @@ mod tests {
             super::BIO_ADDR_free as *const () as usize,
             super::DTLS_set_timer_cb as *const () as usize,
             super::DTLS_get_data_mtu as *const () as usize,
+            // --- verify ---
+            super::X509_NAME_print_ex as *const () as usize,
+            super::X509_NAME_oneline as *const () as usize,
+            super::X509_STORE_add_crl as *const () as usize,
+            super::X509_VERIFY_PARAM_add0_policy as *const () as usize,
+            super::X509_VERIFY_PARAM_set1_ip_asc as *const () as usize,
+            super::X509_VERIFY_PARAM_lookup as *const () as usize,
+            super::X509_VERIFY_PARAM_set1 as *const () as usize,
+            super::X509_STORE_CTX_get_explicit_policy as *const () as usize,
+            super::X509_STORE_CTX_get0_policy_tree as *const () as usize,
+            super::X509_policy_tree_get0_policies as *const () as usize,
+            super::X509_policy_tree_get0_user_policies as *const () as usize,
+            super::X509_POLICY_NODE_print as *const () as usize,
             super::SSL_CTX_use_serverinfo_ex as *const () as usize,
             super::SSL_CTX_set_cert_cb as *const () as usize,
             super::SSL_check_chain as *const () as usize,

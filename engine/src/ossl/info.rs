@@ -10,7 +10,6 @@ use openssl::nid::Nid;
 use openssl::ssl::{NameType, SslContextRef, SslRef};
 use openssl::x509::X509Ref;
 
-use super::callbacks::name_oneline;
 use super::ffi;
 use super::membio::MemBio;
 use crate::event::{CacheStats, HandshakeInfo, KeyingMaterial, PeerCertificate};
@@ -47,7 +46,9 @@ pub(crate) fn handshake_info(ssl: &SslRef, detailed: bool) -> HandshakeInfo {
         server_name: ssl.servername(NameType::HOST_NAME).map(ToString::to_string),
         group: negotiated_group(ssl),
         secure_renegotiation: ctrl(ssl, ffi::SSL_CTRL_GET_RI_SUPPORT, 0) != 0,
-        peer_certificate: peer.as_ref().map(|c| peer_certificate(c, detailed)),
+        peer_certificate: peer
+            .as_ref()
+            .map(|c| peer_certificate(c, detailed, super::verify::nameopt(ssl.ssl_context()))),
         verify_result: {
             let v = ssl.verify_result();
             (i64::from(v.as_raw()), v.error_string().to_string())
@@ -322,13 +323,16 @@ fn groups_lines(ssl: &SslRef) -> Vec<String> {
     ]
 }
 
-fn peer_certificate(cert: &X509Ref, detailed: bool) -> PeerCertificate {
+fn peer_certificate(cert: &X509Ref, detailed: bool, nameopt: u64) -> PeerCertificate {
+    use super::verify::{name_print_ex, print_name_text};
     let text = |r: Result<Vec<u8>, openssl::error::ErrorStack>| {
         r.map(|p| String::from_utf8_lossy(&p).into_owned()).unwrap_or_default()
     };
     PeerCertificate {
-        subject: name_oneline(cert.subject_name()),
-        issuer: name_oneline(cert.issuer_name()),
+        subject: name_print_ex(cert.subject_name(), 0, nameopt),
+        issuer: name_print_ex(cert.issuer_name(), 0, nameopt),
+        subject_line: print_name_text(cert.subject_name(), nameopt),
+        issuer_line: print_name_text(cert.issuer_name(), nameopt),
         pem: if detailed { text(cert.to_pem()) } else { String::new() },
         text: if detailed { text(cert.to_text()) } else { String::new() },
         sha256: cert

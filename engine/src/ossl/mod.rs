@@ -17,15 +17,17 @@ mod ffi;
 mod info;
 mod membio;
 mod memio;
-mod output;
 mod ocsp;
+mod output;
+// --- verify ---
+pub mod verify;
 
 pub use config::{CertFormat, DtlsVersion, ServerConfig, ServerConfigBuilder, TlsVersion};
 pub use conn::{OpensslTls, SslConn, Transport};
 pub use dtls::{DtlsAcceptor, DtlsListener, DtlsSettings, OpensslDtls};
 pub use memio::MemIo;
-pub use output::SecuritySink;
 pub use ocsp::{OcspQuery, OcspQueryError, OcspStaple, StapleInfo};
+pub use output::SecuritySink;
 // --- certs ---
 pub use certs::{has_dh_params, parse_serverinfo, ExtendedCert};
 
