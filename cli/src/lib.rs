@@ -6,5 +6,7 @@ pub mod json;
 pub mod options;
 pub mod render;
 mod setup;
+// --- psk ---
+mod psk;
 
 pub use setup::run;

@@ -89,6 +89,25 @@ const VALUE_OPTIONS: &[(&str, &str, &str)] = &[
         "secs",
         "sserve: drop a connection whose handshake takes longer (default 10, 0 = never)",
     ),
+    // --- psk ---
+    ("psk", "hex", "PSK in hex (without 0x)"),
+    ("psk_identity", "id", "PSK identity to expect (default Client_identity)"),
+    ("psk_hint", "hint", "PSK identity hint to use (TLS 1.2 and below)"),
+    (
+        "psk_session",
+        "file",
+        "File to read the TLS 1.3 PSK SSL session from (PEM)",
+    ),
+    (
+        "max_early_data",
+        "n",
+        "The maximum number of bytes of early data as advertised in tickets",
+    ),
+    (
+        "recv_max_early_data",
+        "n",
+        "The maximum number of bytes of early data (hard limit)",
+    ),
 ];
 
 /// sserve's own options (not in s_server), documented in docs/compat.md.
@@ -157,6 +176,12 @@ const FLAG_OPTIONS: &[(&str, &str)] = &[
     (
         "json",
         "sserve: print one JSON object per event on stdout (schema in docs/json.md)",
+    ),
+    // --- psk ---
+    ("nocert", "Don't use any certificates (PSK or anonymous suites only)"),
+    (
+        "early_data",
+        "Attempt to read early data (web modes: a GET is served, anything else gets 425 Too Early)",
     ),
 ];
 

@@ -259,6 +259,26 @@ impl Observer for Console {
             Event::SrtpNegotiated(p) => self.srtp_profile = Some(p.clone()),
             Event::RetransmitTimeout => self.err("TIMEOUT occurred\n"),
             Event::Closed(reason) => self.closed(reason),
+            // --- psk ---
+            Event::EarlyData { data, first } => {
+                if *first {
+                    self.info("Early data received:\n");
+                }
+                // Raw to stdout even with -quiet, as s_server's raw_write_stdout.
+                let mut o = io::stdout().lock();
+                let _ = o.write_all(data);
+                let _ = o.flush();
+            }
+            Event::EarlyDataEnd { received, status } if self.mode == AppMode::Console => self.info(if *received {
+                "\nEnd of early data\n"
+            } else if *status == sserve_engine::EarlyDataStatus::NotSent {
+                "No early data received\n"
+            } else {
+                "Early data was rejected\n"
+            }),
+            Event::PskIdentityMismatch { got, expected } => self.info(&format!(
+                "PSK warning: client identity not what we expected (got '{got}' expected '{expected}')\n"
+            )),
             _ => {}
         }
     }

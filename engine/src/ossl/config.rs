@@ -42,7 +42,7 @@ const SESSION_CACHE_SIZE: i32 = 128;
 /// Builds a [`ServerConfig`]. Files are read by the caller: every input is bytes, so the engine
 /// never touches the file system.
 pub struct ServerConfigBuilder {
-    ctx: SslContextBuilder,
+    pub(super) ctx: SslContextBuilder,
     conf: Vec<(String, Option<String>)>,
     verify: Option<(SslVerifyMode, VerifyPolicy)>,
     return_error: bool,

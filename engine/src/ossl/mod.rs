@@ -16,6 +16,9 @@ mod ffi;
 mod info;
 mod membio;
 mod memio;
+// --- psk ---
+mod psk;
+pub use psk::DEFAULT_PSK_IDENTITY;
 
 pub use config::{CertFormat, DtlsVersion, ServerConfig, ServerConfigBuilder, TlsVersion};
 pub use conn::{OpensslTls, SslConn, Transport};
