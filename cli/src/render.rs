@@ -24,6 +24,8 @@ pub struct Console {
     handshake_done: bool,
     /// DTLS `-use_srtp`: the profile to print in the next connection summary.
     srtp_profile: Option<String>,
+    /// The connection failed while reading early data: s_server said so instead of `ERROR`.
+    early_error: bool,
 }
 
 impl Console {
@@ -34,6 +36,7 @@ impl Console {
             verbosity,
             handshake_done: false,
             srtp_profile: None,
+            early_error: false,
         }
     }
 
@@ -156,7 +159,9 @@ impl Console {
                         self.err("unexpected eof while reading\n");
                     }
                     CloseReason::Error(e) => {
-                        if during_handshake {
+                        if core::mem::take(&mut self.early_error) {
+                            // "Error reading early data" was printed instead.
+                        } else if during_handshake {
                             self.err("ERROR\n");
                         } else {
                             self.info("ERROR\n");
@@ -276,6 +281,10 @@ impl Observer for Console {
             } else {
                 "Early data was rejected\n"
             }),
+            Event::EarlyDataError if self.mode == AppMode::Console => {
+                self.early_error = true;
+                self.err("Error reading early data\n");
+            }
             Event::PskIdentityMismatch { got, expected } => self.info(&format!(
                 "PSK warning: client identity not what we expected (got '{got}' expected '{expected}')\n"
             )),

@@ -81,6 +81,9 @@ pub enum Event {
         /// `SSL_get_early_data_status`.
         status: EarlyDataStatus,
     },
+    /// Reading early data failed; [`Event::Closed`] with the error follows (s_server prints
+    /// `Error reading early data` instead of `ERROR`).
+    EarlyDataError,
     /// TLS 1.2 PSK: the client's identity is not the one configured (s_server still uses the key
     /// and prints `PSK warning: client identity not what we expected`).
     PskIdentityMismatch {

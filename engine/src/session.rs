@@ -456,6 +456,7 @@ impl<B: TlsBackend> Session<B> {
                     return true;
                 }
                 Err(e) => {
+                    self.events.push_back(Event::EarlyDataError);
                     self.fail(e.into());
                     return false;
                 }
