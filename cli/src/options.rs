@@ -108,6 +108,12 @@ const VALUE_OPTIONS: &[(&str, &str, &str)] = &[
         "n",
         "The maximum number of bytes of early data (hard limit)",
     ),
+    ("srpvfile", "file", "(deprecated) The verifier file for SRP"),
+    (
+        "srpuserseed",
+        "seed",
+        "(deprecated) A seed string for a default user salt",
+    ),
 ];
 
 /// sserve's own options (not in s_server), documented in docs/compat.md.

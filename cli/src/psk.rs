@@ -1,5 +1,6 @@
-//! `-psk`, `-psk_identity`, `-psk_hint`, `-psk_session`, `-nocert` and the TLS 1.3 early data
-//! options (`-early_data`, `-max_early_data`, `-recv_max_early_data`), as s_server applies them.
+//! `-psk`, `-psk_identity`, `-psk_hint`, `-psk_session`, `-nocert`, the TLS 1.3 early data
+//! options (`-early_data`, `-max_early_data`, `-recv_max_early_data`) and SRP (`-srpvfile`,
+//! `-srpuserseed`), as s_server applies them.
 
 use clap::ArgMatches;
 use sserve_engine::ossl::DEFAULT_PSK_IDENTITY;
@@ -84,6 +85,13 @@ pub fn configure(
     }
     if let Some(n) = early_limit(m, "recv_max_early_data")? {
         b.recv_max_early_data(n).map_err(|e| e.reason)?;
+    }
+    if let Some(path) = m.get_one::<String>("srpvfile") {
+        // SRP_ERR_OPEN_FILE is 3.
+        let data = std::fs::read(path).map_err(|_| format!("Cannot initialize SRP verifier file \"{path}\":ret=3"))?;
+        let seed = m.get_one::<String>("srpuserseed").map(String::as_str);
+        b.srp_verifiers(&data, seed)
+            .map_err(|e| format!("Cannot initialize SRP verifier file \"{path}\":{}", e.reason))?;
     }
     Ok(PskSetup { early_data })
 }

@@ -285,6 +285,20 @@ impl Observer for Console {
                 self.early_error = true;
                 self.err("Error reading early data\n");
             }
+            Event::SrpLookup { user, info } => {
+                self.err(&format!("SRP username = \"{user}\"\n"));
+                self.info(&format!("LOOKUP during accept {user}\n"));
+                match info {
+                    Some(i) => {
+                        self.info(&format!("LOOKUP done {i}\n"));
+                        self.err(&format!("SRP parameters set: username = \"{user}\" info=\"{i}\" \n"));
+                    }
+                    None => {
+                        self.info("LOOKUP not successful\n");
+                        self.err(&format!("User {user} doesn't exist\n"));
+                    }
+                }
+            }
             Event::PskIdentityMismatch { got, expected } => self.info(&format!(
                 "PSK warning: client identity not what we expected (got '{got}' expected '{expected}')\n"
             )),

@@ -92,6 +92,16 @@ pub enum Event {
         /// The `-psk_identity` configured.
         expected: String,
     },
+    /// SRP (`-srpvfile`): a client logged in as `user`. `info` is the user's info field
+    /// (`(null)` for a `-srpuserseed` stand-in), `None` if there is no such user (the handshake
+    /// then fails). s_server prints `SRP username = "…"`, `LOOKUP during accept …`,
+    /// `LOOKUP done …` / `LOOKUP not successful`, then `SRP parameters set: …` / `User … doesn't exist`.
+    SrpLookup {
+        /// The SRP user name the client sent.
+        user: String,
+        /// The user's info, if the user exists.
+        info: Option<String>,
+    },
 }
 
 /// What became of a client's early data (`SSL_get_early_data_status`).

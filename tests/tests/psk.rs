@@ -1,6 +1,7 @@
 //! Pre-shared keys and TLS 1.3 early data against `openssl s_client`: `-psk` (TLS 1.2 and 1.3),
 //! `-psk_identity`, `-psk_hint`, `-psk_session`, `-nocert`, `-early_data` (console and `-www`),
-//! `-max_early_data`, `-recv_max_early_data`, `-anti_replay`/`-no_anti_replay`.
+//! `-max_early_data`, `-recv_max_early_data`, `-anti_replay`/`-no_anti_replay`; SRP
+//! (`-srpvfile`, `-srpuserseed`) against curl's TLS-SRP.
 
 use std::path::Path;
 use std::process::Command;
@@ -348,4 +349,103 @@ fn early_data_other_than_get_gets_425_in_www_mode() {
         client.dump()
     );
     assert!(!client.stdout.contains("hello"), "{}", client.dump());
+}
+
+/// curl built with TLS-SRP (`openssl s_client -srpuser` crashes in OpenSSL 3.0, so curl is the
+/// SRP client here).
+fn curl_has_srp() -> bool {
+    Command::new("curl")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("TLS-SRP"))
+}
+
+/// A verifier file with user `alice` (password `secret123`, info `someinfo`).
+fn srp_vfile(dir: &TestDir) -> std::path::PathBuf {
+    let vf = dir.join("srp.vf");
+    std::fs::write(&vf, "").unwrap();
+    sserve_tests::openssl(
+        &[
+            "srp",
+            "-srpvfile",
+            path_str(&vf),
+            "-add",
+            "-passout",
+            "pass:secret123",
+            "-userinfo",
+            "someinfo",
+            "alice",
+        ],
+        dir.path(),
+    );
+    vf
+}
+
+fn curl_srp(srv: &sserve_tests::Server, user: &str, password: &str) -> Finished {
+    sserve_tests::curl(&[
+        "-k",
+        "--tlsuser",
+        user,
+        "--tlspassword",
+        password,
+        "--tls-max",
+        "1.2",
+        &srv.url("/"),
+    ])
+}
+
+#[test]
+fn srp_login_with_a_verifier_file() {
+    require!("openssl", "curl");
+    if is_openssl() || !curl_has_srp() {
+        // OpenSSL 3.0's s_server passes the wrong argument to its SRP callback and refuses every
+        // user ("User <garbage> doesn't exist"); see docs/compat.md.
+        return;
+    }
+    let dir = TestDir::new();
+    let vf = srp_vfile(&dir);
+    let srv = server!(&dir).args(["-www", "-srpvfile", path_str(&vf)]).start();
+    let ok = curl_srp(&srv, "alice", "secret123");
+    assert!(ok.success(), "{}\n{}", ok.dump(), srv.dump());
+    assert!(ok.out().contains("SRP-"), "not an SRP suite\n{}", ok.dump());
+    srv.expect_stdout("LOOKUP during accept alice\nLOOKUP done someinfo\n");
+    srv.expect_stderr("SRP parameters set: username = \"alice\" info=\"someinfo\" \n");
+    let wrong = curl_srp(&srv, "alice", "not-the-password");
+    assert!(!wrong.success(), "{}", wrong.dump());
+    let unknown = curl_srp(&srv, "bob", "x");
+    assert!(!unknown.success(), "{}", unknown.dump());
+    srv.expect_stdout("LOOKUP not successful\n");
+    srv.expect_stderr("User bob doesn't exist\n");
+}
+
+#[test]
+fn srpuserseed_hides_unknown_users() {
+    require!("openssl", "curl");
+    if is_openssl() || !curl_has_srp() {
+        return; // see srp_login_with_a_verifier_file
+    }
+    let dir = TestDir::new();
+    let vf = srp_vfile(&dir);
+    let srv = server!(&dir)
+        .args(["-www", "-srpvfile", path_str(&vf), "-srpuserseed", "some seed"])
+        .start();
+    // An unknown user gets a stand-in entry: the handshake fails as for a wrong password.
+    let unknown = curl_srp(&srv, "bob", "x");
+    assert!(!unknown.success(), "{}", unknown.dump());
+    assert!(!unknown.err().contains("unknown psk identity"), "{}", unknown.dump());
+    srv.expect_stdout("LOOKUP during accept bob\nLOOKUP done (null)\n");
+    let ok = curl_srp(&srv, "alice", "secret123");
+    assert!(ok.success(), "{}\n{}", ok.dump(), srv.dump());
+}
+
+#[test]
+fn srpvfile_errors() {
+    require!("openssl");
+    let dir = TestDir::new();
+    let missing = dir.join("none.vf");
+    let f = server!(&dir)
+        .args(["-srpvfile", path_str(&missing)])
+        .run_to_exit(TIMEOUT);
+    assert_eq!(f.code(), Some(1), "{}", f.dump());
+    assert!(f.err().contains("Cannot initialize SRP verifier file"), "{}", f.dump());
 }

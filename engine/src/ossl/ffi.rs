@@ -211,6 +211,32 @@ extern "C" {
     pub(crate) fn SSL_CTX_use_psk_identity_hint(ctx: *mut SSL_CTX, hint: *const c_char) -> c_int;
     // SSL_is_dtls(3)
     pub(crate) fn SSL_is_dtls(s: *const SSL) -> c_int;
+    // SRP_VBASE_new(3) (srp.h, deprecated in 3.0)
+    pub(crate) fn SRP_get_default_gN(id: *const c_char) -> *const SrpGn;
+    // SSL_CTX_set_srp_password(3) (deprecated in 3.0)
+    pub(crate) fn SSL_CTX_set_srp_username_callback(
+        ctx: *mut SSL_CTX,
+        cb: Option<unsafe extern "C" fn(*mut SSL, *mut c_int, *mut c_void) -> c_int>,
+    ) -> c_int;
+    // SSL_CTX_set_srp_password(3)
+    pub(crate) fn SSL_get_srp_username(s: *mut SSL) -> *mut c_char;
+    // SSL_CTX_set_srp_password(3)
+    pub(crate) fn SSL_set_srp_server_param(
+        s: *mut SSL,
+        n: *const openssl_sys::BIGNUM,
+        g: *const openssl_sys::BIGNUM,
+        sa: *mut openssl_sys::BIGNUM,
+        v: *mut openssl_sys::BIGNUM,
+        info: *mut c_char,
+    ) -> c_int;
+}
+
+/// `SRP_gN` (srp.h): one of the known SRP groups.
+#[repr(C)]
+pub(crate) struct SrpGn {
+    pub(crate) id: *mut c_char,
+    pub(crate) g: *const openssl_sys::BIGNUM,
+    pub(crate) n: *const openssl_sys::BIGNUM,
 }
 
 /// SSL_read_early_data(3): `SSL_get_early_data_status` results.
@@ -233,6 +259,10 @@ mod psk_tests {
             super::SSL_CTX_set_recv_max_early_data as *const () as usize,
             super::SSL_CTX_use_psk_identity_hint as *const () as usize,
             super::SSL_is_dtls as *const () as usize,
+            super::SRP_get_default_gN as *const () as usize,
+            super::SSL_CTX_set_srp_username_callback as *const () as usize,
+            super::SSL_get_srp_username as *const () as usize,
+            super::SSL_set_srp_server_param as *const () as usize,
         ];
         assert!(addrs.iter().all(|&a| a != 0));
     }

@@ -18,6 +18,7 @@ mod membio;
 mod memio;
 // --- psk ---
 mod psk;
+mod srp;
 pub use psk::DEFAULT_PSK_IDENTITY;
 
 pub use config::{CertFormat, DtlsVersion, ServerConfig, ServerConfigBuilder, TlsVersion};
