@@ -275,8 +275,14 @@ fn run_inner(args: &[String]) -> Result<i32, Fatal> {
     for (cmd, value) in &split.conf {
         b.ssl_conf(cmd, value.as_deref()).map_err(tls(""))?;
     }
-    let psk =
-        crate::psk::configure(&mut b, &m, mode, exact.first() == Some(&TlsVersion::Tls1_3), quiet).map_err(Fatal)?;
+    let psk = crate::psk::configure(
+        &mut b,
+        &m,
+        mode,
+        exact.first() == Some(&TlsVersion::Tls1_3),
+        quiet || m.get_flag("json"),
+    )
+    .map_err(Fatal)?;
     if let Some(list) = m.get_one::<String>("alpn") {
         let protos: Vec<&str> = list.split(',').collect();
         b.alpn(&protos).map_err(tls("-alpn"))?;
