@@ -10,5 +10,7 @@ pub mod render;
 mod setup;
 // --- verify ---
 pub mod verify;
+// --- psk ---
+mod psk;
 
 pub use setup::run;

@@ -200,6 +200,31 @@ const VALUE_OPTIONS: &[(&str, &str, &str)] = &[
     ("verify_hostname", "host", "Expected peer hostname"),
     ("verify_email", "email", "Expected peer email"),
     ("verify_ip", "ip", "Expected peer IP address"),
+    // --- psk ---
+    ("psk", "hex", "PSK in hex (without 0x)"),
+    ("psk_identity", "id", "PSK identity to expect (default Client_identity)"),
+    ("psk_hint", "hint", "PSK identity hint to use (TLS 1.2 and below)"),
+    (
+        "psk_session",
+        "file",
+        "File to read the TLS 1.3 PSK SSL session from (PEM)",
+    ),
+    (
+        "max_early_data",
+        "n",
+        "The maximum number of bytes of early data as advertised in tickets",
+    ),
+    (
+        "recv_max_early_data",
+        "n",
+        "The maximum number of bytes of early data (hard limit)",
+    ),
+    ("srpvfile", "file", "(deprecated) The verifier file for SRP"),
+    (
+        "srpuserseed",
+        "seed",
+        "(deprecated) A seed string for a default user salt",
+    ),
 ];
 
 /// Options that may be given more than once (each `-xcert` starts another extended
@@ -323,6 +348,12 @@ const FLAG_OPTIONS: &[(&str, &str)] = &[
     ("no_alt_chains", "(deprecated)"),
     ("no_check_time", "Ignore certificate validity time"),
     ("allow_proxy_certs", "Allow the use of proxy certificates"),
+    // --- psk ---
+    ("nocert", "Don't use any certificates (PSK or anonymous suites only)"),
+    (
+        "early_data",
+        "Attempt to read early data (web modes: a GET is served, anything else gets 425 Too Early)",
+    ),
 ];
 
 /// Options passed to OpenSSL's `SSL_CONF_cmd` that the help lists (any other name OpenSSL

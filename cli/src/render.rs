@@ -24,6 +24,8 @@ pub struct Console {
     handshake_done: bool,
     /// DTLS `-use_srtp`: the profile to print in the next connection summary.
     srtp_profile: Option<String>,
+    /// The connection failed while reading early data: s_server said so instead of `ERROR`.
+    early_error: bool,
 }
 
 impl Console {
@@ -34,6 +36,7 @@ impl Console {
             verbosity,
             handshake_done: false,
             srtp_profile: None,
+            early_error: false,
         }
     }
 
@@ -161,7 +164,9 @@ impl Console {
                         self.err("unexpected eof while reading\n");
                     }
                     CloseReason::Error(e) => {
-                        if during_handshake {
+                        if core::mem::take(&mut self.early_error) {
+                            // "Error reading early data" was printed instead.
+                        } else if during_handshake {
                             self.err("ERROR\n");
                         } else {
                             self.info("ERROR\n");
@@ -294,6 +299,44 @@ impl Observer for Console {
                 });
                 self.err(&t);
             }
+            // --- psk ---
+            Event::EarlyData { data, first } => {
+                if *first {
+                    self.info("Early data received:\n");
+                }
+                // Raw to stdout even with -quiet, as s_server's raw_write_stdout.
+                let mut o = io::stdout().lock();
+                let _ = o.write_all(data);
+                let _ = o.flush();
+            }
+            Event::EarlyDataEnd { received, status } if self.mode == AppMode::Console => self.info(if *received {
+                "\nEnd of early data\n"
+            } else if *status == sserve_engine::EarlyDataStatus::NotSent {
+                "No early data received\n"
+            } else {
+                "Early data was rejected\n"
+            }),
+            Event::EarlyDataError if self.mode == AppMode::Console => {
+                self.early_error = true;
+                self.err("Error reading early data\n");
+            }
+            Event::SrpLookup { user, info } => {
+                self.err(&format!("SRP username = \"{user}\"\n"));
+                self.info(&format!("LOOKUP during accept {user}\n"));
+                match info {
+                    Some(i) => {
+                        self.info(&format!("LOOKUP done {i}\n"));
+                        self.err(&format!("SRP parameters set: username = \"{user}\" info=\"{i}\" \n"));
+                    }
+                    None => {
+                        self.info("LOOKUP not successful\n");
+                        self.err(&format!("User {user} doesn't exist\n"));
+                    }
+                }
+            }
+            Event::PskIdentityMismatch { got, expected } => self.info(&format!(
+                "PSK warning: client identity not what we expected (got '{got}' expected '{expected}')\n"
+            )),
             _ => {}
         }
     }

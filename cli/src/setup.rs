@@ -274,14 +274,24 @@ fn run_inner(args: &[String]) -> Result<i32, Fatal> {
         b.only_version(v).map_err(tls("protocol version"))?;
     }
 
-    configure_certificates(&mut b, &m)?;
-    certs::configure_extra_certificates(&mut b, &m)?; // --- certs ---
+    if !crate::psk::nocert(&m) {
+        configure_certificates(&mut b, &m)?;
+        certs::configure_extra_certificates(&mut b, &m)?; // --- certs ---
+    }
     configure_verification(&mut b, &m, quiet)?;
     // --- verify ---
     crate::verify::configure(&mut b, &m).map_err(Fatal)?;
     for (cmd, value) in &split.conf {
         b.ssl_conf(cmd, value.as_deref()).map_err(tls(""))?;
     }
+    let psk = crate::psk::configure(
+        &mut b,
+        &m,
+        mode,
+        exact.first() == Some(&TlsVersion::Tls1_3),
+        quiet || m.get_flag("json"),
+    )
+    .map_err(Fatal)?;
     if let Some(list) = m.get_one::<String>("alpn") {
         let protos: Vec<&str> = list.split(',').collect();
         b.alpn(&protos).map_err(tls("-alpn"))?;
@@ -354,6 +364,7 @@ fn run_inner(args: &[String]) -> Result<i32, Fatal> {
         idle_timeout,
         // The web modes print nothing about the handshake; the status page asks for itself.
         detailed_info: !matches!(mode, AppMode::Web(_)),
+        early_data: psk.early_data,
         argv: std::iter::once("sserve".to_string())
             .chain(args.iter().cloned())
             .collect(),

@@ -82,6 +82,56 @@ pub enum Event {
     // --- output ---
     /// `-msg`, `-trace`, `-state`, `-tlsextdebug`, `-security_debug`, `-debug` output.
     Diagnostic(crate::output::Diagnostic),
+    // --- psk ---
+    /// TLS 1.3 early data (0-RTT) from the peer, console mode with
+    /// [`SessionOptions::early_data`](crate::SessionOptions::early_data) (s_server prints
+    /// `Early data received:` before the first piece, then writes the data raw).
+    EarlyData {
+        /// The plaintext.
+        data: Bytes,
+        /// The first piece of this connection's early data.
+        first: bool,
+    },
+    /// The early data phase is over (comes before [`Event::HandshakeComplete`]). s_server prints
+    /// `End of early data` after data, else `No early data received` or `Early data was rejected`.
+    EarlyDataEnd {
+        /// Some early data was received.
+        received: bool,
+        /// `SSL_get_early_data_status`.
+        status: EarlyDataStatus,
+    },
+    /// Reading early data failed; [`Event::Closed`] with the error follows (s_server prints
+    /// `Error reading early data` instead of `ERROR`).
+    EarlyDataError,
+    /// TLS 1.2 PSK: the client's identity is not the one configured (s_server still uses the key
+    /// and prints `PSK warning: client identity not what we expected`).
+    PskIdentityMismatch {
+        /// The identity the client sent.
+        got: String,
+        /// The `-psk_identity` configured.
+        expected: String,
+    },
+    /// SRP (`-srpvfile`): a client logged in as `user`. `info` is the user's info field
+    /// (`(null)` for a `-srpuserseed` stand-in), `None` if there is no such user (the handshake
+    /// then fails). s_server prints `SRP username = "…"`, `LOOKUP during accept …`,
+    /// `LOOKUP done …` / `LOOKUP not successful`, then `SRP parameters set: …` / `User … doesn't exist`.
+    SrpLookup {
+        /// The SRP user name the client sent.
+        user: String,
+        /// The user's info, if the user exists.
+        info: Option<String>,
+    },
+}
+
+/// What became of a client's early data (`SSL_get_early_data_status`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EarlyDataStatus {
+    /// The client sent none.
+    NotSent,
+    /// The client sent some and it was refused (no resumption, replay, over the limit …).
+    Rejected,
+    /// The client's early data was accepted.
+    Accepted,
 }
 
 /// How a session ended.

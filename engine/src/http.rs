@@ -23,6 +23,11 @@ pub const HTML_HEADER: &[u8] = b"HTTP/1.0 200 ok\r\nContent-type: text/html\r\n\
 /// Header s_server sends before a text file or an error message.
 pub const TEXT_HEADER: &[u8] = b"HTTP/1.0 200 ok\r\nContent-type: text/plain\r\n\r\n";
 
+// --- psk ---
+/// The answer to a request other than `GET` sent as TLS 1.3 early data (RFC 8470).
+pub const TOO_EARLY: &[u8] =
+    b"HTTP/1.0 425 Too Early\r\nContent-type: text/plain\r\n\r\nRequest sent in TLS early data; send it again after the handshake\r\n";
+
 /// What to do with one request line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Request {

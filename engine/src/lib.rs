@@ -57,3 +57,6 @@ pub use time::{Duration, Instant};
 pub use dtls::{DatagramListener, DatagramTransmit, DtlsSession, ListenerLimits};
 #[cfg(feature = "openssl")]
 pub use ossl::{DtlsListener, DtlsSettings, ServerConfig, ServerConfigBuilder, TlsSession};
+// --- psk ---
+pub use event::EarlyDataStatus;
+pub use tls::EarlyRead;

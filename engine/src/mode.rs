@@ -46,6 +46,10 @@ pub struct SessionOptions {
     /// PEM, cipher and sigalg lists, certificate dump). Rendering them costs a noticeable share of
     /// a handshake, so modes that print nothing turn it off.
     pub detailed_info: bool,
+    // --- psk ---
+    /// `-early_data`: read TLS 1.3 early data before finishing the handshake (console: printed
+    /// as s_server does; web modes: a `GET` is served, anything else answered `425 Too Early`).
+    pub early_data: bool,
 }
 
 impl Default for SessionOptions {
@@ -61,6 +65,7 @@ impl Default for SessionOptions {
             argv: Vec::new(),
             max_pending_console: 1 << 20,
             detailed_info: true,
+            early_data: false,
         }
     }
 }

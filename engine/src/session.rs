@@ -15,7 +15,7 @@ use crate::line::LineBuffer;
 use crate::mode::{AppMode, SessionOptions};
 use crate::status_page;
 use crate::time::Instant;
-use crate::tls::{HandshakeStatus, ReadStatus, TlsBackend};
+use crate::tls::{EarlyRead, HandshakeStatus, ReadStatus, TlsBackend};
 
 /// What s_server writes unencrypted into the socket for the `P` command.
 pub const PLAINTEXT_PROBE: &[u8] = b"Lets print some clear text\n";
@@ -72,17 +72,35 @@ pub struct Session<B: TlsBackend> {
     events: VecDeque<Event>,
     lines: LineBuffer,
     web: WebState,
-    /// Console input that arrived before the handshake finished.
+    /// Console input that arrived before the handshake finished; in the web modes, the request
+    /// bytes that came as TLS 1.3 early data.
     early_console: BytesMut,
     handshake_deadline: Option<Instant>,
     idle_deadline: Option<Instant>,
     console_closed: bool,
+    /// Early data: `Reading` until `SSL_read_early_data` finished (only with
+    /// [`SessionOptions::early_data`]).
+    early: EarlyPhase,
+}
+
+/// Where a session is in reading TLS 1.3 early data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum EarlyPhase {
+    /// Not reading early data (`-early_data` off, or finished).
+    Off,
+    /// Reading; `received` once some arrived.
+    Reading { received: bool },
 }
 
 impl<B: TlsBackend> Session<B> {
     /// A session over `tls`, created at `now` (the handshake timer starts here).
     pub fn new(tls: B, opts: Arc<SessionOptions>, now: Instant) -> Self {
         let handshake_deadline = opts.handshake_timeout.map(|t| now + t);
+        let early = if opts.early_data && opts.mode != AppMode::Rev {
+            EarlyPhase::Reading { received: false }
+        } else {
+            EarlyPhase::Off
+        };
         Session {
             tls,
             opts,
@@ -96,6 +114,7 @@ impl<B: TlsBackend> Session<B> {
             handshake_deadline,
             idle_deadline: None,
             console_closed: false,
+            early,
         }
     }
 
@@ -377,6 +396,9 @@ impl<B: TlsBackend> Session<B> {
 
     fn advance(&mut self) {
         if self.phase == Phase::Handshaking {
+            if self.early != EarlyPhase::Off && !self.read_early_data() {
+                return;
+            }
             let r = self.tls.handshake();
             self.pump();
             match r {
@@ -395,7 +417,64 @@ impl<B: TlsBackend> Session<B> {
         )));
         if !self.early_console.is_empty() {
             let queued = self.early_console.split();
-            self.send(&queued);
+            match self.opts.mode {
+                AppMode::Web(mode) => self.on_early_request(mode, &queued),
+                _ => self.send(&queued),
+            }
+        }
+    }
+
+    // --- psk ---
+    /// Reads TLS 1.3 early data until the backend says it is over; false while more input is
+    /// needed (or the session failed).
+    fn read_early_data(&mut self) -> bool {
+        loop {
+            let r = self.tls.read_early_data(&mut self.read_buf);
+            self.pump();
+            let EarlyPhase::Reading { received } = self.early else {
+                return true;
+            };
+            match r {
+                Ok(EarlyRead::Data(_)) => {
+                    let data = self.read_buf.split().freeze();
+                    self.early = EarlyPhase::Reading { received: true };
+                    if let AppMode::Web(_) = self.opts.mode {
+                        // Held until the handshake is done (the client is not yet authenticated
+                        // by its Finished); bounded by `-recv_max_early_data`.
+                        self.early_console.extend_from_slice(&data);
+                    } else {
+                        self.events.push_back(Event::EarlyData { data, first: !received });
+                    }
+                }
+                Ok(EarlyRead::WantInput) => return false,
+                Ok(EarlyRead::Finished(status)) => {
+                    self.early = EarlyPhase::Off;
+                    if self.read_buf.capacity() > READ_KEEP {
+                        self.read_buf = BytesMut::new();
+                    }
+                    self.events.push_back(Event::EarlyDataEnd { received, status });
+                    return true;
+                }
+                Err(e) => {
+                    self.events.push_back(Event::EarlyDataError);
+                    self.fail(e.into());
+                    return false;
+                }
+            }
+        }
+    }
+
+    /// A web-mode request that began in early data (RFC 8470): a `GET` (safe, so harmless if
+    /// replayed) is served as usual now that the handshake is done; anything else is answered
+    /// `425 Too Early`.
+    fn on_early_request(&mut self, mode: WebMode, data: &[u8]) {
+        let n = data.len().min(4);
+        if data[..n] == b"GET "[..n] {
+            self.on_web_data(mode, data);
+        } else {
+            self.web = WebState::Done;
+            self.write_plain(http::TOO_EARLY);
+            self.close_locally();
         }
     }
 

@@ -10,7 +10,7 @@ use alloc::vec::Vec;
 use bytes::BytesMut;
 
 use crate::error::TlsError;
-use crate::event::{CacheStats, Event, HandshakeInfo};
+use crate::event::{CacheStats, EarlyDataStatus, Event, HandshakeInfo};
 
 /// Outcome of a handshake step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,4 +81,24 @@ pub trait TlsBackend {
     fn supported_ciphers(&self) -> Vec<(String, String)>;
     /// Session-cache counters of the shared server context.
     fn cache_stats(&self) -> CacheStats;
+
+    // --- psk ---
+    /// Advances the handshake while reading TLS 1.3 early data (`SSL_read_early_data`), appending
+    /// it to `buf`. Called instead of [`TlsBackend::handshake`] until it reports
+    /// [`EarlyRead::Finished`]; then the handshake goes on as usual. Backends without 0-RTT
+    /// finish at once.
+    fn read_early_data(&mut self, _buf: &mut BytesMut) -> Result<EarlyRead, TlsError> {
+        Ok(EarlyRead::Finished(EarlyDataStatus::NotSent))
+    }
+}
+
+/// Outcome of [`TlsBackend::read_early_data`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EarlyRead {
+    /// This many bytes of early data were appended.
+    Data(usize),
+    /// More input from the peer is needed.
+    WantInput,
+    /// No more early data: what became of it.
+    Finished(EarlyDataStatus),
 }

@@ -462,3 +462,85 @@ mod output_link_tests {
         assert!(addrs.iter().all(|&a| a != 0));
     }
 }
+
+// --- psk ---
+extern "C" {
+    // SSL_CTX_set_psk_find_session_callback(3)
+    pub(crate) fn SSL_CTX_set_psk_find_session_callback(
+        ctx: *mut SSL_CTX,
+        cb: Option<unsafe extern "C" fn(*mut SSL, *const core::ffi::c_uchar, usize, *mut *mut SSL_SESSION) -> c_int>,
+    );
+    // SSL_SESSION_new(3)
+    pub(crate) fn SSL_SESSION_new() -> *mut SSL_SESSION;
+    // SSL_SESSION_get_master_key(3)
+    pub(crate) fn SSL_SESSION_set1_master_key(sess: *mut SSL_SESSION, key: *const u8, len: usize) -> c_int;
+    // SSL_CIPHER_get_name(3)
+    pub(crate) fn SSL_CIPHER_find(ssl: *mut SSL, ptr: *const u8) -> *const openssl_sys::SSL_CIPHER;
+    // SSL_SESSION_set_cipher(3)
+    pub(crate) fn SSL_SESSION_set_cipher(s: *mut SSL_SESSION, cipher: *const openssl_sys::SSL_CIPHER) -> c_int;
+    // SSL_SESSION_get_protocol_version(3)
+    pub(crate) fn SSL_SESSION_set_protocol_version(s: *mut SSL_SESSION, version: c_int) -> c_int;
+    // SSL_read_early_data(3)
+    pub(crate) fn SSL_get_early_data_status(s: *const SSL) -> c_int;
+    // SSL_read_early_data(3)
+    pub(crate) fn SSL_CTX_set_recv_max_early_data(ctx: *mut SSL_CTX, recv_max_early_data: u32) -> c_int;
+    // SSL_CTX_use_psk_identity_hint(3)
+    pub(crate) fn SSL_CTX_use_psk_identity_hint(ctx: *mut SSL_CTX, hint: *const c_char) -> c_int;
+    // SSL_is_dtls(3)
+    pub(crate) fn SSL_is_dtls(s: *const SSL) -> c_int;
+    // SRP_VBASE_new(3) (srp.h, deprecated in 3.0)
+    pub(crate) fn SRP_get_default_gN(id: *const c_char) -> *const SrpGn;
+    // SSL_CTX_set_srp_password(3) (deprecated in 3.0)
+    pub(crate) fn SSL_CTX_set_srp_username_callback(
+        ctx: *mut SSL_CTX,
+        cb: Option<unsafe extern "C" fn(*mut SSL, *mut c_int, *mut c_void) -> c_int>,
+    ) -> c_int;
+    // SSL_CTX_set_srp_password(3)
+    pub(crate) fn SSL_get_srp_username(s: *mut SSL) -> *mut c_char;
+    // SSL_CTX_set_srp_password(3)
+    pub(crate) fn SSL_set_srp_server_param(
+        s: *mut SSL,
+        n: *const openssl_sys::BIGNUM,
+        g: *const openssl_sys::BIGNUM,
+        sa: *mut openssl_sys::BIGNUM,
+        v: *mut openssl_sys::BIGNUM,
+        info: *mut c_char,
+    ) -> c_int;
+}
+
+/// `SRP_gN` (srp.h): one of the known SRP groups.
+#[repr(C)]
+pub(crate) struct SrpGn {
+    pub(crate) id: *mut c_char,
+    pub(crate) g: *const openssl_sys::BIGNUM,
+    pub(crate) n: *const openssl_sys::BIGNUM,
+}
+
+/// SSL_read_early_data(3): `SSL_get_early_data_status` results.
+pub(crate) const SSL_EARLY_DATA_REJECTED: c_int = 1;
+pub(crate) const SSL_EARLY_DATA_ACCEPTED: c_int = 2;
+
+#[cfg(test)]
+mod psk_tests {
+    /// As `every_declared_symbol_links`, for the PSK / early data declarations.
+    #[test]
+    fn psk_symbols_link() {
+        let addrs = [
+            super::SSL_CTX_set_psk_find_session_callback as *const () as usize,
+            super::SSL_SESSION_new as *const () as usize,
+            super::SSL_SESSION_set1_master_key as *const () as usize,
+            super::SSL_CIPHER_find as *const () as usize,
+            super::SSL_SESSION_set_cipher as *const () as usize,
+            super::SSL_SESSION_set_protocol_version as *const () as usize,
+            super::SSL_get_early_data_status as *const () as usize,
+            super::SSL_CTX_set_recv_max_early_data as *const () as usize,
+            super::SSL_CTX_use_psk_identity_hint as *const () as usize,
+            super::SSL_is_dtls as *const () as usize,
+            super::SRP_get_default_gN as *const () as usize,
+            super::SSL_CTX_set_srp_username_callback as *const () as usize,
+            super::SSL_get_srp_username as *const () as usize,
+            super::SSL_set_srp_server_param as *const () as usize,
+        ];
+        assert!(addrs.iter().all(|&a| a != 0));
+    }
+}

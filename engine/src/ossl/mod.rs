@@ -21,6 +21,10 @@ mod ocsp;
 mod output;
 // --- verify ---
 pub mod verify;
+// --- psk ---
+mod psk;
+mod srp;
+pub use psk::DEFAULT_PSK_IDENTITY;
 
 pub use config::{CertFormat, DtlsVersion, ServerConfig, ServerConfigBuilder, TlsVersion};
 pub use conn::{OpensslTls, SslConn, Transport};
