@@ -9,13 +9,15 @@
 //! - the reply to a cookieless datagram is one small HelloVerifyRequest (no amplification);
 //! - every datagram sent fits the MTU, and associations never exceed the limit;
 //! - traffic from other addresses never disturbs the real client: unless the input spoofs its
-//!   address, its handshake completes and data reaches the server unchanged.
+//!   address, types a console command or lets the handshake time out, its handshake completes
+//!   and data reaches the server unchanged.
 #![allow(dead_code, missing_docs)]
 
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 
 use openssl::ssl::{ErrorCode, Ssl, SslContext, SslMethod, SslOptions, SslStream, SslVerifyMode};
+use sserve_engine::command::{parse_console_chunk, ConsoleInput};
 use sserve_engine::dtls::{ListenerLimits, ListenerStats};
 use sserve_engine::ossl::dtls::DatagramPipe;
 use sserve_engine::ossl::{DtlsListener, DtlsSettings, DtlsVersion, Transport};
@@ -245,6 +247,7 @@ pub fn check_dtls_datagram(data: &[u8]) {
         }
     }
     let mut ops = 0;
+    let mut commanded = false;
     while !cur.is_empty() && ops < 256 {
         ops += 1;
         let op = cur.u8();
@@ -270,18 +273,20 @@ pub fn check_dtls_datagram(data: &[u8]) {
             _ => {
                 let len = usize::from(cur.u8());
                 let d = cur.bytes(len).to_vec();
+                // A console command (`Q`, `q`, `P`, `r`, …) may end or corrupt the association.
+                commanded |= !matches!(parse_console_chunk(&d), ConsoleInput::Data(_));
                 h.listener.console_input(&d);
                 h.collect();
             }
         }
     }
     let Some(mut c) = client else { return };
-    // A spoofed datagram may break the client, and so may the clock: the handshake timeout
+    // A spoofed datagram may break the client, and so may a console command or the clock: the handshake timeout
     // (10 s by default) can expire while the client has not finished.
     let timed_out = SessionOptions::default()
         .handshake_timeout
         .is_some_and(|t| h.advanced >= t);
-    if spoof || timed_out {
+    if spoof || timed_out || commanded {
         return;
     }
     for _ in 0..MAX_ROUNDS {
