@@ -6,5 +6,6 @@ pub mod json;
 pub mod options;
 pub mod render;
 mod setup;
+mod transport;
 
 pub use setup::run;

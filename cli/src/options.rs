@@ -89,6 +89,26 @@ const VALUE_OPTIONS: &[(&str, &str, &str)] = &[
         "secs",
         "sserve: drop a connection whose handshake takes longer (default 10, 0 = never)",
     ),
+    // --- transport ---
+    ("unix", "path", "Unix domain socket to accept on"),
+    (
+        "ssl_config",
+        "val",
+        "Configure SSL_CTX using the given configuration value (a section of the OpenSSL config file's ssl_conf)",
+    ),
+    (
+        "provider-path",
+        "dir",
+        "Provider load path (must be before 'provider' argument if required)",
+    ),
+    ("provider", "val", "Provider to load (can be specified multiple times)"),
+    ("propquery", "val", "Property query used when fetching algorithms"),
+    (
+        "rand",
+        "files",
+        "Load the given file(s) into the random number generator (':' separated)",
+    ),
+    ("writerand", "outfile", "Write random data to the specified file at exit"),
 ];
 
 /// sserve's own options (not in s_server), documented in docs/compat.md.
@@ -158,6 +178,13 @@ const FLAG_OPTIONS: &[(&str, &str)] = &[
         "json",
         "sserve: print one JSON object per event on stdout (schema in docs/json.md)",
     ),
+    // --- transport ---
+    ("unlink", "For -unix, unlink existing socket first"),
+    ("nbio", "Use non-blocking IO (sserve's sockets always are)"),
+    (
+        "sendfile",
+        "Use sendfile to response file with -WWW (never possible here: no KTLS, so s_server's warning and a normal write)",
+    ),
 ];
 
 /// Options passed to OpenSSL's `SSL_CONF_cmd` that the help lists (any other name OpenSSL
@@ -199,6 +226,13 @@ fn not_implemented(name: &str) -> String {
         "engine" => "engines are not supported (OpenSSL 3 providers replace them)",
         "sctp" | "sctp_label_bug" => "this build has no SCTP support",
         "ssl2" | "ssl3" => "SSLv2/SSLv3 are not supported",
+        // --- transport ---
+        "nbio_test" => {
+            "its BIO fakes retries while data is still buffered, and the sans-I/O engine waits for new peer input on every retry, so a connection would stall"
+        }
+        "async" => {
+            "SSL_MODE_ASYNC needs the async job's wait fds (SSL_get_all_async_fds) in the event loop, which the sans-I/O engine does not expose (and with engines refused no provider here pauses a job)"
+        }
         _ => "not implemented yet",
     };
     format!("option -{name}: {why}")
@@ -261,7 +295,7 @@ pub fn command() -> Command {
     for (name, help) in FLAG_OPTIONS {
         cmd = cmd.arg(Arg::new(*name).long(*name).help(*help).action(ArgAction::SetTrue));
     }
-    cmd
+    crate::transport::clap_args(cmd)
 }
 
 /// Parses clap's argv.

@@ -10,7 +10,7 @@ use sserve_adapters::blocking::{BlockingServer, ServeOptions};
 use sserve_adapters::driver::{AsyncServeOptions, SharedObserver, Shutdown};
 use sserve_adapters::files::FileRoot;
 use sserve_adapters::keylog::KeyLog;
-use sserve_adapters::listen::{accept_line, bind, ListenSpec};
+use sserve_adapters::listen::{bind, ListenSpec};
 use sserve_adapters::udp::{bind_udp, header_overhead, UdpServer};
 use sserve_engine::dtls::ListenerLimits;
 use sserve_engine::http::WebMode;
@@ -49,13 +49,14 @@ fn tls(context: &str) -> impl FnOnce(TlsError) -> Fatal + '_ {
 
 /// Runs sserve with `args` (without the program name); returns the exit status.
 pub fn run(args: &[String]) -> i32 {
-    match run_inner(args) {
+    let code = match run_inner(args) {
         Ok(code) => code,
         Err(Fatal(msg)) => {
             eprintln!("sserve: {msg}");
             1
         }
-    }
+    };
+    crate::transport::finish(code)
 }
 
 fn read_file(what: &str, path: &str) -> Result<Vec<u8>, Fatal> {
@@ -230,17 +231,20 @@ fn configure_tuning(b: &mut ServerConfigBuilder, m: &ArgMatches) -> Result<(), F
 }
 
 fn run_inner(args: &[String]) -> Result<i32, Fatal> {
-    let mut b = ServerConfigBuilder::new().map_err(tls("creating the TLS context"))?;
-    let split = options::split_args(args, |name| b.ssl_conf_lookup(name))?;
+    let split = options::split_args(args, crate::transport::ssl_conf_lookup)?;
     let m = options::parse(&split.clap_args)?;
     if m.get_flag("help") {
         let _ = writeln!(std::io::stdout(), "{}", options::command().render_help());
         return Ok(0);
     }
+    // Providers first: the TLS context must see them (transport.rs).
+    let _startup = crate::transport::start(&m).map_err(Fatal)?;
+    let mut b = ServerConfigBuilder::new().map_err(tls("creating the TLS context"))?;
     let brief = m.get_flag("brief");
     let quiet = m.get_flag("quiet") || brief;
     let mode = app_mode(args, &m);
     let dtls = dtls_version(&m, mode)?;
+    crate::transport::validate(&m, dtls.is_some(), mode).map_err(Fatal)?;
     if let Some(v) = dtls {
         b = ServerConfigBuilder::new_dtls(v).map_err(tls("creating the DTLS context"))?;
     }
@@ -272,6 +276,9 @@ fn run_inner(args: &[String]) -> Result<i32, Fatal> {
     configure_verification(&mut b, &m, quiet)?;
     for (cmd, value) in &split.conf {
         b.ssl_conf(cmd, value.as_deref()).map_err(tls(""))?;
+    }
+    if let Some(name) = m.get_one::<String>("ssl_config") {
+        b.ssl_config(name, prot_flags > 0);
     }
     if let Some(list) = m.get_one::<String>("alpn") {
         let protos: Vec<&str> = list.split(',').collect();
@@ -311,10 +318,17 @@ fn run_inner(args: &[String]) -> Result<i32, Fatal> {
     if dtls.is_some() {
         return serve_dtls(args, &m, &spec, config, mode, keylog);
     }
-    let listener = bind(&spec).map_err(|e| Fatal(format!("cannot listen on port {}: {}", spec.port, io_text(&e))))?;
-    let bound = listener
-        .local_addr()
-        .map_err(|e| Fatal(format!("listening socket: {e}")))?;
+    let (listener, bound) = match crate::transport::listen_unix(&m).map_err(Fatal)? {
+        Some(unix) => unix,
+        None => {
+            let listener =
+                bind(&spec).map_err(|e| Fatal(format!("cannot listen on port {}: {}", spec.port, io_text(&e))))?;
+            let bound = listener
+                .local_addr()
+                .map_err(|e| Fatal(format!("listening socket: {e}")))?;
+            (listener.into(), bound.into())
+        }
+    };
 
     let secs = |name: &str, default: u64| -> Result<Option<Duration>, Fatal> {
         Ok(match parse_num::<u64>(&m, name)?.unwrap_or(default) {
@@ -360,8 +374,9 @@ fn run_inner(args: &[String]) -> Result<i32, Fatal> {
         },
         mode,
         spec.port,
-        bound,
+        &bound,
     );
+    let observer = crate::transport::observer(observer, &m, quiet, mode);
     let shutdown = Shutdown::new();
     let summary = match runtime {
         RuntimeChoice::Blocking => {
@@ -564,8 +579,9 @@ fn serve_dtls(
         },
         mode,
         spec.port,
-        bound,
+        &bound.into(),
     );
+    let observer = crate::transport::observer(observer, m, quiet, mode);
     let shutdown = Shutdown::new();
     if runtime == "blocking" {
         let server = UdpServer::new(socket, listener, keylog, mode == AppMode::Console);
@@ -594,7 +610,7 @@ fn announce(
     verbosity: Verbosity,
     mode: AppMode,
     requested_port: u16,
-    bound: std::net::SocketAddr,
+    bound: &crate::transport::Bound,
 ) -> SharedObserver {
     if json {
         crate::json::emit(serde_json::json!({"event": "listening", "address": bound.to_string()}));
@@ -603,7 +619,7 @@ fn announce(
     if !verbosity.quiet {
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "Using default temp DH parameters");
-        let _ = writeln!(out, "{}", accept_line(requested_port, bound));
+        let _ = writeln!(out, "{}", bound.accept_line(requested_port));
         let _ = out.flush();
     }
     Arc::new(Mutex::new(Console::new(mode, verbosity)))

@@ -16,6 +16,7 @@ mod ffi;
 mod info;
 mod membio;
 mod memio;
+pub mod transport;
 
 pub use config::{CertFormat, DtlsVersion, ServerConfig, ServerConfigBuilder, TlsVersion};
 pub use conn::{OpensslTls, SslConn, Transport};
