@@ -17,8 +17,8 @@ use sserve_engine::{Event, Instant, ServerConfig, SessionOptions, TlsSession};
 
 use crate::files::{open_requested, read_piece, FileRoot};
 use crate::keylog::KeyLog;
-use crate::transport::{Listener, Stream};
 pub use crate::observer::{ConnId, Observer, Summary};
+use crate::transport::{Listener, Stream};
 
 /// Size of one socket or console read (s_server's `bufsize`).
 const READ_SIZE: usize = 16 * 1024;

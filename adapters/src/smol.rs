@@ -99,8 +99,15 @@ pub fn serve(
         workers.push(std::thread::spawn(move || async_io::block_on(ex.run(stop.wait()))));
     }
     let smol = Smol::new(executor.clone());
-    let summary =
-        async_io::block_on(executor.run(driver::serve(smol, listener.into(), config, opts, serve, observer, shutdown)));
+    let summary = async_io::block_on(executor.run(driver::serve(
+        smol,
+        listener.into(),
+        config,
+        opts,
+        serve,
+        observer,
+        shutdown,
+    )));
     stop_workers.trigger();
     for w in workers {
         let _ = w.join();

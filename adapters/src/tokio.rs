@@ -93,7 +93,15 @@ pub fn serve(
         .enable_all()
         .build()?;
     let tokio = Tokio::new(rt.handle().clone());
-    Ok(rt.block_on(driver::serve(tokio, listener.into(), config, opts, serve, observer, shutdown)))
+    Ok(rt.block_on(driver::serve(
+        tokio,
+        listener.into(),
+        config,
+        opts,
+        serve,
+        observer,
+        shutdown,
+    )))
 }
 
 /// A server-side TLS stream over any tokio `AsyncRead + AsyncWrite`, built on the engine's

@@ -108,7 +108,11 @@ const VALUE_OPTIONS: &[(&str, &str, &str)] = &[
         "files",
         "Load the given file(s) into the random number generator (':' separated)",
     ),
-    ("writerand", "outfile", "Write random data to the specified file at exit"),
+    (
+        "writerand",
+        "outfile",
+        "Write random data to the specified file at exit",
+    ),
 ];
 
 /// sserve's own options (not in s_server), documented in docs/compat.md.

@@ -304,7 +304,10 @@ fn run_inner(args: &[String]) -> Result<i32, Fatal> {
     };
     let config = b.build().map_err(tls(""))?;
 
-    let mut spec = match (m.get_one::<String>("accept"), parse_num::<u16>(&m, "port")?) {
+    // As in s_server, the last of -accept and -port decides.
+    let port_last = m.index_of("port") > m.index_of("accept");
+    let accept = m.get_one::<String>("accept").filter(|_| !port_last);
+    let mut spec = match (accept, parse_num::<u16>(&m, "port")?) {
         (Some(a), _) => ListenSpec::parse_accept(a).map_err(Fatal)?,
         (None, port) => ListenSpec {
             host: None,

@@ -62,7 +62,9 @@ pub(crate) fn start(m: &ArgMatches) -> Result<Startup, String> {
                 format!("unable to load provider {value} ({hint})")
                     + &e.stack.first().map(|l| format!(": {l}")).unwrap_or_default()
             })?),
-            "provider-path" => ossl::set_provider_search_path(value).map_err(|e| format!("-provider-path: {}", e.reason))?,
+            "provider-path" => {
+                ossl::set_provider_search_path(value).map_err(|e| format!("-provider-path: {}", e.reason))?
+            }
             _ => ossl::set_default_properties(value).map_err(|e| format!("-propquery: {}", e.reason))?,
         }
     }

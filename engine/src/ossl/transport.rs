@@ -60,7 +60,10 @@ pub fn set_provider_search_path(path: &str) -> Result<(), TlsError> {
     if unsafe { openssl_sys::OSSL_PROVIDER_set_default_search_path(core::ptr::null_mut(), p) } == 1 {
         Ok(())
     } else {
-        Err(take_queue(TlsErrorKind::Config, "unable to set the provider search path"))
+        Err(take_queue(
+            TlsErrorKind::Config,
+            "unable to set the provider search path",
+        ))
     }
 }
 
