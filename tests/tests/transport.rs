@@ -447,3 +447,18 @@ fn async_and_nbio_test_are_refused_with_a_reason() {
         assert!(f.err().contains(&format!("option {opt}: ")), "{}", f.dump());
     }
 }
+
+#[test]
+fn dtls_timeout_and_listen_are_accepted_and_serve() {
+    require!("openssl");
+    let dir = TestDir::new();
+    // Both are always on in sserve (docs/compat.md); with them given, DTLS serves as usual.
+    let mut srv = server!(&dir).args(["-dtls1_2", "-timeout", "-listen"]).start();
+    let mut c = sserve_tests::s_client(srv.port, &["-dtls1_2"]);
+    sserve_tests::expect_client_handshake(&c);
+    c.write_stdin(b"dtls-with-timeout\n");
+    srv.expect_stdout("dtls-with-timeout");
+    srv.write_stdin(b"back-over-dtls\n");
+    c.expect_stdout("back-over-dtls");
+    c.kill();
+}
