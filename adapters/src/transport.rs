@@ -2,13 +2,53 @@
 //! socket (`-unix path`, `-unlink`). The loops only move bytes, so one small enum per runtime
 //! is all a second socket family needs.
 
+use std::cell::Cell;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration as StdDuration;
 
 use crate::observer::{ConnId, Observer};
+
+/// `-nbio_test`: every socket read and write moves 1 to 7 bytes, like s_server's
+/// `BIO_f_nbio_test` filter (which returns 0 to 7 bytes, 0 meaning "retry", at each call). A
+/// process-wide switch, as s_server's `s_nbio_test` is, set once at start-up.
+static SHORT_IO: AtomicBool = AtomicBool::new(false);
+
+/// Turns `-nbio_test`'s short socket I/O on or off for every stream socket.
+pub fn set_short_io(on: bool) {
+    SHORT_IO.store(on, Ordering::Relaxed);
+}
+
+thread_local! {
+    static RNG: Cell<u64> = Cell::new({
+        use std::hash::{BuildHasher, Hasher};
+        // RandomState is randomly keyed per process and thread: a cheap, dependency-free seed.
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u64(0x9e37_79b9_7f4a_7c15);
+        h.finish() | 1
+    });
+}
+
+/// How many bytes of `len` the next socket call may move: all of them normally; with
+/// `-nbio_test` a random 1 to 7 (s_server's filter draws 0 to 7 and treats 0 as a retry, which
+/// here is simply the next draw).
+pub(crate) fn io_len(len: usize) -> usize {
+    if !SHORT_IO.load(Ordering::Relaxed) || len == 0 {
+        return len;
+    }
+    let r = RNG.with(|c| {
+        let mut x = c.get();
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        c.set(x);
+        x
+    });
+    len.min(1 + (r % 7) as usize)
+}
 
 /// Who connected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,6 +154,8 @@ impl Stream {
 
 impl Read for Stream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = io_len(buf.len());
+        let buf = &mut buf[..n];
         match self {
             Stream::Tcp(s) => s.read(buf),
             Stream::Unix(s) => s.read(buf),
@@ -123,6 +165,7 @@ impl Read for Stream {
 
 impl Write for Stream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let buf = &buf[..io_len(buf.len())];
         match self {
             Stream::Tcp(s) => s.write(buf),
             Stream::Unix(s) => s.write(buf),
@@ -149,7 +192,7 @@ pub fn bind_unix(path: &Path, unlink: bool) -> io::Result<UnixListener> {
 /// The tokio side: listener and stream over either family.
 #[cfg(feature = "tokio")]
 pub mod tokio_io {
-    use super::Peer;
+    use super::{io_len, Peer};
     use std::io;
     use tokio::io::AsyncWriteExt;
     use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
@@ -204,17 +247,24 @@ pub mod tokio_io {
         }
 
         pub(crate) fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = io_len(buf.len());
+            let buf = &mut buf[..n];
             match self {
                 Stream::Tcp(s) => s.try_read(buf),
                 Stream::Unix(s) => s.try_read(buf),
             }
         }
 
-        pub(crate) async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-            match self {
-                Stream::Tcp(s) => s.write_all(buf).await,
-                Stream::Unix(s) => s.write_all(buf).await,
+        pub(crate) async fn write_all(&mut self, mut buf: &[u8]) -> io::Result<()> {
+            while !buf.is_empty() {
+                let (piece, rest) = buf.split_at(io_len(buf.len()));
+                match self {
+                    Stream::Tcp(s) => s.write_all(piece).await?,
+                    Stream::Unix(s) => s.write_all(piece).await?,
+                }
+                buf = rest;
             }
+            Ok(())
         }
 
         pub(crate) fn shutdown_write(&self) -> io::Result<()> {
@@ -229,7 +279,7 @@ pub mod tokio_io {
 /// The smol side: listener and stream over either family.
 #[cfg(feature = "smol")]
 pub mod smol_io {
-    use super::Peer;
+    use super::{io_len, Peer};
     use async_io::Async;
     use futures_lite::AsyncWriteExt;
     use std::io::{self, Read};
@@ -287,17 +337,24 @@ pub mod smol_io {
 
         /// The sockets are non-blocking (`Async::new` set them), so this never waits.
         pub(crate) fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = io_len(buf.len());
+            let buf = &mut buf[..n];
             match self {
                 Stream::Tcp(s) => s.get_ref().read(buf),
                 Stream::Unix(s) => s.get_ref().read(buf),
             }
         }
 
-        pub(crate) async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-            match self {
-                Stream::Tcp(s) => s.write_all(buf).await,
-                Stream::Unix(s) => s.write_all(buf).await,
+        pub(crate) async fn write_all(&mut self, mut buf: &[u8]) -> io::Result<()> {
+            while !buf.is_empty() {
+                let (piece, rest) = buf.split_at(io_len(buf.len()));
+                match self {
+                    Stream::Tcp(s) => s.write_all(piece).await?,
+                    Stream::Unix(s) => s.write_all(piece).await?,
+                }
+                buf = rest;
             }
+            Ok(())
         }
 
         pub(crate) fn shutdown_write(&self) -> io::Result<()> {

@@ -186,6 +186,10 @@ const FLAG_OPTIONS: &[(&str, &str)] = &[
     ("unlink", "For -unix, unlink existing socket first"),
     ("nbio", "Use non-blocking IO (sserve's sockets always are)"),
     (
+        "nbio_test",
+        "Test with short I/O: every socket read and write moves 1 to 7 bytes (implies -nbio)",
+    ),
+    (
         "sendfile",
         "Use sendfile to response file with -WWW (never possible here: no KTLS, so s_server's warning and a normal write)",
     ),
@@ -231,9 +235,6 @@ fn not_implemented(name: &str) -> String {
         "sctp" | "sctp_label_bug" => "this build has no SCTP support",
         "ssl2" | "ssl3" => "SSLv2/SSLv3 are not supported",
         // --- transport ---
-        "nbio_test" => {
-            "its BIO fakes retries while data is still buffered, and the sans-I/O engine waits for new peer input on every retry, so a connection would stall"
-        }
         "async" => {
             "SSL_MODE_ASYNC needs the async job's wait fds (SSL_get_all_async_fds) in the event loop, which the sans-I/O engine does not expose (and with engines refused no provider here pauses a job)"
         }

@@ -1,5 +1,6 @@
 //! s_server's transport and process-level options: `-unix`/`-unlink` (a Unix-domain listening
-//! socket), `-nbio` (non-blocking I/O, which sserve always uses), `-sendfile` (never possible
+//! socket), `-nbio` (non-blocking I/O, which sserve always uses), `-nbio_test` (short socket I/O,
+//! in the adapters), `-sendfile` (never possible
 //! here: no kernel TLS), the "Provider" options (`-provider`, `-provider-path`, `-propquery`) and
 //! the "Random state" options (`-rand`, `-writerand`).
 
@@ -12,7 +13,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use clap::{ArgAction, ArgMatches, Command};
 use sserve_adapters::driver::SharedObserver;
 use sserve_adapters::observer::{ConnId, Observer};
-use sserve_adapters::transport::{bind_unix, Listener};
+use sserve_adapters::transport::{bind_unix, set_short_io, Listener};
 use sserve_engine::ossl::transport::{self as ossl, LoadedProvider};
 use sserve_engine::{AppMode, Event};
 
@@ -103,6 +104,14 @@ pub(crate) fn validate(m: &ArgMatches, dtls: bool, mode: AppMode) -> Result<(), 
     if m.get_flag("sendfile") && !matches!(mode, AppMode::Web(w) if w != sserve_engine::http::WebMode::Status) {
         return Err("Can't use -sendfile without -WWW or -HTTP".into());
     }
+    let nbio_test = m.get_flag("nbio_test");
+    if nbio_test && dtls {
+        // s_server pushes its filter over the datagram BIO too, where a short read truncates the
+        // datagram and no handshake can complete.
+        return Err("option -nbio_test: DTLS datagrams cannot be read in pieces".into());
+    }
+    // s_server's -rev handler does not insert the test BIO.
+    set_short_io(nbio_test && mode != AppMode::Rev);
     Ok(())
 }
 
@@ -228,7 +237,8 @@ impl Observer for Notices {
 
 /// Wraps `observer` with the `-nbio`/`-sendfile` notices when they apply (not with `-json`).
 pub(crate) fn observer(observer: SharedObserver, m: &ArgMatches, quiet: bool, mode: AppMode) -> SharedObserver {
-    let nbio = m.get_flag("nbio") && !quiet && mode != AppMode::Rev;
+    // -nbio_test implies -nbio, as in s_server.
+    let nbio = (m.get_flag("nbio") || m.get_flag("nbio_test")) && !quiet && mode != AppMode::Rev;
     let sendfile = m.get_flag("sendfile");
     if m.get_flag("json") || !(nbio || sendfile) {
         return observer;

@@ -1,7 +1,7 @@
 //! Transport and process-level options: `-unix`/`-unlink` (console echo with
 //! `openssl s_client -unix`, `-www` with curl `--unix-socket` on every runtime), `-nbio`,
 //! `-sendfile`, `-ssl_config`, `-provider`/`-provider-path`/`-propquery`, `-rand`/`-writerand`,
-//! and the refusals of `-async` and `-nbio_test`.
+//! `-nbio_test` (short socket I/O), and the refusal of `-async`.
 
 use sserve_tests::{curl, is_openssl, parse_accept_port, require, run, server, server_bin, Proc, TestDir, TIMEOUT};
 use std::path::{Path, PathBuf};
@@ -434,18 +434,64 @@ fn rand_loads_files_and_writerand_writes_at_exit() {
 }
 
 #[test]
-fn async_and_nbio_test_are_refused_with_a_reason() {
+fn async_is_refused_with_a_reason() {
     if is_openssl() {
-        return; // s_server accepts them; sserve refuses (docs/options.md)
+        return; // s_server accepts it; sserve refuses (docs/options.md)
     }
     let dir = TestDir::new();
-    for opt in ["-async", "-nbio_test"] {
-        let f = server!(&dir).arg(opt).run_to_exit(Duration::from_secs(10));
-        assert_eq!(f.code(), Some(1), "{}", f.dump());
-        let lines = stderr_lines(&f.err()).len();
-        assert_eq!(lines, 1, "{}", f.dump());
-        assert!(f.err().contains(&format!("option {opt}: ")), "{}", f.dump());
+    let f = server!(&dir).arg("-async").run_to_exit(Duration::from_secs(10));
+    assert_eq!(f.code(), Some(1), "{}", f.dump());
+    assert_eq!(stderr_lines(&f.err()).len(), 1, "{}", f.dump());
+    assert!(f.err().contains("option -async: "), "{}", f.dump());
+}
+
+#[test]
+fn nbio_test_console_survives_short_io_both_ways() {
+    require!("openssl");
+    let dir = TestDir::new();
+    let mut srv = server!(&dir).args(["-nbio_test", "-naccept", "1"]).start();
+    let mut client = sserve_tests::s_client(srv.port, &["-quiet", "-no_ign_eof"]);
+    srv.expect_stdout("CIPHER is ");
+    // Long lines cross many 1-7 byte reads and writes, and several records.
+    let up: String = (0..3000).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
+    let down: String = (0..3000).map(|i| char::from(b'A' + (i % 26) as u8)).collect();
+    client.write_stdin(format!("{up}\n").as_bytes());
+    srv.expect_stdout(&up);
+    srv.write_stdin(format!("{down}\n").as_bytes());
+    client.expect_stdout(&down);
+    client.close_stdin();
+    assert!(srv.proc.expect_exit(TIMEOUT).success(), "{}", srv.dump());
+    // -nbio_test implies -nbio.
+    assert!(srv.stderr().contains("Turned on non blocking io"), "{}", srv.dump());
+}
+
+#[test]
+fn nbio_test_www_on_every_runtime() {
+    require!("curl");
+    if is_openssl() {
+        return; // s_server's -www sleeps a second on every retry its test BIO fakes
     }
+    for runtime in ["tokio", "smol", "blocking"] {
+        let dir = TestDir::new();
+        let body = sserve_tests::random_bytes(50_000, 3);
+        std::fs::write(dir.www().join("big.bin"), &body).unwrap();
+        let srv = server!(&dir)
+            .args(["-WWW", "-nbio_test", "-naccept", "2", "-runtime", runtime])
+            .start();
+        let page = curl(&["-k", &srv.url("/")]);
+        assert!(page.success(), "{runtime}\n{}\n{}", page.dump(), srv.dump());
+        let out = dir.join("big.out");
+        let f = curl(&["-k", "-o", out.to_str().unwrap(), &srv.url("/big.bin")]);
+        assert!(f.success(), "{runtime}\n{}\n{}", f.dump(), srv.dump());
+        assert!(std::fs::read(&out).unwrap() == body, "{runtime}: file corrupted");
+        let mut proc = srv.proc;
+        assert!(proc.expect_exit(TIMEOUT).success(), "{runtime}\n{}", proc.dump());
+    }
+    // DTLS datagrams cannot be cut into pieces: refused.
+    let dir = TestDir::new();
+    let f = server!(&dir).args(["-dtls", "-nbio_test"]).run_to_exit(TIMEOUT);
+    assert_eq!(f.code(), Some(1), "{}", f.dump());
+    assert!(f.err().contains("-nbio_test"), "{}", f.dump());
 }
 
 #[test]
