@@ -236,7 +236,7 @@ fn not_implemented(name: &str) -> String {
         "ssl2" | "ssl3" => "SSLv2/SSLv3 are not supported",
         // --- transport ---
         "async" => {
-            "SSL_MODE_ASYNC needs the async job's wait fds (SSL_get_all_async_fds) in the event loop, which the sans-I/O engine does not expose (and with engines refused no provider here pauses a job)"
+            "with SSL_MODE_ASYNC a paused job (SSL_ERROR_WANT_ASYNC) must be resumed when its wait fd (SSL_get_all_async_fds) is readable, and the sans-I/O engine cannot hand that fd to the adapters' event loops"
         }
         _ => "not implemented yet",
     };
