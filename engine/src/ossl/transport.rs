@@ -14,7 +14,10 @@ use super::errors::{config_error, take_queue};
 use super::ffi;
 use crate::error::{TlsError, TlsErrorKind};
 
+/// Initialises OpenSSL (loading its configuration file, as s_server's start-up does) and
+/// converts `s` for a C call.
 fn c_string(what: &str, s: &str) -> Result<CString, TlsError> {
+    openssl_sys::init();
     CString::new(s).map_err(|_| TlsError::new(TlsErrorKind::Config, alloc::format!("{what}: contains a NUL byte")))
 }
 
@@ -41,6 +44,7 @@ impl core::fmt::Debug for LoadedProvider {
 /// `-provider name`: `OSSL_PROVIDER_load` into the default library context. Loading any
 /// provider explicitly turns off the automatic loading of `default`, exactly as in s_server.
 pub fn load_provider(name: &str) -> Result<LoadedProvider, TlsError> {
+    openssl_sys::init();
     Provider::load(None, name)
         .map(|p| LoadedProvider { _provider: p })
         .map_err(|e| {
