@@ -448,6 +448,11 @@ fn async_is_refused_with_a_reason() {
 #[test]
 fn nbio_test_console_survives_short_io_both_ways() {
     require!("openssl");
+    if is_openssl() {
+        // s_server prints DELAY and, after a faked write retry, waits only for input: the
+        // handshake stalls until something is typed (docs/compat.md).
+        return;
+    }
     let dir = TestDir::new();
     let mut srv = server!(&dir).args(["-nbio_test", "-naccept", "1"]).start();
     let mut client = sserve_tests::s_client(srv.port, &["-quiet", "-no_ign_eof"]);
