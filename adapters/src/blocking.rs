@@ -7,7 +7,7 @@
 //! `poll_timeout` as the deadline.
 
 use std::io::{self, Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
+use std::net::Shutdown;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::thread;
@@ -18,6 +18,7 @@ use sserve_engine::{Event, Instant, ServerConfig, SessionOptions, TlsSession};
 use crate::files::{open_requested, read_piece, FileRoot};
 use crate::keylog::KeyLog;
 pub use crate::observer::{ConnId, Observer, Summary};
+use crate::transport::{Listener, Stream};
 
 /// Size of one socket or console read (s_server's `bufsize`).
 const READ_SIZE: usize = 16 * 1024;
@@ -134,14 +135,14 @@ impl BlockingServer {
 
     /// Accepts and serves connections one at a time until `-naccept` is reached or the console
     /// stops the server.
-    pub fn serve(&mut self, listener: TcpListener, observer: &mut dyn Observer) -> Summary {
+    pub fn serve(&mut self, listener: impl Into<Listener>, observer: &mut dyn Observer) -> Summary {
         self.start_console();
         let mut summary = Summary::default();
-        let mut listener = Some(listener);
+        let mut listener = Some(listener.into());
         while let Some(l) = listener.as_ref() {
             let stream = match l.accept() {
                 Ok((s, peer)) => {
-                    observer.accepted(summary.connections + 1, peer);
+                    peer.report(observer, summary.connections + 1);
                     s
                 }
                 Err(e) => {
@@ -164,7 +165,7 @@ impl BlockingServer {
     }
 
     /// Serves one connection to its end. Returns true when the console or a signal asked to stop.
-    fn serve_connection(&mut self, mut stream: TcpStream, id: u64, observer: &mut dyn Observer) -> bool {
+    fn serve_connection(&mut self, mut stream: Stream, id: u64, observer: &mut dyn Observer) -> bool {
         let _ = stream.set_nodelay(true);
         let _ = stream.set_write_timeout(Some(WRITE_TIMEOUT));
         let mut session = match self.config.session(self.opts.clone(), self.now()) {
@@ -233,7 +234,7 @@ impl BlockingServer {
 
     /// Half-closes and waits briefly for the peer's FIN, so our last alert or close_notify is
     /// read before the socket goes away (s_server's `do_server` does the same).
-    fn linger(&mut self, stream: &mut TcpStream, id: u64, mut peer_ended: bool) {
+    fn linger(&mut self, stream: &mut Stream, id: u64, mut peer_ended: bool) {
         let _ = stream.shutdown(Shutdown::Write);
         let until = std::time::Instant::now() + LINGER;
         let mut console = Vec::new();
@@ -257,7 +258,7 @@ impl BlockingServer {
     fn pump(
         &mut self,
         session: &mut TlsSession,
-        stream: &mut TcpStream,
+        stream: &mut Stream,
         id: ConnId,
         observer: &mut dyn Observer,
     ) -> io::Result<bool> {
@@ -294,7 +295,7 @@ impl BlockingServer {
     fn send_file(
         &mut self,
         session: &mut TlsSession,
-        stream: &mut TcpStream,
+        stream: &mut Stream,
         req: &sserve_engine::FileRequest,
         observer: &mut dyn Observer,
     ) -> io::Result<()> {
@@ -328,7 +329,7 @@ impl BlockingServer {
     }
 }
 
-fn spawn_reader(mut stream: TcpStream, id: u64, tx: Sender<Input>) -> thread::JoinHandle<()> {
+fn spawn_reader(mut stream: Stream, id: u64, tx: Sender<Input>) -> thread::JoinHandle<()> {
     thread::spawn(move || {
         let mut buf = vec![0u8; READ_SIZE];
         loop {

@@ -6,7 +6,6 @@
 
 use std::cell::RefCell;
 use std::io;
-use std::net::TcpListener;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration as StdDuration, Instant as StdInstant};
@@ -20,6 +19,7 @@ use crate::keylog::KeyLog;
 use crate::observer::Summary;
 use crate::observer::{ConnId, Observer};
 use crate::runtime::Runtime;
+use crate::transport::Listener;
 
 /// Size of one socket read (s_server's `bufsize`).
 const READ_SIZE: usize = 16 * 1024;
@@ -166,7 +166,7 @@ fn lock<T: ?Sized>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 #[allow(clippy::too_many_arguments)]
 pub async fn serve<R: Runtime>(
     rt: R,
-    listener: TcpListener,
+    listener: Listener,
     config: Arc<ServerConfig>,
     opts: Arc<SessionOptions>,
     serve: AsyncServeOptions,
@@ -215,7 +215,7 @@ pub async fn serve<R: Runtime>(
             Some(Ok((stream, peer))) => {
                 summary.connections += 1;
                 let id = summary.connections;
-                lock(&shared.observer).accepted(id, peer);
+                peer.report(&mut *lock(&shared.observer), id);
                 tracker.active.fetch_add(1, Ordering::SeqCst);
                 let live = Live(tracker.clone());
                 let shared = shared.clone();

@@ -10,6 +10,7 @@
 //! - [`listen`]: address parsing and binding shared by every runtime.
 //! - [`udp`]: DTLS over UDP, every association on one socket demultiplexed by peer address
 //!   (blocking, tokio and smol loops).
+//! - [`transport`]: TCP or Unix-domain stream sockets (`-unix`) for every loop.
 //! - [`files`]: the `-WWW`/`-HTTP` file lookup confined to the served directory.
 #![warn(missing_docs, unreachable_pub)]
 
@@ -17,6 +18,7 @@ pub mod files;
 pub mod keylog;
 pub mod listen;
 pub mod observer;
+pub mod transport;
 pub mod udp;
 
 #[cfg(feature = "blocking")]

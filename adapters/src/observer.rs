@@ -12,6 +12,8 @@ pub type ConnId = u64;
 pub trait Observer {
     /// A connection was accepted from `peer`.
     fn accepted(&mut self, _conn: ConnId, _peer: SocketAddr) {}
+    /// A connection was accepted on a Unix-domain socket (`-unix`).
+    fn accepted_unix(&mut self, _conn: ConnId) {}
     /// A session event. `Event::Plaintext` is peer data for the console.
     fn event(&mut self, conn: ConnId, event: &Event);
     /// An I/O failure outside the engine (accept, socket write, file read, key log).

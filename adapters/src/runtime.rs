@@ -4,7 +4,8 @@
 
 use std::future::Future;
 use std::io;
-use std::net::{SocketAddr, TcpListener};
+
+use crate::transport::{Listener, Peer};
 use std::time::Instant as StdInstant;
 
 /// An async runtime as the driver sees it.
@@ -14,10 +15,10 @@ pub trait Runtime: Clone + Send + Sync + 'static {
     /// The runtime's connected socket.
     type Stream: Send + Sync + 'static;
 
-    /// Registers a bound std listener with the runtime.
-    fn listener(&self, listener: TcpListener) -> io::Result<Self::Listener>;
+    /// Registers a bound std listener (TCP or Unix domain) with the runtime.
+    fn listener(&self, listener: Listener) -> io::Result<Self::Listener>;
     /// Accepts the next connection.
-    fn accept(&self, listener: &Self::Listener) -> impl Future<Output = io::Result<(Self::Stream, SocketAddr)>> + Send;
+    fn accept(&self, listener: &Self::Listener) -> impl Future<Output = io::Result<(Self::Stream, Peer)>> + Send;
     /// Resolves when the socket may have data (or EOF) to read.
     fn readable(stream: &Self::Stream) -> impl Future<Output = io::Result<()>> + Send;
     /// Reads without waiting (`WouldBlock` when nothing is there).

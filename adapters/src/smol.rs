@@ -2,8 +2,7 @@
 //! blocking pool), and the embeddable futures-io [`TlsStream`].
 
 use std::future::Future;
-use std::io::{self, Read};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::io;
 use std::sync::Arc;
 use std::time::Instant as StdInstant;
 
@@ -11,15 +10,15 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use async_executor::Executor;
-use async_io::{Async, Timer};
+use async_io::Timer;
 use futures_io::{AsyncRead, AsyncWrite};
-use futures_lite::AsyncWriteExt;
 use sserve_engine::{HandshakeInfo, ServerConfig, SessionOptions};
 
 use crate::driver::{self, AsyncServeOptions, SharedObserver, Shutdown};
 use crate::observer::Summary;
 use crate::runtime::Runtime;
 use crate::stream::{PollIo, StreamCore};
+use crate::transport::{self, Listener, Peer};
 
 /// [`Runtime`] on an async-executor shared by a few threads.
 #[derive(Clone)]
@@ -41,17 +40,15 @@ impl Smol {
 }
 
 impl Runtime for Smol {
-    type Listener = Async<TcpListener>;
-    type Stream = Async<TcpStream>;
+    type Listener = transport::smol_io::Listener;
+    type Stream = transport::smol_io::Stream;
 
-    fn listener(&self, listener: TcpListener) -> io::Result<Self::Listener> {
-        Async::new(listener)
+    fn listener(&self, listener: Listener) -> io::Result<Self::Listener> {
+        transport::smol_io::Listener::from_std(listener)
     }
 
-    async fn accept(&self, listener: &Self::Listener) -> io::Result<(Self::Stream, SocketAddr)> {
-        let (s, peer) = listener.accept().await?;
-        s.get_ref().set_nodelay(true)?;
-        Ok((s, peer))
+    async fn accept(&self, listener: &Self::Listener) -> io::Result<(Self::Stream, Peer)> {
+        listener.accept().await
     }
 
     async fn readable(stream: &Self::Stream) -> io::Result<()> {
@@ -59,8 +56,7 @@ impl Runtime for Smol {
     }
 
     fn try_read(stream: &Self::Stream, buf: &mut [u8]) -> io::Result<usize> {
-        // The socket is non-blocking (Async::new set it), so this never waits.
-        stream.get_ref().read(buf)
+        stream.try_read(buf)
     }
 
     fn write_all<'a>(stream: &'a mut Self::Stream, buf: &'a [u8]) -> impl Future<Output = io::Result<()>> + Send + 'a {
@@ -68,7 +64,7 @@ impl Runtime for Smol {
     }
 
     fn shutdown_write(stream: &Self::Stream) -> io::Result<()> {
-        stream.get_ref().shutdown(std::net::Shutdown::Write)
+        stream.shutdown_write()
     }
 
     async fn sleep_until(&self, deadline: StdInstant) {
@@ -87,7 +83,7 @@ impl Runtime for Smol {
 /// Serves on a new executor run by `threads` threads until done; see [`driver::serve`].
 pub fn serve(
     threads: usize,
-    listener: TcpListener,
+    listener: impl Into<Listener>,
     config: Arc<ServerConfig>,
     opts: Arc<SessionOptions>,
     serve: AsyncServeOptions,
@@ -103,8 +99,15 @@ pub fn serve(
         workers.push(std::thread::spawn(move || async_io::block_on(ex.run(stop.wait()))));
     }
     let smol = Smol::new(executor.clone());
-    let summary =
-        async_io::block_on(executor.run(driver::serve(smol, listener, config, opts, serve, observer, shutdown)));
+    let summary = async_io::block_on(executor.run(driver::serve(
+        smol,
+        listener.into(),
+        config,
+        opts,
+        serve,
+        observer,
+        shutdown,
+    )));
     stop_workers.trigger();
     for w in workers {
         let _ = w.join();

@@ -3,7 +3,6 @@
 
 use std::future::Future;
 use std::io;
-use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::time::Instant as StdInstant;
 
@@ -11,12 +10,13 @@ use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
 use sserve_engine::{HandshakeInfo, ServerConfig, SessionOptions};
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use crate::driver::{self, AsyncServeOptions, SharedObserver, Shutdown};
 use crate::observer::Summary;
 use crate::runtime::Runtime;
 use crate::stream::{PollIo, StreamCore};
+use crate::transport::{self, Listener, Peer};
 
 /// [`Runtime`] on a tokio runtime handle.
 #[derive(Debug, Clone)]
@@ -32,18 +32,16 @@ impl Tokio {
 }
 
 impl Runtime for Tokio {
-    type Listener = tokio::net::TcpListener;
-    type Stream = tokio::net::TcpStream;
+    type Listener = transport::tokio_io::Listener;
+    type Stream = transport::tokio_io::Stream;
 
-    fn listener(&self, listener: TcpListener) -> io::Result<Self::Listener> {
+    fn listener(&self, listener: Listener) -> io::Result<Self::Listener> {
         let _guard = self.handle.enter();
-        tokio::net::TcpListener::from_std(listener)
+        transport::tokio_io::Listener::from_std(listener)
     }
 
-    async fn accept(&self, listener: &Self::Listener) -> io::Result<(Self::Stream, SocketAddr)> {
-        let (s, peer) = listener.accept().await?;
-        s.set_nodelay(true)?;
-        Ok((s, peer))
+    async fn accept(&self, listener: &Self::Listener) -> io::Result<(Self::Stream, Peer)> {
+        listener.accept().await
     }
 
     async fn readable(stream: &Self::Stream) -> io::Result<()> {
@@ -59,7 +57,7 @@ impl Runtime for Tokio {
     }
 
     fn shutdown_write(stream: &Self::Stream) -> io::Result<()> {
-        socket2::SockRef::from(stream).shutdown(std::net::Shutdown::Write)
+        stream.shutdown_write()
     }
 
     async fn sleep_until(&self, deadline: StdInstant) {
@@ -83,7 +81,7 @@ impl Runtime for Tokio {
 /// [`driver::serve`].
 pub fn serve(
     threads: usize,
-    listener: TcpListener,
+    listener: impl Into<Listener>,
     config: Arc<ServerConfig>,
     opts: Arc<SessionOptions>,
     serve: AsyncServeOptions,
@@ -95,7 +93,15 @@ pub fn serve(
         .enable_all()
         .build()?;
     let tokio = Tokio::new(rt.handle().clone());
-    Ok(rt.block_on(driver::serve(tokio, listener, config, opts, serve, observer, shutdown)))
+    Ok(rt.block_on(driver::serve(
+        tokio,
+        listener.into(),
+        config,
+        opts,
+        serve,
+        observer,
+        shutdown,
+    )))
 }
 
 /// A server-side TLS stream over any tokio `AsyncRead + AsyncWrite`, built on the engine's

@@ -61,6 +61,11 @@ impl Observer for JsonOutput {
         emit(json!({"event": "accept", "conn": conn, "peer": peer.to_string()}));
     }
 
+    // --- transport ---
+    fn accepted_unix(&mut self, conn: ConnId) {
+        emit(json!({"event": "accept", "conn": conn, "peer": "unix"}));
+    }
+
     fn event(&mut self, conn: ConnId, event: &Event) {
         let object = match event {
             Event::HandshakeComplete(i) => json!({

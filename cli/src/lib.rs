@@ -12,5 +12,6 @@ mod setup;
 pub mod verify;
 // --- psk ---
 mod psk;
+mod transport;
 
 pub use setup::run;

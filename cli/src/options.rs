@@ -225,6 +225,30 @@ const VALUE_OPTIONS: &[(&str, &str, &str)] = &[
         "seed",
         "(deprecated) A seed string for a default user salt",
     ),
+    // --- transport ---
+    ("unix", "path", "Unix domain socket to accept on"),
+    (
+        "ssl_config",
+        "val",
+        "Configure SSL_CTX using the given configuration value (a section of the OpenSSL config file's ssl_conf)",
+    ),
+    (
+        "provider-path",
+        "dir",
+        "Provider load path (must be before 'provider' argument if required)",
+    ),
+    ("provider", "val", "Provider to load (can be specified multiple times)"),
+    ("propquery", "val", "Property query used when fetching algorithms"),
+    (
+        "rand",
+        "files",
+        "Load the given file(s) into the random number generator (':' separated)",
+    ),
+    (
+        "writerand",
+        "outfile",
+        "Write random data to the specified file at exit",
+    ),
 ];
 
 /// Options that may be given more than once (each `-xcert` starts another extended
@@ -354,6 +378,17 @@ const FLAG_OPTIONS: &[(&str, &str)] = &[
         "early_data",
         "Attempt to read early data (web modes: a GET is served, anything else gets 425 Too Early)",
     ),
+    // --- transport ---
+    ("unlink", "For -unix, unlink existing socket first"),
+    ("nbio", "Use non-blocking IO (sserve's sockets always are)"),
+    (
+        "nbio_test",
+        "Test with short I/O: every socket read and write moves 1 to 7 bytes (implies -nbio)",
+    ),
+    (
+        "sendfile",
+        "Use sendfile to response file with -WWW (never possible here: no KTLS, so s_server's warning and a normal write)",
+    ),
 ];
 
 /// Options passed to OpenSSL's `SSL_CONF_cmd` that the help lists (any other name OpenSSL
@@ -401,9 +436,19 @@ fn not_implemented(name: &str) -> String {
         "engine" => "engines are not supported (OpenSSL 3 providers replace them)",
         "sctp" | "sctp_label_bug" => "this build has no SCTP support",
         "ssl2" | "ssl3" => "SSLv2/SSLv3 are not supported",
+        "legacy_server_connect" | "no_legacy_server_connect" => {
+            "a client-side option: OpenSSL's SSL_CONF_cmd refuses it on a server (s_server 3.0 fails with \"Call to SSL_CONF_cmd(...) failed\")"
+        }
+        "debug_broken_protocol" => {
+            "OpenSSL 3's SSL_CONF_cmd no longer knows it (s_server 3.0 fails with \"Call to SSL_CONF_cmd(-debug_broken_protocol, <NULL>) failed\")"
+        }
         // --- verify ---
         "crl_download" => {
             "downloading CRLs from distribution points during the handshake is not supported (give them with -CRL)"
+        }
+        // --- transport ---
+        "async" => {
+            "with SSL_MODE_ASYNC a paused job (SSL_ERROR_WANT_ASYNC) must be resumed when its wait fd (SSL_get_all_async_fds) is readable, and the sans-I/O engine cannot hand that fd to the adapters' event loops"
         }
         _ => "not implemented yet",
     };
@@ -478,7 +523,7 @@ pub fn command() -> Command {
     }
     // --- verify ---
     cmd = crate::verify::adjust_command(cmd);
-    cmd
+    crate::transport::clap_args(cmd)
 }
 
 /// Parses clap's argv.

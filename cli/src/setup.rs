@@ -10,7 +10,7 @@ use sserve_adapters::blocking::{BlockingServer, ServeOptions};
 use sserve_adapters::driver::{AsyncServeOptions, SharedObserver, Shutdown};
 use sserve_adapters::files::FileRoot;
 use sserve_adapters::keylog::KeyLog;
-use sserve_adapters::listen::{accept_line, bind, ListenSpec};
+use sserve_adapters::listen::{bind, ListenSpec};
 use sserve_adapters::udp::{bind_udp, header_overhead, UdpServer};
 use sserve_engine::dtls::ListenerLimits;
 use sserve_engine::http::WebMode;
@@ -53,13 +53,14 @@ fn tls(context: &str) -> impl FnOnce(TlsError) -> Fatal + '_ {
 
 /// Runs sserve with `args` (without the program name); returns the exit status.
 pub fn run(args: &[String]) -> i32 {
-    match run_inner(args) {
+    let code = match run_inner(args) {
         Ok(code) => code,
         Err(Fatal(msg)) => {
             eprintln!("sserve: {msg}");
             1
         }
-    }
+    };
+    crate::transport::finish(code)
 }
 
 fn read_file(what: &str, path: &str) -> Result<Vec<u8>, Fatal> {
@@ -234,17 +235,20 @@ fn configure_tuning(b: &mut ServerConfigBuilder, m: &ArgMatches) -> Result<(), F
 }
 
 fn run_inner(args: &[String]) -> Result<i32, Fatal> {
-    let mut b = ServerConfigBuilder::new().map_err(tls("creating the TLS context"))?;
-    let split = options::split_args(args, |name| b.ssl_conf_lookup(name))?;
+    let split = options::split_args(args, crate::transport::ssl_conf_lookup)?;
     let m = options::parse(&split.clap_args)?;
     if m.get_flag("help") {
         let _ = writeln!(std::io::stdout(), "{}", options::command().render_help());
         return Ok(0);
     }
+    // Providers first: the TLS context must see them (transport.rs).
+    let _startup = crate::transport::start(&m).map_err(Fatal)?;
+    let mut b = ServerConfigBuilder::new().map_err(tls("creating the TLS context"))?;
     let brief = m.get_flag("brief");
     let quiet = m.get_flag("quiet") || brief;
     let mode = app_mode(args, &m);
     let dtls = dtls_version(&m, mode)?;
+    crate::transport::validate(&m, dtls.is_some(), mode).map_err(Fatal)?;
     if let Some(v) = dtls {
         b = ServerConfigBuilder::new_dtls(v).map_err(tls("creating the DTLS context"))?;
     }
@@ -292,6 +296,9 @@ fn run_inner(args: &[String]) -> Result<i32, Fatal> {
         quiet || m.get_flag("json"),
     )
     .map_err(Fatal)?;
+    if let Some(name) = m.get_one::<String>("ssl_config") {
+        b.ssl_config(name, prot_flags > 0);
+    }
     if let Some(list) = m.get_one::<String>("alpn") {
         let protos: Vec<&str> = list.split(',').collect();
         b.alpn(&protos).map_err(tls("-alpn"))?;
@@ -327,7 +334,10 @@ fn run_inner(args: &[String]) -> Result<i32, Fatal> {
     let startup = certs::configure_sni_and_dh(&mut b, &second)?;
     let config = b.build().map_err(tls(""))?;
 
-    let mut spec = match (m.get_one::<String>("accept"), parse_num::<u16>(&m, "port")?) {
+    // As in s_server, the last of -accept and -port decides.
+    let port_last = m.index_of("port") > m.index_of("accept");
+    let accept = m.get_one::<String>("accept").filter(|_| !port_last);
+    let mut spec = match (accept, parse_num::<u16>(&m, "port")?) {
         (Some(a), _) => ListenSpec::parse_accept(a).map_err(Fatal)?,
         (None, port) => ListenSpec {
             host: None,
@@ -341,10 +351,17 @@ fn run_inner(args: &[String]) -> Result<i32, Fatal> {
     if dtls.is_some() {
         return serve_dtls(args, &m, &spec, config, mode, keylog, &startup);
     }
-    let listener = bind(&spec).map_err(|e| Fatal(format!("cannot listen on port {}: {}", spec.port, io_text(&e))))?;
-    let bound = listener
-        .local_addr()
-        .map_err(|e| Fatal(format!("listening socket: {e}")))?;
+    let (listener, bound) = match crate::transport::listen_unix(&m).map_err(Fatal)? {
+        Some(unix) => unix,
+        None => {
+            let listener =
+                bind(&spec).map_err(|e| Fatal(format!("cannot listen on port {}: {}", spec.port, io_text(&e))))?;
+            let bound = listener
+                .local_addr()
+                .map_err(|e| Fatal(format!("listening socket: {e}")))?;
+            (listener.into(), bound.into())
+        }
+    };
 
     let secs = |name: &str, default: u64| -> Result<Option<Duration>, Fatal> {
         Ok(match parse_num::<u64>(&m, name)?.unwrap_or(default) {
@@ -391,9 +408,10 @@ fn run_inner(args: &[String]) -> Result<i32, Fatal> {
         },
         mode,
         spec.port,
-        bound,
+        &bound,
         &startup,
     );
+    let observer = crate::transport::observer(observer, &m, quiet, mode);
     let shutdown = Shutdown::new();
     let summary = match runtime {
         RuntimeChoice::Blocking => {
@@ -597,9 +615,10 @@ fn serve_dtls(
         },
         mode,
         spec.port,
-        bound,
+        &bound.into(),
         startup,
     );
+    let observer = crate::transport::observer(observer, m, quiet, mode);
     let shutdown = Shutdown::new();
     if runtime == "blocking" {
         let server = UdpServer::new(socket, listener, keylog, mode == AppMode::Console);
@@ -628,7 +647,7 @@ fn announce(
     verbosity: Verbosity,
     mode: AppMode,
     requested_port: u16,
-    bound: std::net::SocketAddr,
+    bound: &crate::transport::Bound,
     startup: &str,
 ) -> SharedObserver {
     if json {
@@ -639,7 +658,7 @@ fn announce(
     if !verbosity.quiet || crate::output::debug_forces_output() {
         let mut out = std::io::stdout().lock();
         let _ = write!(out, "{startup}");
-        let _ = writeln!(out, "{}", accept_line(requested_port, bound));
+        let _ = writeln!(out, "{}", bound.accept_line(requested_port));
         let _ = out.flush();
     }
     Arc::new(Mutex::new(Console::new(mode, verbosity)))

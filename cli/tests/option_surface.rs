@@ -72,6 +72,10 @@ fn every_refused_option_exits_1_with_one_line() {
         "-engine should be refused: {refused:?}"
     );
     for (name, message) in &refused {
+        assert!(
+            !message.contains("not implemented yet"),
+            "-{name} is refused without a reason: {message}"
+        );
         let out = Command::new(env!("CARGO_BIN_EXE_sserve"))
             .args([format!("-{name}"), "x".into(), "-accept".into(), "0".into()])
             .output()
@@ -81,4 +85,38 @@ fn every_refused_option_exits_1_with_one_line() {
         assert_eq!(stderr, format!("sserve: {message}\n"), "-{name}");
         assert!(out.stdout.is_empty(), "-{name} printed to stdout");
     }
+}
+
+/// Each row's status in docs/options.md is what the parser does with the option.
+#[test]
+fn option_table_status_matches_the_parser() {
+    let table = include_str!("../../docs/options.md");
+    let b = ServerConfigBuilder::new().unwrap();
+    let mut rows = 0;
+    for line in table.lines() {
+        let cells: Vec<&str> = line.split(" | ").collect();
+        let (Some(name), Some(status)) = (cells.first(), cells.get(1)) else {
+            continue;
+        };
+        let Some(name) = name.strip_prefix("| `-").and_then(|n| n.strip_suffix('`')) else {
+            continue;
+        };
+        rows += 1;
+        let refusal = match split_args(&[format!("-{name}"), "1".into()], |n| b.ssl_conf_lookup(n)) {
+            Err(e) if e.0.starts_with(&format!("option -{name}:")) => Some(e.0),
+            _ => None,
+        };
+        if status.starts_with("rejected") {
+            assert!(refusal.is_some(), "-{name} is marked {status} but is accepted");
+        } else {
+            assert!(refusal.is_none(), "-{name} is marked {status} but refused: {refusal:?}");
+        }
+        if *status == "implemented (SSL_CONF_cmd)" {
+            assert!(
+                b.ssl_conf_lookup(&format!("-{name}")).is_some(),
+                "-{name} is marked as passed to SSL_CONF_cmd, which does not know it"
+            );
+        }
+    }
+    assert!(rows > 190, "only {rows} option rows in docs/options.md");
 }

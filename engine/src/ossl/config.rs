@@ -49,6 +49,8 @@ pub struct ServerConfigBuilder {
     has_cert: bool,
     has_key: bool,
     dtls: bool,
+    /// `-ssl_config` (engine/src/ossl/transport.rs).
+    pub(super) transport: super::transport::Pending,
 }
 
 /// Which DTLS versions a DTLS context allows (`-dtls`, `-dtls1`, `-dtls1_2`).
@@ -110,6 +112,7 @@ impl ServerConfigBuilder {
             has_cert: false,
             has_key: false,
             dtls: false,
+            transport: Default::default(),
         })
     }
 
@@ -145,6 +148,7 @@ impl ServerConfigBuilder {
             has_cert: false,
             has_key: false,
             dtls: true,
+            transport: Default::default(),
         })
     }
 
@@ -479,6 +483,7 @@ impl ServerConfigBuilder {
         }
         conf.finish()?;
         drop(conf);
+        super::transport::apply(&self.transport, &mut self.ctx)?;
         let (mode, mut policy) = self.verify.unwrap_or((
             SslVerifyMode::NONE,
             VerifyPolicy {

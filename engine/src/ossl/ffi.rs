@@ -81,6 +81,15 @@ extern "C" {
         ctx: *mut SSL_CTX,
         cb: Option<extern "C" fn(*mut SSL, c_int) -> c_int>,
     );
+    // --- transport ---
+    // SSL_CTX_config(3)
+    pub(crate) fn SSL_CTX_config(ctx: *mut SSL_CTX, name: *const c_char) -> c_int;
+    // EVP_set_default_properties(3)
+    pub(crate) fn EVP_set_default_properties(libctx: *mut c_void, propq: *const c_char) -> c_int;
+    // RAND_load_file(3)
+    pub(crate) fn RAND_load_file(filename: *const c_char, max_bytes: core::ffi::c_long) -> c_int;
+    // RAND_load_file(3)
+    pub(crate) fn RAND_write_file(filename: *const c_char) -> c_int;
     // --- verify ---
     // X509_NAME_print_ex(3)
     pub(crate) fn X509_NAME_print_ex(
@@ -294,6 +303,11 @@ mod tests {
             super::BIO_ADDR_free as *const () as usize,
             super::DTLS_set_timer_cb as *const () as usize,
             super::DTLS_get_data_mtu as *const () as usize,
+            // --- transport ---
+            super::SSL_CTX_config as *const () as usize,
+            super::EVP_set_default_properties as *const () as usize,
+            super::RAND_load_file as *const () as usize,
+            super::RAND_write_file as *const () as usize,
             // --- verify ---
             super::X509_NAME_print_ex as *const () as usize,
             super::X509_NAME_oneline as *const () as usize,

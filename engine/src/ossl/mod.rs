@@ -25,6 +25,7 @@ pub mod verify;
 mod psk;
 mod srp;
 pub use psk::DEFAULT_PSK_IDENTITY;
+pub mod transport;
 
 pub use config::{CertFormat, DtlsVersion, ServerConfig, ServerConfigBuilder, TlsVersion};
 pub use conn::{OpensslTls, SslConn, Transport};

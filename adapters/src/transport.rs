@@ -1,0 +1,367 @@
+//! Stream sockets as the serving loops see them: TCP (`-accept`, `-port`) or a Unix-domain
+//! socket (`-unix path`, `-unlink`). The loops only move bytes, so one small enum per runtime
+//! is all a second socket family needs.
+
+use std::cell::Cell;
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration as StdDuration;
+
+use crate::observer::{ConnId, Observer};
+
+/// `-nbio_test`: every socket read and write moves 1 to 7 bytes, like s_server's
+/// `BIO_f_nbio_test` filter (which returns 0 to 7 bytes, 0 meaning "retry", at each call). A
+/// process-wide switch, as s_server's `s_nbio_test` is, set once at start-up.
+static SHORT_IO: AtomicBool = AtomicBool::new(false);
+
+/// Turns `-nbio_test`'s short socket I/O on or off for every stream socket.
+pub fn set_short_io(on: bool) {
+    SHORT_IO.store(on, Ordering::Relaxed);
+}
+
+thread_local! {
+    static RNG: Cell<u64> = Cell::new({
+        use std::hash::{BuildHasher, Hasher};
+        // RandomState is randomly keyed per process and thread: a cheap, dependency-free seed.
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u64(0x9e37_79b9_7f4a_7c15);
+        h.finish() | 1
+    });
+}
+
+/// How many bytes of `len` the next socket call may move: all of them normally; with
+/// `-nbio_test` a random 1 to 7 (s_server's filter draws 0 to 7 and treats 0 as a retry, which
+/// here is simply the next draw).
+pub(crate) fn io_len(len: usize) -> usize {
+    if !SHORT_IO.load(Ordering::Relaxed) || len == 0 {
+        return len;
+    }
+    let r = RNG.with(|c| {
+        let mut x = c.get();
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        c.set(x);
+        x
+    });
+    len.min(1 + (r % 7) as usize)
+}
+
+/// Who connected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Peer {
+    /// A TCP peer.
+    Ip(SocketAddr),
+    /// A Unix-domain peer (clients of a stream socket are normally unnamed).
+    Unix,
+}
+
+impl Peer {
+    /// Tells `observer` about the accepted connection `conn`.
+    pub fn report(&self, observer: &mut (impl Observer + ?Sized), conn: ConnId) {
+        match self {
+            Peer::Ip(addr) => observer.accepted(conn, *addr),
+            Peer::Unix => observer.accepted_unix(conn),
+        }
+    }
+}
+
+/// A bound, listening stream socket.
+#[derive(Debug)]
+pub enum Listener {
+    /// TCP.
+    Tcp(TcpListener),
+    /// Unix domain.
+    Unix(UnixListener),
+}
+
+impl From<TcpListener> for Listener {
+    fn from(l: TcpListener) -> Self {
+        Listener::Tcp(l)
+    }
+}
+
+impl From<UnixListener> for Listener {
+    fn from(l: UnixListener) -> Self {
+        Listener::Unix(l)
+    }
+}
+
+impl Listener {
+    /// Waits for the next connection.
+    pub fn accept(&self) -> io::Result<(Stream, Peer)> {
+        match self {
+            Listener::Tcp(l) => l.accept().map(|(s, a)| (Stream::Tcp(s), Peer::Ip(a))),
+            Listener::Unix(l) => l.accept().map(|(s, _)| (Stream::Unix(s), Peer::Unix)),
+        }
+    }
+
+    /// Switches the socket to non-blocking mode (the async runtimes need it).
+    pub fn set_nonblocking(&self, on: bool) -> io::Result<()> {
+        match self {
+            Listener::Tcp(l) => l.set_nonblocking(on),
+            Listener::Unix(l) => l.set_nonblocking(on),
+        }
+    }
+}
+
+/// A connected stream socket.
+#[derive(Debug)]
+pub enum Stream {
+    /// TCP.
+    Tcp(TcpStream),
+    /// Unix domain.
+    Unix(UnixStream),
+}
+
+impl Stream {
+    /// Disables Nagle's algorithm on TCP, as s_server does (`BIO_set_tcp_ndelay`); Unix-domain
+    /// sockets have no such delay.
+    pub fn set_nodelay(&self, on: bool) -> io::Result<()> {
+        match self {
+            Stream::Tcp(s) => s.set_nodelay(on),
+            Stream::Unix(_) => Ok(()),
+        }
+    }
+
+    /// Bounds how long one write may wait for the peer to read.
+    pub fn set_write_timeout(&self, t: Option<StdDuration>) -> io::Result<()> {
+        match self {
+            Stream::Tcp(s) => s.set_write_timeout(t),
+            Stream::Unix(s) => s.set_write_timeout(t),
+        }
+    }
+
+    /// A second handle on the same socket (for a reader thread).
+    pub fn try_clone(&self) -> io::Result<Stream> {
+        Ok(match self {
+            Stream::Tcp(s) => Stream::Tcp(s.try_clone()?),
+            Stream::Unix(s) => Stream::Unix(s.try_clone()?),
+        })
+    }
+
+    /// Shuts down one or both directions.
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        match self {
+            Stream::Tcp(s) => s.shutdown(how),
+            Stream::Unix(s) => s.shutdown(how),
+        }
+    }
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = io_len(buf.len());
+        let buf = &mut buf[..n];
+        match self {
+            Stream::Tcp(s) => s.read(buf),
+            Stream::Unix(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let buf = &buf[..io_len(buf.len())];
+        match self {
+            Stream::Tcp(s) => s.write(buf),
+            Stream::Unix(s) => s.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Stream::Tcp(s) => s.flush(),
+            Stream::Unix(s) => s.flush(),
+        }
+    }
+}
+
+/// `-unix path` (with `-unlink`: remove whatever is at `path` first, as s_server does).
+pub fn bind_unix(path: &Path, unlink: bool) -> io::Result<UnixListener> {
+    if unlink {
+        // s_server ignores unlink(2)'s result: a missing file is the usual case.
+        let _ = std::fs::remove_file(path);
+    }
+    UnixListener::bind(path)
+}
+
+/// The tokio side: listener and stream over either family.
+#[cfg(feature = "tokio")]
+pub mod tokio_io {
+    use super::{io_len, Peer};
+    use std::io;
+    use tokio::io::AsyncWriteExt;
+    use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
+
+    /// A listening socket registered with tokio.
+    #[derive(Debug)]
+    pub enum Listener {
+        /// TCP.
+        Tcp(TcpListener),
+        /// Unix domain.
+        Unix(UnixListener),
+    }
+
+    /// A connected socket registered with tokio.
+    #[derive(Debug)]
+    pub enum Stream {
+        /// TCP.
+        Tcp(TcpStream),
+        /// Unix domain.
+        Unix(UnixStream),
+    }
+
+    impl Listener {
+        pub(crate) fn from_std(l: super::Listener) -> io::Result<Self> {
+            Ok(match l {
+                super::Listener::Tcp(l) => Listener::Tcp(TcpListener::from_std(l)?),
+                super::Listener::Unix(l) => Listener::Unix(UnixListener::from_std(l)?),
+            })
+        }
+
+        pub(crate) async fn accept(&self) -> io::Result<(Stream, Peer)> {
+            match self {
+                Listener::Tcp(l) => {
+                    let (s, peer) = l.accept().await?;
+                    s.set_nodelay(true)?;
+                    Ok((Stream::Tcp(s), Peer::Ip(peer)))
+                }
+                Listener::Unix(l) => {
+                    let (s, _) = l.accept().await?;
+                    Ok((Stream::Unix(s), Peer::Unix))
+                }
+            }
+        }
+    }
+
+    impl Stream {
+        pub(crate) async fn readable(&self) -> io::Result<()> {
+            match self {
+                Stream::Tcp(s) => s.readable().await,
+                Stream::Unix(s) => s.readable().await,
+            }
+        }
+
+        pub(crate) fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = io_len(buf.len());
+            let buf = &mut buf[..n];
+            match self {
+                Stream::Tcp(s) => s.try_read(buf),
+                Stream::Unix(s) => s.try_read(buf),
+            }
+        }
+
+        pub(crate) async fn write_all(&mut self, mut buf: &[u8]) -> io::Result<()> {
+            while !buf.is_empty() {
+                let (piece, rest) = buf.split_at(io_len(buf.len()));
+                match self {
+                    Stream::Tcp(s) => s.write_all(piece).await?,
+                    Stream::Unix(s) => s.write_all(piece).await?,
+                }
+                buf = rest;
+            }
+            Ok(())
+        }
+
+        pub(crate) fn shutdown_write(&self) -> io::Result<()> {
+            match self {
+                Stream::Tcp(s) => socket2::SockRef::from(s).shutdown(std::net::Shutdown::Write),
+                Stream::Unix(s) => socket2::SockRef::from(s).shutdown(std::net::Shutdown::Write),
+            }
+        }
+    }
+}
+
+/// The smol side: listener and stream over either family.
+#[cfg(feature = "smol")]
+pub mod smol_io {
+    use super::{io_len, Peer};
+    use async_io::Async;
+    use futures_lite::AsyncWriteExt;
+    use std::io::{self, Read};
+    use std::net::{TcpListener, TcpStream};
+    use std::os::unix::net::{UnixListener, UnixStream};
+
+    /// A listening socket registered with async-io.
+    #[derive(Debug)]
+    pub enum Listener {
+        /// TCP.
+        Tcp(Async<TcpListener>),
+        /// Unix domain.
+        Unix(Async<UnixListener>),
+    }
+
+    /// A connected socket registered with async-io.
+    #[derive(Debug)]
+    pub enum Stream {
+        /// TCP.
+        Tcp(Async<TcpStream>),
+        /// Unix domain.
+        Unix(Async<UnixStream>),
+    }
+
+    impl Listener {
+        pub(crate) fn from_std(l: super::Listener) -> io::Result<Self> {
+            Ok(match l {
+                super::Listener::Tcp(l) => Listener::Tcp(Async::new(l)?),
+                super::Listener::Unix(l) => Listener::Unix(Async::new(l)?),
+            })
+        }
+
+        pub(crate) async fn accept(&self) -> io::Result<(Stream, Peer)> {
+            match self {
+                Listener::Tcp(l) => {
+                    let (s, peer) = l.accept().await?;
+                    s.get_ref().set_nodelay(true)?;
+                    Ok((Stream::Tcp(s), Peer::Ip(peer)))
+                }
+                Listener::Unix(l) => {
+                    let (s, _) = l.accept().await?;
+                    Ok((Stream::Unix(s), Peer::Unix))
+                }
+            }
+        }
+    }
+
+    impl Stream {
+        pub(crate) async fn readable(&self) -> io::Result<()> {
+            match self {
+                Stream::Tcp(s) => s.readable().await,
+                Stream::Unix(s) => s.readable().await,
+            }
+        }
+
+        /// The sockets are non-blocking (`Async::new` set them), so this never waits.
+        pub(crate) fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = io_len(buf.len());
+            let buf = &mut buf[..n];
+            match self {
+                Stream::Tcp(s) => s.get_ref().read(buf),
+                Stream::Unix(s) => s.get_ref().read(buf),
+            }
+        }
+
+        pub(crate) async fn write_all(&mut self, mut buf: &[u8]) -> io::Result<()> {
+            while !buf.is_empty() {
+                let (piece, rest) = buf.split_at(io_len(buf.len()));
+                match self {
+                    Stream::Tcp(s) => s.write_all(piece).await?,
+                    Stream::Unix(s) => s.write_all(piece).await?,
+                }
+                buf = rest;
+            }
+            Ok(())
+        }
+
+        pub(crate) fn shutdown_write(&self) -> io::Result<()> {
+            match self {
+                Stream::Tcp(s) => s.get_ref().shutdown(std::net::Shutdown::Write),
+                Stream::Unix(s) => s.get_ref().shutdown(std::net::Shutdown::Write),
+            }
+        }
+    }
+}

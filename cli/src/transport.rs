@@ -1,0 +1,257 @@
+//! s_server's transport and process-level options: `-unix`/`-unlink` (a Unix-domain listening
+//! socket), `-nbio` (non-blocking I/O, which sserve always uses), `-nbio_test` (short socket I/O,
+//! in the adapters), `-sendfile` (never possible
+//! here: no kernel TLS), the "Provider" options (`-provider`, `-provider-path`, `-propquery`) and
+//! the "Random state" options (`-rand`, `-writerand`).
+
+use std::fmt;
+use std::io::{self, Write};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use clap::{ArgAction, ArgMatches, Command};
+use sserve_adapters::driver::SharedObserver;
+use sserve_adapters::observer::{ConnId, Observer};
+use sserve_adapters::transport::{bind_unix, set_short_io, Listener};
+use sserve_engine::ossl::transport::{self as ossl, LoadedProvider};
+use sserve_engine::{AppMode, Event};
+
+/// Options that may be given more than once and act in command-line order.
+const REPEATABLE: &[&str] = &["provider", "provider-path", "propquery", "rand"];
+
+/// Lets the repeatable options collect every occurrence.
+pub(crate) fn clap_args(mut cmd: Command) -> Command {
+    for name in REPEATABLE {
+        cmd = cmd.mut_arg(*name, |a| a.action(ArgAction::Append));
+    }
+    cmd
+}
+
+/// `-writerand file`, written when sserve exits (s_server writes it at the end of `main`).
+static WRITERAND: OnceLock<String> = OnceLock::new();
+
+/// What must stay alive for the whole run.
+#[derive(Debug, Default)]
+pub(crate) struct Startup {
+    /// Providers loaded with `-provider` (unloading them would break later fetches).
+    _providers: Vec<LoadedProvider>,
+}
+
+/// The values of `name` with their command-line positions.
+fn positioned<'a>(m: &'a ArgMatches, name: &'static str) -> Vec<(usize, &'static str, &'a str)> {
+    match (m.indices_of(name), m.get_many::<String>(name)) {
+        (Some(idx), Some(vals)) => idx.zip(vals).map(|(i, v)| (i, name, v.as_str())).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Start-up work that s_server does while parsing its options and right after: provider options
+/// in command-line order, then `-rand` files. Runs before the first `SSL_CTX` exists, so the
+/// context sees exactly the providers and property query asked for.
+pub(crate) fn start(m: &ArgMatches) -> Result<Startup, String> {
+    let mut steps: Vec<_> = ["provider", "provider-path", "propquery"]
+        .into_iter()
+        .flat_map(|n| positioned(m, n))
+        .collect();
+    steps.sort_by_key(|(i, _, _)| *i);
+    let mut startup = Startup::default();
+    for (_, name, value) in steps {
+        match name {
+            "provider" => startup._providers.push(ossl::load_provider(value).map_err(|e| {
+                let hint = "use -provider-path or the OPENSSL_MODULES environment variable";
+                format!("unable to load provider {value} ({hint})")
+                    + &e.stack.first().map(|l| format!(": {l}")).unwrap_or_default()
+            })?),
+            "provider-path" => {
+                ossl::set_provider_search_path(value).map_err(|e| format!("-provider-path: {}", e.reason))?
+            }
+            _ => ossl::set_default_properties(value).map_err(|e| format!("-propquery: {}", e.reason))?,
+        }
+    }
+    for list in m.get_many::<String>("rand").into_iter().flatten() {
+        // LIST_SEPARATOR_CHAR is ':' on Unix; an empty tail ends the list, as in app_rand.c.
+        for file in list.split(':').filter(|f| !f.is_empty()) {
+            ossl::rand_load_file(file).map_err(|_| format!("Can't load {file} into RNG"))?;
+        }
+    }
+    if let Some(f) = m.get_one::<String>("writerand") {
+        let _ = WRITERAND.set(f.clone());
+    }
+    Ok(startup)
+}
+
+/// At exit: `-writerand` (on success and failure alike, as s_server). Returns the exit status,
+/// 1 if the file could not be written.
+pub(crate) fn finish(code: i32) -> i32 {
+    let Some(path) = WRITERAND.get() else {
+        return code;
+    };
+    match ossl::rand_write_file(path) {
+        Ok(_) => code,
+        Err(e) => {
+            eprintln!("sserve: Cannot write random bytes to {path}: {}", e.reason);
+            1
+        }
+    }
+}
+
+/// Checks the transport options against the rest of the command line, as s_server does.
+pub(crate) fn validate(m: &ArgMatches, dtls: bool, mode: AppMode) -> Result<(), String> {
+    if unix_path(m).is_some() && dtls {
+        return Err("Can't use unix sockets and datagrams together".into());
+    }
+    if m.get_flag("sendfile") && !matches!(mode, AppMode::Web(w) if w != sserve_engine::http::WebMode::Status) {
+        return Err("Can't use -sendfile without -WWW or -HTTP".into());
+    }
+    let nbio_test = m.get_flag("nbio_test");
+    if nbio_test && dtls {
+        // s_server pushes its filter over the datagram BIO too, where a short read truncates the
+        // datagram and no handshake can complete.
+        return Err("option -nbio_test: DTLS datagrams cannot be read in pieces".into());
+    }
+    // s_server's -rev handler does not insert the test BIO.
+    set_short_io(nbio_test && mode != AppMode::Rev);
+    Ok(())
+}
+
+/// The `-unix` path, unless a later `-accept` or `-port` overrides it.
+fn unix_path(m: &ArgMatches) -> Option<&String> {
+    let last = |name| m.index_of(name).unwrap_or(0);
+    m.get_one::<String>("unix")
+        .filter(|_| last("accept").max(last("port")) < last("unix"))
+}
+
+/// A Unix-domain socket path bound by sserve: removed when the server is done, as s_server's
+/// `do_server` does.
+#[derive(Debug)]
+pub(crate) struct UnixPath(PathBuf);
+
+impl Drop for UnixPath {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// Where the server listens, for the start-up line.
+#[derive(Debug)]
+pub(crate) enum Bound {
+    /// TCP.
+    Ip(SocketAddr),
+    /// `-unix path`.
+    Unix(UnixPath),
+}
+
+impl From<SocketAddr> for Bound {
+    fn from(a: SocketAddr) -> Self {
+        Bound::Ip(a)
+    }
+}
+
+impl fmt::Display for Bound {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Bound::Ip(a) => a.fmt(f),
+            Bound::Unix(p) => write!(f, "unix:{}", p.0.display()),
+        }
+    }
+}
+
+impl Bound {
+    /// s_server's `ACCEPT` line. A Unix-domain socket has no port, so s_server always reports
+    /// its address, which `BIO_ADDR_hostname_string` renders as `localhost:<path>`.
+    pub(crate) fn accept_line(&self, requested_port: u16) -> String {
+        match self {
+            Bound::Ip(a) => sserve_adapters::listen::accept_line(requested_port, *a),
+            Bound::Unix(p) => format!("ACCEPT localhost:{}", p.0.display()),
+        }
+    }
+}
+
+/// `-unix path` (and `-unlink`): the listening socket, or `None` for TCP. As in s_server, the
+/// last of `-unix`, `-accept` and `-port` decides.
+pub(crate) fn listen_unix(m: &ArgMatches) -> Result<Option<(Listener, Bound)>, String> {
+    let Some(path) = unix_path(m) else {
+        return Ok(None);
+    };
+    let listener = bind_unix(path.as_ref(), m.get_flag("unlink")).map_err(|e| {
+        let hint = if e.kind() == io::ErrorKind::AddrInUse && !m.get_flag("unlink") {
+            " (remove it or add -unlink)"
+        } else {
+            ""
+        };
+        let msg = e.to_string();
+        let msg = msg.split(" (os error").next().unwrap_or(&msg).to_string();
+        format!("cannot listen on unix socket {path}: {msg}{hint}")
+    })?;
+    Ok(Some((listener.into(), Bound::Unix(UnixPath(PathBuf::from(path))))))
+}
+
+/// What s_server prints per connection for `-nbio` and `-sendfile`, around the console observer.
+struct Notices {
+    inner: SharedObserver,
+    /// `-nbio`: "Turned on non blocking io" (stderr) for every connection except with `-rev`,
+    /// whose handler does not switch, and `-quiet`.
+    nbio: bool,
+    /// `-sendfile`: the memory transport is never kernel TLS, so s_server's fallback warning
+    /// follows every file served.
+    sendfile: bool,
+}
+
+impl Notices {
+    fn inner(&self) -> std::sync::MutexGuard<'_, dyn Observer + Send + 'static> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn nbio_line(&self) {
+        if self.nbio {
+            let _ = io::stderr().lock().write_all(b"Turned on non blocking io\n");
+        }
+    }
+}
+
+impl Observer for Notices {
+    fn accepted(&mut self, conn: ConnId, peer: SocketAddr) {
+        self.inner().accepted(conn, peer);
+        self.nbio_line();
+    }
+
+    fn accepted_unix(&mut self, conn: ConnId) {
+        self.inner().accepted_unix(conn);
+        self.nbio_line();
+    }
+
+    fn event(&mut self, conn: ConnId, event: &Event) {
+        self.inner().event(conn, event);
+        if self.sendfile && matches!(event, Event::FileServed(_)) {
+            let _ = io::stderr()
+                .lock()
+                .write_all(b"Warning: sendfile requested but KTLS is not available\n");
+        }
+    }
+
+    fn io_error(&mut self, context: &str, error: &io::Error) {
+        self.inner().io_error(context, error);
+    }
+}
+
+/// Wraps `observer` with the `-nbio`/`-sendfile` notices when they apply (not with `-json`).
+pub(crate) fn observer(observer: SharedObserver, m: &ArgMatches, quiet: bool, mode: AppMode) -> SharedObserver {
+    // -nbio_test implies -nbio, as in s_server.
+    let nbio = (m.get_flag("nbio") || m.get_flag("nbio_test")) && !quiet && mode != AppMode::Rev;
+    let sendfile = m.get_flag("sendfile");
+    if m.get_flag("json") || !(nbio || sendfile) {
+        return observer;
+    }
+    Arc::new(Mutex::new(Notices {
+        inner: observer,
+        nbio,
+        sendfile,
+    }))
+}
+
+/// Whether OpenSSL's `SSL_CONF` knows `name`, without creating an `SSL_CTX` (which would load
+/// the default provider before `-provider` had its say).
+pub(crate) fn ssl_conf_lookup(name: &str) -> Option<bool> {
+    ossl::ssl_conf_lookup(name)
+}
