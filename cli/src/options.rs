@@ -498,6 +498,8 @@ pub fn command() -> Command {
         .override_usage("sserve [options]")
         .disable_help_flag(true)
         .disable_version_flag(true)
+        // s_server takes an option given twice: the last value wins (repeatable ones append).
+        .args_override_self(true)
         .after_help(CONF_HELP);
     for (name, value_name, help) in VALUE_OPTIONS {
         cmd = cmd.arg(
@@ -569,6 +571,17 @@ mod tests {
         let m = parse(&s.clap_args).unwrap();
         assert_eq!(m.get_one::<String>("accept").map(String::as_str), Some("0"));
         assert!(m.get_flag("www") && m.get_flag("4") && m.get_flag("rev"));
+    }
+
+    #[test]
+    fn repeated_options_last_wins_and_repeatable_ones_append() {
+        let conf = |_: &str| None;
+        let s = split_args(&args("-accept 1 -accept 2 -quiet -quiet -xcert a -xcert b"), conf).unwrap();
+        let m = parse(&s.clap_args).unwrap();
+        assert_eq!(m.get_one::<String>("accept").map(String::as_str), Some("2"));
+        assert!(m.get_flag("quiet"));
+        let x: Vec<&String> = m.get_many::<String>("xcert").unwrap().collect();
+        assert_eq!(x, ["a", "b"]);
     }
 
     #[test]
