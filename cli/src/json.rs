@@ -6,7 +6,8 @@ use std::net::SocketAddr;
 
 use serde_json::{json, Value};
 use sserve_adapters::observer::{ConnId, Observer};
-use sserve_engine::{CacheStats, CloseReason, Event, SessionError};
+use sserve_engine::output::{Diagnostic, StateChange};
+use sserve_engine::{CacheStats, CloseReason, EarlyDataStatus, Event, SessionError};
 
 /// The schema version every object carries; bump it on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -122,6 +123,28 @@ impl Observer for JsonOutput {
                 let (kind, error) = close(reason);
                 json!({"event": "close", "conn": conn, "reason": kind, "error": error})
             }
+            Event::Diagnostic(Diagnostic::State(StateChange::Alert {
+                read,
+                level,
+                description,
+            })) => json!({
+                "event": "alert",
+                "conn": conn,
+                "direction": if *read { "in" } else { "out" },
+                "level": level,
+                "description": description,
+            }),
+            Event::EarlyData { data, .. } => json!({"event": "early_data", "conn": conn, "bytes": data.len()}),
+            Event::EarlyDataEnd { received, status } => json!({
+                "event": "early_data_end",
+                "conn": conn,
+                "received": received,
+                "status": match status {
+                    EarlyDataStatus::NotSent => "not_sent",
+                    EarlyDataStatus::Rejected => "rejected",
+                    EarlyDataStatus::Accepted => "accepted",
+                },
+            }),
             // Key log lines are secrets: they go to -keylogfile only.
             Event::KeyLog(_) => return,
             _ => return,

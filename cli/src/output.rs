@@ -59,7 +59,8 @@ pub fn configure(b: &mut ServerConfigBuilder, args: &[String], m: &ArgMatches) -
     if let Some(trace) = last_msg {
         b.message_callback(trace);
     }
-    if m.get_flag("state") {
+    // `-json` reports alerts sent and received, which the same callback sees.
+    if m.get_flag("state") || m.get_flag("json") {
         b.state_callback();
     }
     if m.get_flag("tlsextdebug") {

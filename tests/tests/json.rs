@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use serde_json::Value;
-use sserve_tests::{curl, is_openssl, require, server, Proc, TestDir, TIMEOUT};
+use sserve_tests::{curl, is_openssl, require, s_client, server, Proc, TestDir, TIMEOUT};
 
 /// Parses every complete stdout line as JSON (panics on a line that is not).
 fn objects(proc: &Proc) -> Vec<Value> {
@@ -57,16 +57,24 @@ fn www_connection_as_json_events() {
         assert_eq!(o["schema_version"], 1, "{o}");
     }
     let kinds: Vec<&str> = all.iter().filter_map(|o| o["event"].as_str()).collect();
-    assert_eq!(kinds, ["listening", "accept", "handshake", "close", "exit"], "{all:?}");
+    assert_eq!(
+        kinds,
+        ["listening", "accept", "handshake", "alert", "close", "exit"],
+        "{all:?}"
+    );
     let hs = &all[2];
     assert_eq!(hs["conn"], 1);
     assert_eq!(hs["protocol"], "TLSv1.3");
     assert!(hs["cipher"].as_str().is_some_and(|c| c.starts_with("TLS_")), "{hs}");
     assert_eq!(hs["resumed"], false);
     assert!(hs["peer_certificate"].is_null());
-    assert_eq!(all[3]["reason"], "local");
-    assert_eq!(all[4]["connections"], 1);
-    assert_eq!(all[4]["stats"]["accepts_finished"], 1);
+    // Our close_notify, sent after the page.
+    assert_eq!(all[3]["direction"], "out");
+    assert_eq!(all[3]["level"], "warning");
+    assert_eq!(all[3]["description"], "close notify");
+    assert_eq!(all[4]["reason"], "local");
+    assert_eq!(all[5]["connections"], 1);
+    assert_eq!(all[5]["stats"]["accepts_finished"], 1);
 }
 
 #[test]
@@ -103,4 +111,75 @@ fn file_requests_and_errors_as_json() {
             .any(|o| o["event"] == "close" && o["reason"] == "handshake_timeout"),
         "{all:?}"
     );
+}
+
+#[test]
+fn fatal_alert_sent_is_a_json_event() {
+    require!("openssl");
+    if is_openssl() {
+        return;
+    }
+    let dir = TestDir::new();
+    let proc = server!(&dir).args(["-www", "-json", "-tls1_3"]).spawn();
+    let port = port_of(&wait_for_event(&proc, "listening")[0]);
+    let mut client = s_client(port, &["-tls1_2"]);
+    client.close_stdin();
+    client.wait_exit(TIMEOUT);
+    let all = wait_for_event(&proc, "alert");
+    let alert = all.iter().find(|o| o["event"] == "alert").expect("alert");
+    assert_eq!(alert["direction"], "out", "{all:?}");
+    assert_eq!(alert["level"], "fatal", "{all:?}");
+    assert_eq!(alert["description"], "protocol version", "{all:?}");
+    assert!(wait_for_event(&proc, "close")
+        .iter()
+        .any(|o| o["event"] == "close" && o["reason"] == "error"));
+}
+
+#[test]
+fn early_data_is_a_json_event() {
+    require!("openssl");
+    if is_openssl() {
+        return;
+    }
+    let dir = TestDir::new();
+    let sess = dir.join("sess.pem");
+    let early = dir.join("early.txt");
+    std::fs::write(&early, "0rtt-json\n").unwrap();
+    let proc = server!(&dir).args(["-early_data", "-json"]).spawn();
+    let port = port_of(&wait_for_event(&proc, "listening")[0]);
+    let sess_arg = sess.to_str().unwrap();
+    let mut first = s_client(port, &["-sess_out", sess_arg]);
+    let deadline = std::time::Instant::now() + TIMEOUT;
+    while !std::fs::read_to_string(&sess).is_ok_and(|t| t.contains("END SSL SESSION PARAMETERS")) {
+        assert!(std::time::Instant::now() < deadline, "no ticket\n{}", first.dump());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    first.close_stdin();
+    first.wait_exit(TIMEOUT);
+    let mut second = s_client(port, &["-sess_in", sess_arg, "-early_data", early.to_str().unwrap()]);
+    assert!(
+        second.stdout.wait_for("Early data was accepted", TIMEOUT),
+        "{}",
+        second.dump()
+    );
+    // The first connection had its own (empty) early-data phase; wait for the second's.
+    assert!(
+        proc.stdout.wait_for(r#""conn":2,"event":"early_data_end""#, TIMEOUT),
+        "{}",
+        proc.dump()
+    );
+    let all = objects(&proc);
+    second.close_stdin();
+    second.wait_exit(TIMEOUT);
+    let data = all
+        .iter()
+        .find(|o| o["event"] == "early_data")
+        .expect("early_data event");
+    assert_eq!(data["bytes"], 10, "{all:?}");
+    let end = all
+        .iter()
+        .find(|o| o["event"] == "early_data_end" && o["conn"] == 2)
+        .expect("early_data_end");
+    assert_eq!(end["status"], "accepted", "{all:?}");
+    assert_eq!(end["received"], true, "{all:?}");
 }
