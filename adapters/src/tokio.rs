@@ -93,7 +93,10 @@ pub fn serve(
         .enable_all()
         .build()?;
     let tokio = Tokio::new(rt.handle().clone());
-    Ok(rt.block_on(driver::serve(
+    // The accept loop runs as a task on a worker, not in `block_on` on this thread: a task it
+    // spawns then starts on the same worker (tokio's LIFO slot), instead of every accepted
+    // connection waking a worker from another thread.
+    let serving = rt.spawn(driver::serve(
         tokio,
         listener.into(),
         config,
@@ -101,7 +104,9 @@ pub fn serve(
         serve,
         observer,
         shutdown,
-    )))
+    ));
+    rt.block_on(serving)
+        .map_err(|e| io::Error::other(format!("the accept loop failed: {e}")))
 }
 
 /// A server-side TLS stream over any tokio `AsyncRead + AsyncWrite`, built on the engine's
