@@ -125,20 +125,6 @@ pub fn print(d: &Diagnostic, quiet: bool) {
     }
 }
 
-/// s_cb.c `ssl_versions`, for the versions `msg_cb` knows.
-fn version_name(v: i32) -> Option<&'static str> {
-    Some(match v {
-        0x0300 => "SSL 3.0",
-        0x0301 => "TLS 1.0",
-        0x0302 => "TLS 1.1",
-        0x0303 => "TLS 1.2",
-        0x0304 => "TLS 1.3",
-        0xfeff => "DTLS 1.0",
-        0x0100 => "DTLS 1.0 (bad)",
-        _ => return None,
-    })
-}
-
 /// s_cb.c `alert_types`.
 fn alert_name(code: u8) -> &'static str {
     match code {
@@ -210,7 +196,7 @@ fn handshake_name(t: u8) -> &'static str {
 pub fn message_text(m: &ProtocolMessage) -> String {
     let dir = if m.write { ">>>" } else { "<<<" };
     let (mut content, mut d1, mut d2) = (String::new(), "", "");
-    let version = match version_name(m.version) {
+    let version = match sserve_engine::output::protocol_version_name(m.version) {
         Some(v) => {
             content = match m.content_type {
                 20 => ", ChangeCipherSpec".into(),

@@ -8,6 +8,20 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
+/// s_cb.c's `ssl_versions` names of protocol version numbers (`0x0303` is `TLS 1.2`).
+pub fn protocol_version_name(v: i32) -> Option<&'static str> {
+    Some(match v {
+        0x0300 => "SSL 3.0",
+        0x0301 => "TLS 1.0",
+        0x0302 => "TLS 1.1",
+        0x0303 => "TLS 1.2",
+        0x0304 => "TLS 1.3",
+        0xfeff => "DTLS 1.0",
+        0x0100 => "DTLS 1.0 (bad)",
+        _ => return None,
+    })
+}
+
 /// One diagnostic report from inside the TLS library, carried by [`crate::Event::Diagnostic`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]

@@ -867,6 +867,17 @@ pub fn s_client(port: u16, args: &[&str]) -> Proc {
     Proc::spawn(cmd).expect("cannot start openssl s_client")
 }
 
+/// Runs `openssl s_client -connect 127.0.0.1:<port> <args>` to completion with `input` on its
+/// stdin (the end of `input` ends the session).
+pub fn s_client_finish(port: u16, args: &[&str], input: &[u8]) -> Finished {
+    let mut cmd = Command::new("openssl");
+    cmd.arg("s_client")
+        .arg("-connect")
+        .arg(format!("127.0.0.1:{port}"))
+        .args(args);
+    run(cmd, input, TIMEOUT)
+}
+
 /// Waits until `s_client` reports a completed handshake (its session summary).
 pub fn expect_client_handshake(client: &Proc) {
     // Printed by s_client's print_stuff() once the handshake is done.

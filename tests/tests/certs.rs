@@ -5,18 +5,12 @@
 //! `-serverinfo`, `-dhparam`, `-no_dhe` and `-nextprotoneg`.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use sserve_tests::{openssl, require, run, server, Finished, TestDir, SERVER_CN, TIMEOUT};
+use sserve_tests::{openssl, require, server, Finished, TestDir, SERVER_CN, TIMEOUT};
 
 /// Runs `openssl s_client` to completion with empty stdin; `args` include any `-servername`.
 fn s_client_run(port: u16, args: &[&str]) -> Finished {
-    let mut cmd = Command::new("openssl");
-    cmd.arg("s_client")
-        .arg("-connect")
-        .arg(format!("127.0.0.1:{port}"))
-        .args(args);
-    run(cmd, b"", TIMEOUT)
+    sserve_tests::s_client_finish(port, args, b"")
 }
 
 /// The subject of the certificate the server sent (s_client's ` 0 s:CN = …` line).

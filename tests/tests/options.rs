@@ -2,19 +2,11 @@
 //! `-context`, `-keymatexport`, `-max_send_frag` (and its range check), `-no_ca_names`,
 //! `-verify_quiet`, `-ignore_unexpected_eof`, `-no_resume_ephemeral`.
 
-use sserve_tests::{expect_client_handshake, openssl, require, run, s_client, server, Proc, TestDir, TIMEOUT};
-use std::process::Command;
+use sserve_tests::{expect_client_handshake, openssl, require, s_client, server, Proc, TestDir, TIMEOUT};
 
 /// Runs `openssl s_client` to completion with empty stdin (a whole handshake, then close).
 fn s_client_run(port: u16, args: &[&str]) -> sserve_tests::Finished {
-    let mut cmd = Command::new("openssl");
-    cmd.arg("s_client")
-        .arg("-connect")
-        .arg(format!("127.0.0.1:{port}"))
-        .arg("-servername")
-        .arg("localhost")
-        .args(args);
-    run(cmd, b"", TIMEOUT)
+    sserve_tests::s_client_finish(port, &[&["-servername", "localhost"], args].concat(), b"")
 }
 
 fn ca(dir: &TestDir) -> String {

@@ -13,12 +13,7 @@ const KEY: &str = "1a2b3c4d5e6f7081";
 
 /// Runs `openssl s_client` to completion with `input` on stdin.
 fn s_client_run(port: u16, args: &[&str], input: &[u8]) -> Finished {
-    let mut cmd = Command::new("openssl");
-    cmd.arg("s_client")
-        .arg("-connect")
-        .arg(format!("127.0.0.1:{port}"))
-        .args(args);
-    run(cmd, input, TIMEOUT)
+    sserve_tests::s_client_finish(port, args, input)
 }
 
 /// The client's `New, TLSv1.2, Cipher is X` / `Reused, TLSv1.3, Cipher is X` line.

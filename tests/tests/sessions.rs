@@ -2,19 +2,11 @@
 //! `-ext_cache` (the external session cache and its console lines), `-stateless` (the TLS 1.3
 //! cookie exchange).
 
-use sserve_tests::{expect_client_handshake, is_openssl, require, run, s_client, server, TestDir, TIMEOUT};
-use std::process::Command;
+use sserve_tests::{expect_client_handshake, is_openssl, require, s_client, server, TestDir, TIMEOUT};
 
 /// Runs `openssl s_client` to completion with empty stdin.
 fn s_client_run(port: u16, args: &[&str]) -> sserve_tests::Finished {
-    let mut cmd = Command::new("openssl");
-    cmd.arg("s_client")
-        .arg("-connect")
-        .arg(format!("127.0.0.1:{port}"))
-        .arg("-servername")
-        .arg("localhost")
-        .args(args);
-    run(cmd, b"", TIMEOUT)
+    sserve_tests::s_client_finish(port, &[&["-servername", "localhost"], args].concat(), b"")
 }
 
 #[test]

@@ -261,12 +261,7 @@ fn start_with_conf(dir: &TestDir, conf: &Path, args: &[&str]) -> (Proc, Option<u
 
 /// `openssl s_client` to completion (empty stdin).
 fn s_client_run(port: u16, args: &[&str]) -> sserve_tests::Finished {
-    let mut cmd = Command::new("openssl");
-    cmd.arg("s_client")
-        .arg("-connect")
-        .arg(format!("127.0.0.1:{port}"))
-        .args(args);
-    run(cmd, b"", TIMEOUT)
+    sserve_tests::s_client_finish(port, args, b"")
 }
 
 #[test]

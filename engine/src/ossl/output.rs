@@ -276,20 +276,6 @@ fn secop_name(op: c_int) -> Option<&'static str> {
     })
 }
 
-/// s_cb.c's `ssl_versions` names.
-fn version_name(v: c_int) -> &'static str {
-    match v {
-        0x0300 => "SSL 3.0",
-        0x0301 => "TLS 1.0",
-        0x0302 => "TLS 1.1",
-        0x0303 => "TLS 1.2",
-        0x0304 => "TLS 1.3",
-        0xfeff => "DTLS 1.0",
-        0x0100 => "DTLS 1.0 (bad)",
-        _ => "???",
-    }
-}
-
 /// RFC 8446 signature scheme names (s_cb.c `signature_tls13_scheme_list`).
 fn scheme_name(code: u16) -> Option<&'static str> {
     Some(match code {
@@ -333,7 +319,11 @@ unsafe fn security_detail(op: c_int, bits: c_int, nid: c_int, other: *mut c_void
             show_nm = false;
         }
         x if x == ffi::SSL_SECOP_VERSION => {
-            let _ = write!(out, "Version={}", version_name(nid));
+            let _ = write!(
+                out,
+                "Version={}",
+                crate::output::protocol_version_name(nid).unwrap_or("???")
+            );
             show_bits = false;
             show_nm = false;
         }
