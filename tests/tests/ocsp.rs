@@ -12,6 +12,17 @@ fn index_line(serial: &str, subject: &str) -> String {
 }
 
 /// The serial of a certificate, upper-case hex, as `openssl x509 -serial` prints it.
+/// An OCSP responder index (`index.txt`) where the test server's certificate is valid.
+fn server_index(dir: &TestDir) -> std::path::PathBuf {
+    let index = dir.join("index.txt");
+    std::fs::write(
+        &index,
+        index_line(&serial(&dir.pki.server_cert, dir.path()), "/CN=localhost"),
+    )
+    .unwrap();
+    index
+}
+
 fn serial(cert: &Path, dir: &Path) -> String {
     let f = openssl(&["x509", "-in", cert.to_str().unwrap(), "-noout", "-serial"], dir);
     f.out().trim().trim_start_matches("serial=").to_string()
@@ -161,12 +172,7 @@ fn status_file_that_is_not_a_response_is_refused() {
 fn status_url_fetches_from_a_responder() {
     require!("openssl");
     let dir = TestDir::new();
-    let index = dir.join("index.txt");
-    std::fs::write(
-        &index,
-        index_line(&serial(&dir.pki.server_cert, dir.path()), "/CN=localhost"),
-    )
-    .unwrap();
+    let index = server_index(&dir);
     let responder = Responder::start(&dir, &index);
     let url = format!("http://127.0.0.1:{}/", responder.port);
     let srv = server!(&dir)
@@ -345,12 +351,7 @@ fn one_shot_proxy(upstream: u16) -> (u16, std::thread::JoinHandle<String>) {
 fn proxy_and_no_proxy() {
     require!("openssl");
     let dir = TestDir::new();
-    let index = dir.join("index.txt");
-    std::fs::write(
-        &index,
-        index_line(&serial(&dir.pki.server_cert, dir.path()), "/CN=localhost"),
-    )
-    .unwrap();
+    let index = server_index(&dir);
     let responder = Responder::start(&dir, &index);
     let url = format!("http://127.0.0.1:{}/", responder.port);
     let ca = dir.pki.ca_cert.to_str().unwrap();
@@ -399,12 +400,7 @@ fn proxy_and_no_proxy() {
 fn a_responder_that_comes_late_is_asked_again() {
     require!("openssl");
     let dir = TestDir::new();
-    let index = dir.join("index.txt");
-    std::fs::write(
-        &index,
-        index_line(&serial(&dir.pki.server_cert, dir.path()), "/CN=localhost"),
-    )
-    .unwrap();
+    let index = server_index(&dir);
     let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = free.local_addr().unwrap().port();
     drop(free);
