@@ -188,7 +188,16 @@ impl BlockingServer {
             match self.pump(&mut session, &mut stream, id, observer) {
                 Ok(s) => stop |= s,
                 Err(e) => {
-                    observer.io_error("write", &e);
+                    // A peer that went away (it closed first, as `s_client -reconnect` does) is
+                    // not an error s_server reports; anything else is.
+                    if !matches!(e.kind(), io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset) {
+                        observer.io_error("write", &e);
+                    }
+                    if !session.is_closed() {
+                        peer_ended = true;
+                        session.handle_eof(self.now());
+                    }
+                    stop |= self.drain_unsendable(&mut session, id, observer);
                     break;
                 }
             }
@@ -286,6 +295,21 @@ impl BlockingServer {
                 Event::StopServer => stop = true,
                 _ => {}
             }
+            observer.event(id, &event);
+        }
+    }
+
+    /// After the socket failed: drops what is left to send and reports what is left to say (the
+    /// close), so the console still shows how the connection ended. Returns whether the server
+    /// should stop.
+    fn drain_unsendable(&mut self, session: &mut TlsSession, id: ConnId, observer: &mut dyn Observer) -> bool {
+        let mut stop = false;
+        loop {
+            while session.poll_transmit().is_some() {}
+            let Some(event) = session.poll_event() else {
+                return stop;
+            };
+            stop |= matches!(event, Event::StopServer);
             observer.event(id, &event);
         }
     }

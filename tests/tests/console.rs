@@ -245,3 +245,33 @@ fn crlf_turns_console_newlines_into_crlf() {
     srv.write_stdin(b"crlf-line\n");
     client.expect_stdout("crlf-line\r\n");
 }
+
+/// `s_client -reconnect` closes each connection first; the server's late close_notify then
+/// meets a closed socket. s_server says nothing about that, and neither does sserve: every
+/// connection still ends with its `CONNECTION CLOSED` line.
+#[test]
+fn a_peer_that_closed_first_is_not_a_write_error() {
+    require!("openssl");
+    let dir = TestDir::new();
+    let srv = server!(&dir).args(["-no_ticket"]).start();
+    let client = sserve_tests::s_client_finish(srv.port, &["-tls1_3", "-reconnect"], b"");
+    assert_eq!(
+        client.out().matches("drop connection and then reconnect").count(),
+        5,
+        "{}",
+        client.dump()
+    );
+    assert!(
+        srv.stdout()
+            .wait_until(TIMEOUT, |b| sserve_tests::count(b, b"CONNECTION CLOSED") >= 6),
+        "{}",
+        srv.dump()
+    );
+    std::thread::sleep(Duration::from_millis(200));
+    let err = srv.stderr().text();
+    assert!(
+        !err.contains("Broken pipe") && !err.contains("write:"),
+        "{}",
+        srv.dump()
+    );
+}
