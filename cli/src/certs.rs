@@ -31,11 +31,15 @@ pub(super) fn configure_extra_certificates(b: &mut ServerConfigBuilder, m: &ArgM
         .get_one::<String>("dcert_chain")
         .map(|p| read_file("second certificate chain file", p))
         .transpose()?;
+    let (cert_data, key_data) = (
+        read_file("second certificate file", dcert)?,
+        read_file("second private key file", dkey)?,
+    );
     b.additional_certificate(
-        &read_file("second certificate file", dcert)?,
-        format_arg(m, "dcertform")?,
-        &read_file("second private key file", dkey)?,
-        format_arg(m, "dkeyform")?,
+        &cert_data,
+        format_arg(m, "dcertform", &cert_data)?,
+        &key_data,
+        format_arg(m, "dkeyform", &key_data)?,
         dpass.as_deref(),
         chain.as_deref(),
     )
@@ -159,12 +163,10 @@ fn second_builder(c: &SecondContext<'_>) -> Result<ServerConfigBuilder, Fatal> {
     let pass = m.get_one::<String>("pass").map(|p| password(p)).transpose()?;
     // s_server loads the key first, so a missing server2.pem is reported for the key.
     let key_data = read_file("second server certificate private key", key2)?;
-    b2.certificate(
-        &read_file("second server certificate", cert2)?,
-        format_arg(m, "certform")?,
-    )
-    .map_err(|e| Fatal(format!("{} ('{cert2}')", e.reason)))?;
-    b2.private_key(&key_data, format_arg(m, "keyform")?, pass.as_deref())
+    let cert_data = read_file("second server certificate", cert2)?;
+    b2.certificate(&cert_data, format_arg(m, "certform", &cert_data)?)
+        .map_err(|e| Fatal(format!("{} ('{cert2}')", e.reason)))?;
+    b2.private_key(&key_data, format_arg(m, "keyform", &key_data)?, pass.as_deref())
         .map_err(|e| Fatal(format!("{} ('{key2}'; wrong or missing -pass?)", e.reason)))?;
     super::configure_verification(&mut b2, m, true)?;
     for (cmd, value) in &c.split.conf {

@@ -72,9 +72,12 @@ fn io_text(e: &std::io::Error) -> String {
     s.split(" (os error").next().unwrap_or(&s).to_string()
 }
 
-fn format_arg(m: &ArgMatches, name: &str) -> Result<CertFormat, Fatal> {
+/// The format of certificate or key `data`: as `-<name>` says, else detected (PEM when it holds
+/// a PEM header, DER otherwise), as OpenSSL 3's loader does for s_server.
+fn format_arg(m: &ArgMatches, name: &str, data: &[u8]) -> Result<CertFormat, Fatal> {
     match m.get_one::<String>(name).map(|s| s.to_ascii_uppercase()) {
-        None => Ok(CertFormat::Pem),
+        None if data.windows(11).any(|w| w == b"-----BEGIN ") => Ok(CertFormat::Pem),
+        None => Ok(CertFormat::Der),
         Some(f) if f == "PEM" => Ok(CertFormat::Pem),
         Some(f) if f == "DER" => Ok(CertFormat::Der),
         Some(f) => Err(Fatal(format!("-{name}: unsupported format '{f}' (PEM or DER)"))),
@@ -151,15 +154,13 @@ fn configure_certificates(b: &mut ServerConfigBuilder, m: &ArgMatches) -> Result
     }
     let cert_path = cert.map_or(DEFAULT_CERT, String::as_str);
     let key_path = m.get_one::<String>("key").map_or(cert_path, String::as_str);
-    b.certificate(&read_file("certificate file", cert_path)?, format_arg(m, "certform")?)
+    let cert_data = read_file("certificate file", cert_path)?;
+    b.certificate(&cert_data, format_arg(m, "certform", &cert_data)?)
         .map_err(|e| Fatal(format!("{} ('{cert_path}')", e.reason)))?;
     let pass = m.get_one::<String>("pass").map(|p| password(p)).transpose()?;
-    b.private_key(
-        &read_file("private key file", key_path)?,
-        format_arg(m, "keyform")?,
-        pass.as_deref(),
-    )
-    .map_err(|e| Fatal(format!("{} ('{key_path}'; wrong or missing -pass?)", e.reason)))?;
+    let key_data = read_file("private key file", key_path)?;
+    b.private_key(&key_data, format_arg(m, "keyform", &key_data)?, pass.as_deref())
+        .map_err(|e| Fatal(format!("{} ('{key_path}'; wrong or missing -pass?)", e.reason)))?;
     if let Some(chain) = m.get_one::<String>("cert_chain") {
         b.chain(&read_file("certificate chain file", chain)?)
             .map_err(tls("-cert_chain"))?;

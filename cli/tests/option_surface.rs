@@ -111,6 +111,11 @@ fn option_table_status_matches_the_parser() {
         } else {
             assert!(refusal.is_none(), "-{name} is marked {status} but refused: {refusal:?}");
         }
+        let covered = cells.get(3).map_or("", |c| c.trim_end_matches('|').trim());
+        assert!(
+            !covered.is_empty() && !covered.starts_with("not covered"),
+            "-{name} names no test in docs/options.md"
+        );
         if *status == "implemented (SSL_CONF_cmd)" {
             assert!(
                 b.ssl_conf_lookup(&format!("-{name}")).is_some(),
