@@ -3,8 +3,10 @@
 //! connections and runs the handshake to completion; the client's share of the work is the same
 //! on both sides (ratios: `benches/ratios.py`).
 //!
-//! Resumed handshakes are not measured: the `openssl` crate's `SslRef::set_session` is `unsafe`,
-//! and the workspace denies `unsafe_code` outside the engine's OpenSSL module.
+//! Resumed handshakes are not measured here: the `openssl` crate's `SslRef::set_session` is
+//! `unsafe`, and the workspace denies `unsafe_code` outside the engine's OpenSSL module. They are
+//! measured at the process level instead, against s_server: `RESUME=1 benches/handshake_ir.sh`
+//! (server instructions per resumed connection) and `benches/ab.sh` (`resumed_hs`).
 
 use std::sync::Arc;
 use std::time::Duration;
