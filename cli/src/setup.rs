@@ -400,19 +400,7 @@ fn run_inner(args: &[String]) -> Result<i32, Fatal> {
     let _ = rlimit::increase_nofile_limit(u64::MAX);
 
     let json = m.get_flag("json");
-    let observer = announce(
-        json,
-        Verbosity {
-            quiet,
-            brief,
-            verify_quiet: m.get_flag("verify_quiet"),
-        },
-        mode,
-        spec.port,
-        &bound,
-        &startup,
-    );
-    let observer = crate::transport::observer(observer, &m, quiet, mode);
+    let observer = announce(&m, mode, spec.port, &bound, &startup);
     let shutdown = Shutdown::new();
     let summary = match runtime {
         RuntimeChoice::Blocking => {
@@ -607,19 +595,7 @@ fn serve_dtls(
     };
 
     let json = m.get_flag("json");
-    let observer = announce(
-        json,
-        Verbosity {
-            quiet,
-            brief,
-            verify_quiet: m.get_flag("verify_quiet"),
-        },
-        mode,
-        spec.port,
-        &bound.into(),
-        startup,
-    );
-    let observer = crate::transport::observer(observer, m, quiet, mode);
+    let observer = announce(m, mode, spec.port, &bound.into(), startup);
     let shutdown = Shutdown::new();
     if runtime == "blocking" {
         let server = UdpServer::new(socket, listener, keylog, mode == AppMode::Console);
@@ -644,14 +620,19 @@ fn serve_dtls(
 /// Prints s_server's start-up lines (`startup`: the second context and DH parameter lines, then
 /// `ACCEPT`; or the `-json` listening event) and returns the observer that renders what follows.
 fn announce(
-    json: bool,
-    verbosity: Verbosity,
+    m: &ArgMatches,
     mode: AppMode,
     requested_port: u16,
     bound: &crate::transport::Bound,
     startup: &str,
 ) -> SharedObserver {
-    if json {
+    let brief = m.get_flag("brief");
+    let verbosity = Verbosity {
+        quiet: m.get_flag("quiet") || brief,
+        brief,
+        verify_quiet: m.get_flag("verify_quiet"),
+    };
+    if m.get_flag("json") {
         crate::json::emit(serde_json::json!({"event": "listening", "address": bound.to_string()}));
         return Arc::new(Mutex::new(JsonOutput));
     }
@@ -662,5 +643,6 @@ fn announce(
         let _ = writeln!(out, "{}", bound.accept_line(requested_port));
         let _ = out.flush();
     }
-    Arc::new(Mutex::new(Console::new(mode, verbosity)))
+    let console: SharedObserver = Arc::new(Mutex::new(Console::new(mode, verbosity)));
+    crate::transport::observer(console, m, verbosity.quiet, mode)
 }
