@@ -19,6 +19,7 @@ use crate::files::{open_requested, read_piece, FileRoot};
 use crate::keylog::KeyLog;
 pub use crate::observer::{ConnId, Observer, Summary};
 use crate::transport::{Listener, Stream};
+use crate::write_failure;
 
 /// Size of one socket or console read (s_server's `bufsize`).
 const READ_SIZE: usize = 16 * 1024;
@@ -188,16 +189,14 @@ impl BlockingServer {
             match self.pump(&mut session, &mut stream, id, observer) {
                 Ok(s) => stop |= s,
                 Err(e) => {
-                    // A peer that went away (it closed first, as `s_client -reconnect` does) is
-                    // not an error s_server reports; anything else is.
-                    if !matches!(e.kind(), io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset) {
+                    if !write_failure::is_peer_gone(&e) {
                         observer.io_error("write", &e);
                     }
-                    if !session.is_closed() {
-                        peer_ended = true;
-                        session.handle_eof(self.now());
-                    }
-                    stop |= self.drain_unsendable(&mut session, id, observer);
+                    peer_ended = true;
+                    write_failure::end_session(&mut session, self.now(), |event| {
+                        stop |= matches!(event, Event::StopServer);
+                        observer.event(id, event);
+                    });
                     break;
                 }
             }
@@ -295,21 +294,6 @@ impl BlockingServer {
                 Event::StopServer => stop = true,
                 _ => {}
             }
-            observer.event(id, &event);
-        }
-    }
-
-    /// After the socket failed: drops what is left to send and reports what is left to say (the
-    /// close), so the console still shows how the connection ended. Returns whether the server
-    /// should stop.
-    fn drain_unsendable(&mut self, session: &mut TlsSession, id: ConnId, observer: &mut dyn Observer) -> bool {
-        let mut stop = false;
-        loop {
-            while session.poll_transmit().is_some() {}
-            let Some(event) = session.poll_event() else {
-                return stop;
-            };
-            stop |= matches!(event, Event::StopServer);
             observer.event(id, &event);
         }
     }

@@ -20,6 +20,7 @@ use crate::observer::Summary;
 use crate::observer::{ConnId, Observer};
 use crate::runtime::Runtime;
 use crate::transport::Listener;
+use crate::write_failure;
 
 /// Size of one socket read (s_server's `bufsize`).
 const READ_SIZE: usize = 16 * 1024;
@@ -248,7 +249,13 @@ async fn drive<R: Runtime>(shared: &Shared<R>, id: ConnId, mut stream: R::Stream
     let mut peer_ended = false;
     loop {
         if let Err(e) = pump(shared, id, &mut session, &mut stream).await {
-            shared.io_error("write", &e);
+            if !write_failure::is_peer_gone(&e) {
+                shared.io_error("write", &e);
+            }
+            peer_ended = true;
+            write_failure::end_session(&mut session, shared.now(), |event| {
+                lock(&shared.observer).event(id, event);
+            });
             break;
         }
         if session.is_closed() {

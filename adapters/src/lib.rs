@@ -34,5 +34,7 @@ pub mod smol;
 pub mod stream;
 #[cfg(feature = "tokio")]
 pub mod tokio;
+#[cfg(any(feature = "blocking", feature = "async"))]
+mod write_failure;
 
 pub use listen::{bind, ListenSpec};
