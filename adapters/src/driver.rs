@@ -365,8 +365,9 @@ async fn pump<R: Runtime>(
     }
 }
 
-/// Streams a requested file: each piece is read on the runtime's blocking pool, encrypted, and
-/// written before the next is read, so memory stays bounded for any file size.
+/// Streams a requested file: the first piece is read on the connection's task, every later one
+/// on the runtime's blocking pool while the previous one is written, so memory stays bounded
+/// for any file size.
 async fn send_file<R: Runtime>(
     shared: &Shared<R>,
     session: &mut TlsSession,
