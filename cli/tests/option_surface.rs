@@ -50,17 +50,20 @@ fn every_installed_s_server_option_is_in_our_list_and_table() {
     }
 }
 
+/// The one-line message `split_args` refuses `-name` with, if it does (a refusal comes before
+/// any value is read, so the `1` after it does not matter).
+fn refusal(b: &ServerConfigBuilder, name: &str) -> Option<String> {
+    match split_args(&[format!("-{name}"), "1".into()], |n| b.ssl_conf_lookup(n)) {
+        Err(e) if e.0.starts_with(&format!("option -{name}:")) => Some(e.0),
+        _ => None,
+    }
+}
+
 /// The options `split_args` refuses, with their messages.
 fn refused() -> Vec<(String, String)> {
     let b = ServerConfigBuilder::new().unwrap();
     s_server_options()
-        .filter_map(|name| {
-            let arg = format!("-{name}");
-            match split_args(&[arg.clone(), "x".into()], |n| b.ssl_conf_lookup(n)) {
-                Err(e) if e.0.starts_with(&format!("option {arg}:")) => Some((name.to_string(), e.0)),
-                _ => None,
-            }
-        })
+        .filter_map(|name| refusal(&b, name).map(|m| (name.to_string(), m)))
         .collect()
 }
 
@@ -102,10 +105,7 @@ fn option_table_status_matches_the_parser() {
             continue;
         };
         rows += 1;
-        let refusal = match split_args(&[format!("-{name}"), "1".into()], |n| b.ssl_conf_lookup(n)) {
-            Err(e) if e.0.starts_with(&format!("option -{name}:")) => Some(e.0),
-            _ => None,
-        };
+        let refusal = refusal(&b, name);
         if status.starts_with("rejected") {
             assert!(refusal.is_some(), "-{name} is marked {status} but is accepted");
         } else {
