@@ -183,3 +183,36 @@ fn early_data_is_a_json_event() {
     assert_eq!(end["status"], "accepted", "{all:?}");
     assert_eq!(end["received"], true, "{all:?}");
 }
+
+/// A client that resets the connection in the middle of a large `-WWW` download: the server's
+/// write fails, which is the peer leaving, not an error to report, and the connection still
+/// ends with its `close` event.
+#[test]
+fn peer_reset_mid_download_is_a_close_not_an_error() {
+    require!("python3");
+    if is_openssl() {
+        return;
+    }
+    let dir = TestDir::new();
+    std::fs::write(dir.www().join("big.bin"), vec![7u8; 8 << 20]).unwrap();
+    let proc = server!(&dir).args(["-WWW", "-json"]).spawn();
+    let port = port_of(&wait_for_event(&proc, "listening")[0]);
+    let script = r#"
+import socket, ssl, struct, sys
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+raw = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s = ctx.wrap_socket(raw, server_hostname="localhost")
+s.sendall(b"GET /big.bin HTTP/1.0\r\n\r\n")
+s.recv(1000)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+s.close()
+"#;
+    let f = sserve_tests::python(script, &[&port.to_string()]);
+    assert!(f.success(), "{}", f.dump());
+    let all = wait_for_event(&proc, "close");
+    let close = all.iter().find(|o| o["event"] == "close").expect("close");
+    assert_eq!(close["conn"], 1, "{all:?}");
+    std::thread::sleep(Duration::from_millis(200));
+    let all = objects(&proc);
+    assert!(!all.iter().any(|o| o["event"] == "error"), "{all:?}");
+}
