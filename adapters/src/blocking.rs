@@ -3,30 +3,34 @@
 //! timeout), and the listener closes as soon as `-naccept` is reached.
 //!
 //! Threads only move bytes: one reads the console (stdin) for the whole run, one reads the
-//! current socket; both feed a channel that the serving thread waits on with the session's
-//! `poll_timeout` as the deadline.
+//! current socket; both feed one bounded channel that the serving thread waits on with the
+//! session's `poll_timeout` as the deadline. The bound is the backpressure: when the serving
+//! thread is behind (its observer writes to a stdout nobody reads, or the peer is not reading
+//! what we send), the readers stop reading, and TCP stops the peer.
 
 use std::io::{self, Read, Write};
-use std::net::Shutdown;
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::net::Shutdown as SocketShutdown;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::Arc;
 use std::thread;
 use std::time::Duration as StdDuration;
 
-use sserve_engine::{Event, Instant, ServerConfig, SessionOptions, TlsSession};
+use sserve_engine::{Instant, ServerConfig, SessionOptions};
 
+use crate::connection::{self, Connection, SendEnd, Step, FILE_PIECE, LINGER, READ_SIZE, SEND_CHUNK};
 use crate::files::{open_requested, read_piece, FileRoot};
 use crate::keylog::KeyLog;
 pub use crate::observer::{ConnId, Observer, Summary};
+pub use crate::shutdown::Shutdown;
 use crate::transport::{Listener, Stream};
-use crate::write_failure;
 
-/// Size of one socket or console read (s_server's `bufsize`).
-const READ_SIZE: usize = 16 * 1024;
-/// How long to wait for the peer's FIN after our last write (s_server waits 0.5 s).
-const LINGER: StdDuration = StdDuration::from_millis(500);
-/// A peer that stops reading for this long while we write is dropped.
-const WRITE_TIMEOUT: StdDuration = StdDuration::from_secs(30);
+/// Messages the serving thread may hold unread (each at most [`READ_SIZE`] bytes): what a
+/// peer or the console can make the server buffer is bounded by this.
+const QUEUE: usize = 4;
+/// How often a blocked socket write looks at the send timeout and at shutdown.
+const WRITE_SLICE: StdDuration = StdDuration::from_millis(200);
+/// How long close_notify may take to leave when the server is stopping.
+const STOP_WRITE: StdDuration = StdDuration::from_millis(100);
 
 /// Options of the serving loop (the transport side; the TLS side is in `ServerConfig`).
 #[derive(Debug, Default)]
@@ -41,35 +45,14 @@ pub struct ServeOptions {
     pub console: bool,
 }
 
+#[derive(Debug)]
 enum Input {
     Net(u64, Vec<u8>),
     NetEnd(u64),
     Console(Vec<u8>),
     ConsoleEof,
-    Shutdown,
-}
-
-/// Asks a [`BlockingServer`] to close its current connection (close_notify) and stop.
-#[derive(Debug, Clone)]
-pub struct ShutdownHandle(Sender<Input>);
-
-impl ShutdownHandle {
-    /// Requests the stop; the server ends after the current connection is closed.
-    pub fn trigger(&self) {
-        let _ = self.0.send(Input::Shutdown);
-    }
-}
-
-impl std::fmt::Debug for Input {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Input::Net(..) => "Net",
-            Input::NetEnd(_) => "NetEnd",
-            Input::Console(_) => "Console",
-            Input::ConsoleEof => "ConsoleEof",
-            Input::Shutdown => "Shutdown",
-        })
-    }
+    /// Look at the shutdown switch.
+    Wake,
 }
 
 /// A blocking server: owns the clock epoch and the console reader.
@@ -77,30 +60,38 @@ pub struct BlockingServer {
     config: Arc<ServerConfig>,
     opts: Arc<SessionOptions>,
     serve: ServeOptions,
+    shutdown: Arc<Shutdown>,
     epoch: std::time::Instant,
-    tx: Sender<Input>,
+    tx: SyncSender<Input>,
     rx: Receiver<Input>,
     console_started: bool,
 }
 
 impl BlockingServer {
-    /// A server for `config`, creating sessions with `opts`.
-    pub fn new(config: Arc<ServerConfig>, opts: Arc<SessionOptions>, serve: ServeOptions) -> Self {
-        let (tx, rx) = mpsc::channel();
+    /// A server for `config`, creating sessions with `opts`, stopped by `shutdown`.
+    pub fn new(
+        config: Arc<ServerConfig>,
+        opts: Arc<SessionOptions>,
+        serve: ServeOptions,
+        shutdown: Arc<Shutdown>,
+    ) -> Self {
+        let (tx, rx) = mpsc::sync_channel(QUEUE);
+        let wake = tx.clone();
+        // A full queue wakes the loop anyway, and the loop looks at the switch after every
+        // message: a failed try_send loses nothing.
+        shutdown.on_trigger(move || {
+            let _ = wake.try_send(Input::Wake);
+        });
         BlockingServer {
             config,
             opts,
             serve,
+            shutdown,
             epoch: std::time::Instant::now(),
             tx,
             rx,
             console_started: false,
         }
-    }
-
-    /// A handle that stops the server from another thread (signal handling).
-    pub fn shutdown_handle(&self) -> ShutdownHandle {
-        ShutdownHandle(self.tx.clone())
     }
 
     fn now(&self) -> Instant {
@@ -134,18 +125,30 @@ impl BlockingServer {
         });
     }
 
-    /// Accepts and serves connections one at a time until `-naccept` is reached or the console
-    /// stops the server.
+    /// Accepts and serves connections one at a time until `-naccept` is reached, the console
+    /// stops the server, or the shutdown switch is triggered.
     pub fn serve(&mut self, listener: impl Into<Listener>, observer: &mut dyn Observer) -> Summary {
         self.start_console();
         let mut summary = Summary::default();
-        let mut listener = Some(listener.into());
+        let listener = listener.into();
+        let accepting = match AcceptWait::new(&listener, &self.shutdown) {
+            Ok(w) => w,
+            Err(e) => {
+                observer.io_error("listen", &e);
+                return summary;
+            }
+        };
+        let mut listener = Some(listener);
         while let Some(l) = listener.as_ref() {
+            if !accepting.wait(l) {
+                break;
+            }
             let stream = match l.accept() {
                 Ok((s, peer)) => {
                     peer.report(observer, summary.connections + 1);
                     s
                 }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
                 Err(e) => {
                     observer.io_error("accept", &e);
                     // EMFILE and friends: do not spin.
@@ -158,7 +161,7 @@ impl BlockingServer {
                 listener = None;
             }
             if self.serve_connection(stream, summary.connections, observer) {
-                summary.stopped_by_console = true;
+                summary.stopped_by_console = !self.shutdown.is_triggered();
                 break;
             }
         }
@@ -167,15 +170,17 @@ impl BlockingServer {
 
     /// Serves one connection to its end. Returns true when the console or a signal asked to stop.
     fn serve_connection(&mut self, mut stream: Stream, id: u64, observer: &mut dyn Observer) -> bool {
+        let _ = stream.set_nonblocking(false);
         let _ = stream.set_nodelay(true);
-        let _ = stream.set_write_timeout(Some(WRITE_TIMEOUT));
-        let mut session = match self.config.session(self.opts.clone(), self.now()) {
+        let _ = stream.set_write_timeout(Some(WRITE_SLICE));
+        let session = match self.config.session(self.opts.clone(), self.now()) {
             Ok(s) => s,
             Err(e) => {
                 observer.io_error("creating a session", &io::Error::other(e.reason));
                 return false;
             }
         };
+        let mut conn = Connection::new(session);
         let reader = match stream.try_clone() {
             Ok(r) => spawn_reader(r, id, self.tx.clone()),
             Err(e) => {
@@ -183,161 +188,140 @@ impl BlockingServer {
                 return false;
             }
         };
-        let mut stop = false;
+        let mut stopping = false;
         let mut peer_ended = false;
+        let mut file = None;
         loop {
-            match self.pump(&mut session, &mut stream, id, observer) {
-                Ok(s) => stop |= s,
-                Err(e) => {
-                    if !write_failure::is_peer_gone(&e) {
-                        observer.io_error("write", &e);
-                    }
-                    peer_ended = true;
-                    write_failure::end_session(&mut session, self.now(), |event| {
-                        stop |= matches!(event, Event::StopServer);
-                        observer.event(id, event);
-                    });
-                    break;
-                }
+            if self.shutdown.is_triggered() && !stopping {
+                stopping = true;
+                let _ = stream.set_write_timeout(Some(STOP_WRITE));
+                conn.close();
             }
-            if session.is_closed() {
-                break;
-            }
-            let input = match session.poll_timeout() {
-                Some(deadline) => {
-                    let wait = StdDuration::from(deadline.saturating_duration_since(self.now()));
-                    match self.rx.recv_timeout(wait) {
-                        Ok(i) => Some(i),
-                        Err(RecvTimeoutError::Timeout) => None,
-                        Err(RecvTimeoutError::Disconnected) => break,
+            match conn.next() {
+                Step::Send(data) => {
+                    if let Err(end) = self.send(&mut conn, &mut stream, &data) {
+                        connection::report_send_end(observer, &end);
+                        peer_ended |= !matches!(end, SendEnd::Stopping);
+                        conn.send_failed(self.now(), &end);
                     }
                 }
-                None => match self.rx.recv() {
-                    Ok(i) => Some(i),
-                    Err(_) => break,
-                },
-            };
-            let now = self.now();
-            match input {
-                None => session.handle_timeout(now),
-                Some(Input::Net(cid, data)) if cid == id => session.handle_input(now, &data),
-                Some(Input::NetEnd(cid)) if cid == id => {
-                    peer_ended = true;
-                    session.handle_eof(now);
+                Step::Report(event) => crate::observer::report(self.serve.keylog.as_ref(), observer, id, &event),
+                Step::Open(req) => {
+                    let opened = open_requested(self.serve.files.as_ref(), &req.path);
+                    conn.opened(opened.as_ref().map(|_| ()).map_err(Clone::clone));
+                    file = opened.ok();
                 }
-                Some(Input::Console(data)) => session.console_input(&data),
-                Some(Input::ConsoleEof) => session.console_eof(),
-                Some(Input::Shutdown) => {
-                    session.close();
-                    stop = true;
+                Step::Read => {
+                    let piece = match file.as_mut() {
+                        Some(f) => read_piece(f, FILE_PIECE),
+                        None => Err(io::Error::other("no file open")),
+                    };
+                    match piece {
+                        Ok(p) => conn.piece(Ok(&p)),
+                        Err(e) => {
+                            observer.io_error("reading file", &e);
+                            conn.piece(Err(e));
+                        }
+                    }
                 }
-                Some(_) => {} // late input from an earlier connection
+                Step::Done => break,
+                Step::Wait => self.wait(&mut conn, id, &mut peer_ended),
             }
         }
-        self.linger(&mut stream, id, peer_ended);
-        let _ = stream.shutdown(Shutdown::Both);
+        drop(file);
+        if !stopping {
+            self.linger(&mut stream, id, peer_ended);
+        }
+        let _ = stream.shutdown(SocketShutdown::Both);
         let _ = reader.join();
-        stop
+        conn.stop_requested() || stopping
+    }
+
+    /// Waits for the next input (or the session's timer) and hands it to the connection.
+    fn wait(&mut self, conn: &mut Connection, id: u64, peer_ended: &mut bool) {
+        let input = match conn.poll_timeout() {
+            Some(deadline) => {
+                let wait = StdDuration::from(deadline.saturating_duration_since(self.now()));
+                match self.rx.recv_timeout(wait) {
+                    Ok(i) => Some(i),
+                    Err(RecvTimeoutError::Timeout) => None,
+                    Err(RecvTimeoutError::Disconnected) => Some(Input::Wake),
+                }
+            }
+            None => Some(self.rx.recv().unwrap_or(Input::Wake)),
+        };
+        let now = self.now();
+        match input {
+            None => conn.timeout(now),
+            Some(Input::Net(cid, data)) if cid == id => conn.input(now, &data),
+            Some(Input::NetEnd(cid)) if cid == id => {
+                *peer_ended = true;
+                conn.eof(now);
+            }
+            Some(Input::Console(data)) => conn.console(&data),
+            Some(Input::ConsoleEof) => conn.console_eof(),
+            // Late input from an earlier connection, or a look at the shutdown switch.
+            Some(_) => {}
+        }
+    }
+
+    /// Writes `data`, a slice at a time, telling the connection whether the peer takes it, so a
+    /// peer that stopped reading ends at the send timeout instead of holding the server.
+    fn send(&self, conn: &mut Connection, stream: &mut Stream, data: &[u8]) -> Result<(), SendEnd> {
+        let mut rest = data;
+        while !rest.is_empty() {
+            let n = rest.len().min(SEND_CHUNK);
+            match stream.write(&rest[..n]) {
+                Ok(0) => return Err(SendEnd::Failed(io::ErrorKind::WriteZero.into())),
+                Ok(n) => {
+                    rest = &rest[n..];
+                    conn.sent(self.now());
+                }
+                Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+                    if self.shutdown.is_triggered() {
+                        return Err(SendEnd::Stopping);
+                    }
+                    let now = self.now();
+                    conn.send_blocked(now);
+                    conn.timeout(now);
+                    if conn.is_closed() {
+                        return Err(SendEnd::Stalled);
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(SendEnd::Failed(e)),
+            }
+        }
+        Ok(())
     }
 
     /// Half-closes and waits briefly for the peer's FIN, so our last alert or close_notify is
     /// read before the socket goes away (s_server's `do_server` does the same).
     fn linger(&mut self, stream: &mut Stream, id: u64, mut peer_ended: bool) {
-        let _ = stream.shutdown(Shutdown::Write);
+        let _ = stream.shutdown(SocketShutdown::Write);
         let until = std::time::Instant::now() + LINGER;
         let mut console = Vec::new();
-        while !peer_ended {
+        while !peer_ended && !self.shutdown.is_triggered() {
             let left = until.saturating_duration_since(std::time::Instant::now());
             match self.rx.recv_timeout(left) {
                 Ok(Input::NetEnd(cid)) if cid == id => peer_ended = true,
-                Ok(i @ (Input::Console(_) | Input::ConsoleEof | Input::Shutdown)) => console.push(i),
+                Ok(i @ (Input::Console(_) | Input::ConsoleEof)) => console.push(i),
                 Ok(_) => {}
                 Err(_) => break,
             }
         }
-        // Console input that arrived while we closed belongs to the next connection.
+        // Console input that arrived while we closed belongs to the next connection. The
+        // queue may be full again by now: what does not fit is dropped rather than waited for
+        // (the console reader is blocked on the same queue).
         for i in console {
-            let _ = self.tx.send(i);
-        }
-    }
-
-    /// Drains transmits (written to the socket) and events (handled or passed on) until both are
-    /// empty. Returns true when an event asked to stop the server.
-    fn pump(
-        &mut self,
-        session: &mut TlsSession,
-        stream: &mut Stream,
-        id: ConnId,
-        observer: &mut dyn Observer,
-    ) -> io::Result<bool> {
-        let mut stop = false;
-        loop {
-            while let Some(t) = session.poll_transmit() {
-                stream.write_all(&t.data)?;
-            }
-            let Some(event) = session.poll_event() else {
-                return Ok(stop);
-            };
-            match &event {
-                Event::FileRequest(req) => {
-                    observer.event(id, &event);
-                    self.send_file(session, stream, req, observer)?;
-                    continue;
-                }
-                Event::KeyLog(line) => {
-                    if let Some(k) = self.serve.keylog.as_mut() {
-                        if let Err(e) = k.write_line(line) {
-                            observer.io_error("keylog file", &e);
-                        }
-                    }
-                }
-                Event::StopServer => stop = true,
-                _ => {}
-            }
-            observer.event(id, &event);
-        }
-    }
-
-    /// Answers a file request: streams the file in 16 KiB pieces, writing each piece's
-    /// ciphertext before reading the next, so memory stays bounded for any file size.
-    fn send_file(
-        &mut self,
-        session: &mut TlsSession,
-        stream: &mut Stream,
-        req: &sserve_engine::FileRequest,
-        observer: &mut dyn Observer,
-    ) -> io::Result<()> {
-        let mut file = match open_requested(self.serve.files.as_ref(), &req.path) {
-            Ok(f) => f,
-            Err(e) => {
-                session.respond_file(req, Err(e));
-                return Ok(());
-            }
-        };
-        session.respond_file(req, Ok(()));
-        loop {
-            let piece = match read_piece(&mut file, READ_SIZE) {
-                Ok(p) if p.is_empty() => break,
-                Ok(p) => p,
-                Err(e) => {
-                    observer.io_error("reading file", &e);
-                    break;
-                }
-            };
-            session.file_data(&piece);
-            while let Some(t) = session.poll_transmit() {
-                stream.write_all(&t.data)?;
-            }
-            if session.is_closed() {
-                return Ok(());
+            if let Err(TrySendError::Full(_)) = self.tx.try_send(i) {
+                break;
             }
         }
-        session.file_end();
-        Ok(())
     }
 }
 
-fn spawn_reader(mut stream: Stream, id: u64, tx: Sender<Input>) -> thread::JoinHandle<()> {
+fn spawn_reader(mut stream: Stream, id: u64, tx: SyncSender<Input>) -> thread::JoinHandle<()> {
     thread::spawn(move || {
         let mut buf = vec![0u8; READ_SIZE];
         loop {
@@ -354,4 +338,40 @@ fn spawn_reader(mut stream: Stream, id: u64, tx: Sender<Input>) -> thread::JoinH
             }
         }
     })
+}
+
+/// Waits for a connection to accept, or for the shutdown switch, without a busy loop: the
+/// listening socket and one end of a socket pair that a shutdown writes to are polled together.
+struct AcceptWait {
+    wake: std::os::unix::net::UnixStream,
+}
+
+impl AcceptWait {
+    fn new(listener: &Listener, shutdown: &Shutdown) -> io::Result<Self> {
+        let (wake, poke) = std::os::unix::net::UnixStream::pair()?;
+        poke.set_nonblocking(true)?;
+        listener.set_nonblocking(true)?;
+        shutdown.on_trigger(move || {
+            let _ = (&poke).write(&[1]);
+        });
+        Ok(AcceptWait { wake })
+    }
+
+    /// True when a connection may be waiting, false when the server must stop.
+    fn wait(&self, listener: &Listener) -> bool {
+        use rustix::event::{poll, PollFd, PollFlags};
+        loop {
+            let mut fds = [
+                PollFd::new(listener, PollFlags::IN),
+                PollFd::new(&self.wake, PollFlags::IN),
+            ];
+            match poll(&mut fds, None) {
+                Ok(_) if !fds[1].revents().is_empty() => return false,
+                Ok(_) => return true,
+                Err(rustix::io::Errno::INTR) => continue,
+                // Cannot wait: let accept() decide (it reports its own errors).
+                Err(_) => return true,
+            }
+        }
+    }
 }

@@ -1,33 +1,29 @@
 //! The async connection driver and accept loop, written once for every runtime.
 //!
-//! Per connection: write what the session wants to send, hand events to their owner, then wait
-//! for the first of "socket readable", "the session's `poll_timeout`" and "server shutdown".
-//! Reads go through one buffer per thread, so an idle connection owns no read buffer.
+//! Per connection: carry out the [`Connection`]'s steps (write, report, open and read files),
+//! then wait for the first of "socket readable", "the session's `poll_timeout`" and "server
+//! shutdown". Writes race the same timer and the shutdown, so a peer that stops reading is
+//! dropped at the send timeout. Reads go through one buffer per thread, so an idle connection
+//! owns no read buffer.
 
 use std::cell::RefCell;
+use std::fs::File;
 use std::io;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration as StdDuration, Instant as StdInstant};
 
 use event_listener::Event as Notify;
 use futures_lite::future;
-use sserve_engine::{Event, FileError, FileRequest, Instant, ServerConfig, SessionOptions, TlsSession};
+use sserve_engine::{Instant, ServerConfig, SessionOptions};
 
+use crate::connection::{self, Connection, SendEnd, Step, FILE_PIECE, LINGER, READ_SIZE, SEND_CHUNK};
 use crate::files::{open_requested, read_piece, FileRoot};
 use crate::keylog::KeyLog;
-use crate::observer::Summary;
-use crate::observer::{ConnId, Observer};
+use crate::observer::{ConnId, Observer, Summary};
 use crate::runtime::Runtime;
+pub use crate::shutdown::Shutdown;
 use crate::transport::Listener;
-use crate::write_failure;
-
-/// Size of one socket read (s_server's `bufsize`).
-const READ_SIZE: usize = 16 * 1024;
-/// Size of one file read while serving `-WWW`/`-HTTP`.
-const FILE_CHUNK: usize = 128 * 1024;
-/// How long to wait for the peer's FIN after our last write (s_server waits 0.5 s).
-const LINGER: StdDuration = StdDuration::from_millis(500);
 
 thread_local! {
     static READ_BUF: RefCell<Vec<u8>> = RefCell::new(vec![0; READ_SIZE]);
@@ -35,45 +31,6 @@ thread_local! {
 
 /// An observer shared by concurrent connections.
 pub type SharedObserver = Arc<Mutex<dyn Observer + Send>>;
-
-/// Tells the accept loop and every connection to stop (SIGINT/SIGTERM).
-#[derive(Debug, Default)]
-pub struct Shutdown {
-    triggered: AtomicBool,
-    notify: Notify,
-}
-
-impl Shutdown {
-    /// A new, untriggered switch.
-    pub fn new() -> Arc<Self> {
-        Arc::new(Shutdown::default())
-    }
-
-    /// Stop accepting; open connections send close_notify and end.
-    pub fn trigger(&self) {
-        self.triggered.store(true, Ordering::SeqCst);
-        self.notify.notify(usize::MAX);
-    }
-
-    /// Has [`Shutdown::trigger`] been called?
-    pub fn is_triggered(&self) -> bool {
-        self.triggered.load(Ordering::SeqCst)
-    }
-
-    /// Resolves once triggered.
-    pub async fn wait(&self) {
-        loop {
-            if self.is_triggered() {
-                return;
-            }
-            let listener = self.notify.listen();
-            if self.is_triggered() {
-                return;
-            }
-            listener.await;
-        }
-    }
-}
 
 /// Transport-side options of a concurrent server.
 #[derive(Debug)]
@@ -85,7 +42,7 @@ pub struct AsyncServeOptions {
     /// `-WWW`/`-HTTP`: where files come from.
     pub files: Option<Arc<FileRoot>>,
     /// `-keylogfile`.
-    pub keylog: Option<Arc<Mutex<KeyLog>>>,
+    pub keylog: Option<Arc<KeyLog>>,
 }
 
 impl Default for AsyncServeOptions {
@@ -137,7 +94,7 @@ struct Shared<R: Runtime> {
     config: Arc<ServerConfig>,
     opts: Arc<SessionOptions>,
     files: Option<Arc<FileRoot>>,
-    keylog: Option<Arc<Mutex<KeyLog>>>,
+    keylog: Option<Arc<KeyLog>>,
     observer: SharedObserver,
     shutdown: Arc<Shutdown>,
     epoch: StdInstant,
@@ -242,70 +199,198 @@ enum Wake {
 
 /// Serves one connection to its end.
 async fn drive<R: Runtime>(shared: &Shared<R>, id: ConnId, mut stream: R::Stream) {
-    let mut session = match shared.config.session(shared.opts.clone(), shared.now()) {
+    let session = match shared.config.session(shared.opts.clone(), shared.now()) {
         Ok(s) => s,
         Err(e) => return shared.io_error("creating a session", &io::Error::other(e.reason)),
     };
+    let mut conn = Connection::new(session);
     let mut peer_ended = false;
+    let mut stopping = false;
+    let mut file: Option<File> = None;
+    let mut step = conn.next();
     loop {
-        if let Err(e) = pump(shared, id, &mut session, &mut stream).await {
-            if !write_failure::is_peer_gone(&e) {
-                shared.io_error("write", &e);
-            }
-            peer_ended = true;
-            write_failure::end_session(&mut session, shared.now(), |event| {
-                lock(&shared.observer).event(id, event);
-            });
-            break;
-        }
-        if session.is_closed() {
-            break;
-        }
-        let deadline = session.poll_timeout().map(|t| shared.to_std(t));
-        let wake = future::or(
-            async { Wake::Readable(R::readable(&stream).await) },
-            future::or(
-                async {
-                    match deadline {
-                        Some(d) => shared.rt.sleep_until(d).await,
-                        None => future::pending::<()>().await,
-                    }
-                    Wake::Timer
-                },
-                async {
-                    shared.shutdown.wait().await;
-                    Wake::Shutdown
-                },
-            ),
-        )
-        .await;
-        let now = shared.now();
-        match wake {
-            Wake::Readable(Ok(())) => {
-                let ended = READ_BUF.with_borrow_mut(|buf| match R::try_read(&stream, buf) {
-                    Ok(0) => true,
-                    Ok(n) => {
-                        session.handle_input(now, &buf[..n]);
-                        false
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => false,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => false,
-                    Err(_) => true,
-                });
-                if ended {
-                    peer_ended = true;
-                    session.handle_eof(now);
+        step = match step {
+            Step::Send(data) => {
+                // Consecutive writes go out together; a file read that follows them runs
+                // while they are written.
+                let mut batch = vec![data];
+                let mut after = conn.next();
+                while let Step::Send(more) = after {
+                    batch.push(more);
+                    after = conn.next();
                 }
+                let read = match (&after, file.take()) {
+                    (Step::Read, Some(f)) => Some(shared.rt.unblock(move || {
+                        let mut f = f;
+                        let piece = read_piece(&mut f, FILE_PIECE);
+                        (f, piece)
+                    })),
+                    (_, f) => {
+                        file = f;
+                        None
+                    }
+                };
+                let sent = send_all(shared, &mut conn, &mut stream, &batch);
+                let sent = match read {
+                    Some(read) => {
+                        let (sent, (f, piece)) = future::zip(sent, read).await;
+                        file = Some(f);
+                        after = answer_read(shared, &mut conn, piece);
+                        sent
+                    }
+                    None => sent.await,
+                };
+                if let Err(end) = sent {
+                    connection::report_send_end(&mut *lock(&shared.observer), &end);
+                    peer_ended |= !matches!(end, SendEnd::Stopping);
+                    conn.send_failed(shared.now(), &end);
+                    file = None;
+                    after = conn.next();
+                }
+                after
             }
-            Wake::Readable(Err(_)) => {
-                peer_ended = true;
-                session.handle_eof(now);
+            Step::Report(event) => {
+                crate::observer::report(shared.keylog.as_deref(), &mut *lock(&shared.observer), id, &event);
+                conn.next()
             }
-            Wake::Timer => session.handle_timeout(now),
-            Wake::Shutdown => session.close(),
+            Step::Open(req) => {
+                // Opening cannot block (non-blocking open, regular files only), and a small
+                // file's first piece comes from the page cache in microseconds, while a trip to
+                // the blocking pool costs two thread hand-offs per request.
+                match open_requested(shared.files.as_deref(), &req.path) {
+                    Ok(f) => {
+                        conn.opened(Ok(()));
+                        file = Some(f);
+                    }
+                    Err(e) => conn.opened(Err(e)),
+                }
+                conn.next()
+            }
+            Step::Read => {
+                let piece = match file.as_mut() {
+                    Some(f) => read_piece(f, FILE_PIECE),
+                    None => Err(io::Error::other("no file open")),
+                };
+                answer_read(shared, &mut conn, piece)
+            }
+            Step::Done => break,
+            Step::Wait => {
+                let deadline = conn.poll_timeout().map(|t| shared.to_std(t));
+                let wake = future::or(
+                    async { Wake::Readable(R::readable(&stream).await) },
+                    future::or(
+                        async {
+                            sleep_until(shared, deadline).await;
+                            Wake::Timer
+                        },
+                        async {
+                            if stopping {
+                                future::pending::<()>().await;
+                            }
+                            shared.shutdown.wait().await;
+                            Wake::Shutdown
+                        },
+                    ),
+                )
+                .await;
+                let now = shared.now();
+                match wake {
+                    Wake::Readable(Ok(())) => {
+                        let ended = READ_BUF.with_borrow_mut(|buf| match R::try_read(&stream, buf) {
+                            Ok(0) => true,
+                            Ok(n) => {
+                                conn.input(now, &buf[..n]);
+                                false
+                            }
+                            Err(e) if e.kind() == io::ErrorKind::WouldBlock => false,
+                            Err(e) if e.kind() == io::ErrorKind::Interrupted => false,
+                            Err(_) => true,
+                        });
+                        if ended {
+                            peer_ended = true;
+                            conn.eof(now);
+                        }
+                    }
+                    Wake::Readable(Err(_)) => {
+                        peer_ended = true;
+                        conn.eof(now);
+                    }
+                    Wake::Timer => conn.timeout(now),
+                    Wake::Shutdown => {
+                        stopping = true;
+                        conn.close();
+                    }
+                }
+                conn.next()
+            }
+        };
+    }
+    drop(file);
+    if stopping {
+        let _ = R::shutdown_write(&stream);
+    } else {
+        linger::<R>(shared, &stream, peer_ended).await;
+    }
+}
+
+/// Hands a file read's result to the connection (reporting a failure) and returns the next step.
+fn answer_read<R: Runtime>(shared: &Shared<R>, conn: &mut Connection, piece: io::Result<Vec<u8>>) -> Step {
+    match piece {
+        Ok(p) => conn.piece(Ok(&p)),
+        Err(e) => {
+            shared.io_error("reading file", &e);
+            conn.piece(Err(e));
         }
     }
-    linger::<R>(shared, &stream, peer_ended).await;
+    conn.next()
+}
+
+/// Resolves at `deadline`, or never.
+async fn sleep_until<R: Runtime>(shared: &Shared<R>, deadline: Option<StdInstant>) {
+    match deadline {
+        Some(d) => shared.rt.sleep_until(d).await,
+        None => future::pending::<()>().await,
+    }
+}
+
+/// Writes `batch` in slices of [`SEND_CHUNK`], each racing the session's timer and the server's
+/// shutdown: a peer that takes no slice before the send (or idle) timeout ends the connection.
+/// A write in progress is never dropped while the connection goes on, so the stream stays whole.
+async fn send_all<R: Runtime>(
+    shared: &Shared<R>,
+    conn: &mut Connection,
+    stream: &mut R::Stream,
+    batch: &[bytes::Bytes],
+) -> Result<(), SendEnd> {
+    for chunk in batch.iter().flat_map(|data| data.chunks(SEND_CHUNK)) {
+        // Until this slice is taken the peer counts as not reading (cleared by `sent`).
+        conn.send_blocked(shared.now());
+        let write = R::write_all(stream, chunk);
+        futures_lite::pin!(write);
+        loop {
+            let deadline = conn.poll_timeout().map(|t| shared.to_std(t));
+            let done = future::or(async { Some((&mut write).await) }, async {
+                future::or(sleep_until(shared, deadline), shared.shutdown.wait()).await;
+                None
+            })
+            .await;
+            match done {
+                Some(Ok(())) => {
+                    conn.sent(shared.now());
+                    break;
+                }
+                Some(Err(e)) => return Err(SendEnd::Failed(e)),
+                None if shared.shutdown.is_triggered() => return Err(SendEnd::Stopping),
+                None => {
+                    conn.timeout(shared.now());
+                    if conn.is_closed() {
+                        return Err(SendEnd::Stalled);
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Half-closes and waits briefly for the peer's FIN so our last alert or close_notify is read
@@ -332,101 +417,7 @@ async fn linger<R: Runtime>(shared: &Shared<R>, stream: &R::Stream, peer_ended: 
                 }
             }
         },
-        shared.rt.sleep_until(until),
+        future::or(shared.rt.sleep_until(until), shared.shutdown.wait()),
     )
     .await;
-}
-
-/// Writes pending ciphertext and handles events until the session has nothing more to say.
-async fn pump<R: Runtime>(
-    shared: &Shared<R>,
-    id: ConnId,
-    session: &mut TlsSession,
-    stream: &mut R::Stream,
-) -> io::Result<()> {
-    loop {
-        while let Some(t) = session.poll_transmit() {
-            R::write_all(stream, &t.data).await?;
-        }
-        let Some(event) = session.poll_event() else {
-            return Ok(());
-        };
-        if let Event::KeyLog(line) = &event {
-            if let Some(k) = &shared.keylog {
-                if let Err(e) = lock(k).write_line(line) {
-                    shared.io_error("keylog file", &e);
-                }
-            }
-        }
-        lock(&shared.observer).event(id, &event);
-        if let Event::FileRequest(req) = event {
-            send_file(shared, session, stream, &req).await?;
-        }
-    }
-}
-
-/// Streams a requested file: the first piece is read on the connection's task, every later one
-/// on the runtime's blocking pool while the previous one is written, so memory stays bounded
-/// for any file size.
-async fn send_file<R: Runtime>(
-    shared: &Shared<R>,
-    session: &mut TlsSession,
-    stream: &mut R::Stream,
-    req: &FileRequest,
-) -> io::Result<()> {
-    let root = shared.files.clone();
-    let path = req.path.clone();
-    // Opening and the first read happen right here, on the connection's task: for the small
-    // files a test server mostly serves (from the page cache) that costs microseconds, while a
-    // trip to the blocking pool costs two thread hand-offs per request. Further pieces of a
-    // large file are read on the pool, ahead of the writes.
-    let first = (|| {
-        let mut file = open_requested(root.as_deref(), &path)?;
-        let piece = read_piece(&mut file, FILE_CHUNK).map_err(|e| FileError::Open(e.to_string()))?;
-        Ok::<_, FileError>((file, piece))
-    })();
-    let (mut file, mut piece) = match first {
-        Ok(f) => f,
-        Err(e) => {
-            session.respond_file(req, Err(e));
-            return Ok(());
-        }
-    };
-    session.respond_file(req, Ok(()));
-    loop {
-        // A short read of a regular file means its end was reached.
-        let last = piece.len() < FILE_CHUNK;
-        session.file_data(&piece);
-        let mut out = Vec::new();
-        while let Some(t) = session.poll_transmit() {
-            out.push(t.data);
-        }
-        let write = async {
-            for data in &out {
-                R::write_all(stream, data).await?;
-            }
-            Ok::<(), io::Error>(())
-        };
-        if session.is_closed() || last {
-            write.await?;
-            break;
-        }
-        // Read the next piece while this one is being written.
-        let read = shared.rt.unblock(move || {
-            let piece = read_piece(&mut file, FILE_CHUNK);
-            (file, piece)
-        });
-        let (written, (f, next)) = future::zip(write, read).await;
-        written?;
-        file = f;
-        match next {
-            Ok(p) => piece = p,
-            Err(e) => {
-                shared.io_error("reading file", &e);
-                break;
-            }
-        }
-    }
-    session.file_end();
-    Ok(())
 }

@@ -1,6 +1,14 @@
 //! The `-WWW`/`-HTTP` file lookup. The engine already refused `..`, `:` and absolute paths
-//! lexically (as s_server does); here we also refuse symlinks that lead out of the served root,
-//! which s_server follows.
+//! lexically (as s_server does); here the lookup is also confined to the served root (s_server
+//! follows symlinks out of it), and nothing but a regular file or a directory is opened:
+//!
+//! - On Linux the path is resolved by the kernel beneath the root's descriptor
+//!   (`openat2(RESOLVE_BENEATH)`): no `realpath` walk and no race between checking and opening.
+//!   Elsewhere (or on kernels before 5.6) the path is canonicalised and checked first.
+//! - A path that leads out of the root answers exactly as a missing file does, so a client
+//!   cannot learn which files exist outside it.
+//! - Files are opened non-blocking and checked with `fstat` before any read: a FIFO, device or
+//!   socket is refused at once, as a missing file, instead of blocking a serving thread.
 
 use std::fs::File;
 use std::io::{self, Read, Seek};
@@ -8,43 +16,107 @@ use std::path::{Path, PathBuf};
 
 use sserve_engine::FileError;
 
+/// The answer for a file that is not there, or that may not be shown (s_server's wording is
+/// the system's `ENOENT` text).
+const NOT_FOUND: &str = "No such file or directory";
+
 /// The directory files are served from (s_server: the current directory).
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct FileRoot {
     root: PathBuf,
+    /// The root directory itself, what `openat2` resolves beneath.
+    #[cfg(target_os = "linux")]
+    dir: std::os::fd::OwnedFd,
 }
 
 impl FileRoot {
     /// Serves files under `root`.
     pub fn new(root: impl Into<PathBuf>) -> io::Result<Self> {
+        let root = root.into().canonicalize()?;
+        #[cfg(target_os = "linux")]
+        let dir = {
+            use rustix::fs::{Mode, OFlags};
+            rustix::fs::open(&root, OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())?
+        };
         Ok(FileRoot {
-            root: root.into().canonicalize()?,
+            root,
+            #[cfg(target_os = "linux")]
+            dir,
         })
     }
 
-    /// Opens `path` (relative, checked by the engine) for reading.
+    /// Opens `path` (relative, checked by the engine) for reading: a regular file, or
+    /// [`FileError::IsDirectory`]; anything else, and anything outside the root, is "not found".
     pub fn open(&self, path: &str) -> Result<File, FileError> {
         if path.is_empty() {
             // s_server: `GET / ` asks fopen("") which fails with ENOENT.
-            return Err(FileError::Open("No such file or directory".into()));
+            return Err(not_found());
         }
-        let full = self.root.join(path);
-        let real = full.canonicalize().map_err(|e| FileError::Open(os_text(&e)))?;
+        regular(self.open_confined(path)?)
+    }
+
+    #[cfg(target_os = "linux")]
+    fn open_confined(&self, path: &str) -> Result<File, FileError> {
+        use rustix::fs::{Mode, OFlags, ResolveFlags};
+        let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC;
+        let how = ResolveFlags::BENEATH | ResolveFlags::NO_MAGICLINKS;
+        match rustix::fs::openat2(&self.dir, path, flags, Mode::empty(), how) {
+            Ok(fd) => Ok(File::from(fd)),
+            // Resolution left the root (a symlink leading out, or an absolute one).
+            Err(rustix::io::Errno::XDEV) => Err(not_found()),
+            // A kernel without openat2 (before 5.6), or a sandbox that filters it.
+            Err(rustix::io::Errno::NOSYS | rustix::io::Errno::PERM) => self.open_checked(path),
+            Err(e) => Err(FileError::Open(os_text(&e.into()))),
+        }
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn open_confined(&self, path: &str) -> Result<File, FileError> {
+        self.open_checked(path)
+    }
+
+    /// The portable way: canonicalise, check the prefix, then open (racy against a concurrent
+    /// rename, which `openat2` is not).
+    fn open_checked(&self, path: &str) -> Result<File, FileError> {
+        let real = self
+            .root
+            .join(path)
+            .canonicalize()
+            .map_err(|e| FileError::Open(os_text(&e)))?;
         if !real.starts_with(&self.root) {
-            return Err(FileError::Open(
-                "Permission denied (outside the served directory)".into(),
-            ));
+            return Err(not_found());
         }
-        if real.is_dir() {
-            return Err(FileError::IsDirectory);
+        let mut options = std::fs::OpenOptions::new();
+        options.read(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32);
         }
-        File::open(&real).map_err(|e| FileError::Open(os_text(&e)))
+        options.open(&real).map_err(|e| FileError::Open(os_text(&e)))
     }
 
     /// The served directory.
     pub fn path(&self) -> &Path {
         &self.root
     }
+}
+
+/// `file` if it is a regular file; a directory or anything else (FIFO, device, socket) is
+/// refused before a read could block on it.
+fn regular(file: File) -> Result<File, FileError> {
+    let meta = file.metadata().map_err(|e| FileError::Open(os_text(&e)))?;
+    if meta.is_dir() {
+        Err(FileError::IsDirectory)
+    } else if meta.is_file() {
+        Ok(file)
+    } else {
+        Err(not_found())
+    }
+}
+
+fn not_found() -> FileError {
+    FileError::Open(NOT_FOUND.into())
 }
 
 /// Opens a requested file under `root`, or refuses when file serving is off.
@@ -84,6 +156,10 @@ fn os_text(e: &io::Error) -> String {
 mod tests {
     use super::*;
 
+    fn missing() -> FileError {
+        FileError::Open(NOT_FOUND.into())
+    }
+
     #[test]
     fn confines_to_root() {
         let dir = tempfile::tempdir().unwrap();
@@ -92,20 +168,51 @@ mod tests {
         std::fs::write(root.join("a.txt"), b"x").unwrap();
         std::fs::write(dir.path().join("secret"), b"s").unwrap();
         std::fs::create_dir(root.join("sub")).unwrap();
-        #[cfg(unix)]
-        std::os::unix::fs::symlink(dir.path().join("secret"), root.join("link")).unwrap();
+        std::fs::write(root.join("sub/b.txt"), b"y").unwrap();
         let r = FileRoot::new(&root).unwrap();
         assert!(r.open("a.txt").is_ok());
+        assert!(r.open("sub/b.txt").is_ok());
         assert_eq!(r.open("sub").unwrap_err(), FileError::IsDirectory);
-        assert_eq!(
-            r.open("missing").unwrap_err(),
-            FileError::Open("No such file or directory".into())
-        );
-        assert_eq!(
-            r.open("").unwrap_err(),
-            FileError::Open("No such file or directory".into())
-        );
-        #[cfg(unix)]
-        assert!(matches!(r.open("link").unwrap_err(), FileError::Open(m) if m.contains("outside")));
+        assert_eq!(r.open("missing").unwrap_err(), missing());
+        assert_eq!(r.open("").unwrap_err(), missing());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn outward_symlinks_answer_as_missing_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("www");
+        std::fs::create_dir(&root).unwrap();
+        std::fs::write(dir.path().join("secret"), b"s").unwrap();
+        std::fs::write(root.join("inside.txt"), b"i").unwrap();
+        std::os::unix::fs::symlink(dir.path().join("secret"), root.join("link")).unwrap();
+        std::os::unix::fs::symlink(dir.path(), root.join("up")).unwrap();
+        std::os::unix::fs::symlink("inside.txt", root.join("rel")).unwrap();
+        let r = FileRoot::new(&root).unwrap();
+        assert_eq!(r.open("link").unwrap_err(), missing());
+        // An existing and a missing file behind an outward directory link look the same.
+        assert_eq!(r.open("up/secret").unwrap_err(), missing());
+        assert_eq!(r.open("up/nothing-here").unwrap_err(), missing());
+        // A link that stays inside is followed.
+        assert!(r.open("rel").is_ok());
+        assert_eq!(r.open_checked("up/secret").unwrap_err(), missing());
+        assert_eq!(r.open_checked("up/nothing-here").unwrap_err(), missing());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn fifos_are_refused_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        let status = std::process::Command::new("mkfifo").arg(&fifo).status();
+        if !status.is_ok_and(|s| s.success()) {
+            eprintln!("SKIPPED: mkfifo unavailable");
+            return;
+        }
+        let r = FileRoot::new(dir.path()).unwrap();
+        // Opening a FIFO for reading blocks until a writer comes, unless opened non-blocking:
+        // this returns at once, refused as a missing file.
+        assert_eq!(r.open("fifo").unwrap_err(), missing());
+        assert_eq!(r.open_checked("fifo").and_then(regular).unwrap_err(), missing());
     }
 }

@@ -21,12 +21,12 @@ impl KeyLog {
     }
 
     /// Appends one line and flushes it at once (other processes may write the same file).
-    pub fn write_line(&mut self, line: &str) -> io::Result<()> {
+    /// Takes `&self`: one `write` on an append-mode file, so concurrent connections need no lock.
+    pub fn write_line(&self, line: &str) -> io::Result<()> {
         let mut buf = Vec::with_capacity(line.len() + 1);
         buf.extend_from_slice(line.as_bytes());
         buf.push(b'\n');
-        self.file.write_all(&buf)?;
-        self.file.flush()
+        (&self.file).write_all(&buf)
     }
 }
 

@@ -12,18 +12,26 @@
 //!   (blocking, tokio and smol loops).
 //! - [`transport`]: TCP or Unix-domain stream sockets (`-unix`) for every loop.
 //! - [`files`]: the `-WWW`/`-HTTP` file lookup confined to the served directory.
+//! - [`shutdown`]: the one stop switch every serving loop watches.
+//!
+//! The blocking loop and the async driver share one application layer (`connection.rs`): the
+//! file protocol, the handling of a peer gone mid-write or not reading, and event reporting are
+//! written once there, sans-I/O, and the loops only carry its steps out.
 #![warn(missing_docs, unreachable_pub)]
 
 pub mod files;
 pub mod keylog;
 pub mod listen;
 pub mod observer;
+pub mod shutdown;
 pub mod transport;
 pub mod udp;
 
 #[cfg(feature = "blocking")]
 pub mod blocking;
 
+#[cfg(any(feature = "blocking", feature = "async"))]
+mod connection;
 #[cfg(feature = "async")]
 pub mod driver;
 #[cfg(feature = "async")]
@@ -34,7 +42,5 @@ pub mod smol;
 pub mod stream;
 #[cfg(feature = "tokio")]
 pub mod tokio;
-#[cfg(any(feature = "blocking", feature = "async"))]
-mod write_failure;
 
 pub use listen::{bind, ListenSpec};

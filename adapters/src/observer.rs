@@ -5,6 +5,8 @@ use std::net::SocketAddr;
 
 use sserve_engine::Event;
 
+use crate::keylog::KeyLog;
+
 /// Identifies a connection in observer calls: 1 for the first accepted, then counting up.
 pub type ConnId = u64;
 
@@ -27,4 +29,15 @@ pub struct Summary {
     pub connections: u64,
     /// The console stopped the server (`Q` or console EOF).
     pub stopped_by_console: bool,
+}
+
+/// Hands `event` to the observer, first appending key log lines to the `-keylogfile`: what
+/// every serving loop (stream or datagram) does with each event.
+pub(crate) fn report(keylog: Option<&KeyLog>, observer: &mut (impl Observer + ?Sized), id: ConnId, event: &Event) {
+    if let (Event::KeyLog(line), Some(k)) = (event, keylog) {
+        if let Err(e) = k.write_line(line) {
+            observer.io_error("keylog file", &e);
+        }
+    }
+    observer.event(id, event);
 }

@@ -108,6 +108,15 @@ impl Listener {
     }
 }
 
+impl std::os::fd::AsFd for Listener {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        match self {
+            Listener::Tcp(l) => l.as_fd(),
+            Listener::Unix(l) => l.as_fd(),
+        }
+    }
+}
+
 /// A connected stream socket.
 #[derive(Debug)]
 pub enum Stream {
@@ -124,6 +133,14 @@ impl Stream {
         match self {
             Stream::Tcp(s) => s.set_nodelay(on),
             Stream::Unix(_) => Ok(()),
+        }
+    }
+
+    /// Switches blocking mode (an accepted socket may inherit the listener's on some systems).
+    pub fn set_nonblocking(&self, on: bool) -> io::Result<()> {
+        match self {
+            Stream::Tcp(s) => s.set_nonblocking(on),
+            Stream::Unix(s) => s.set_nonblocking(on),
         }
     }
 

@@ -3,7 +3,8 @@
 //! the adapter only moves datagrams and time).
 //!
 //! - [`UdpServer`]: `std::net`, with the console (stdin) for the console mode; a reader
-//!   thread feeds socket datagrams and console input into one channel.
+//!   thread feeds socket datagrams and console input into one bounded channel (datagrams that
+//!   find it full are dropped, as a full socket buffer would).
 //! - [`serve_async`]: the same loop on tokio or smol (`-runtime`), for `-rev` and quiet modes.
 //!
 //! `-naccept` counts associations (a peer that returned a valid cookie), as s_server counts
@@ -12,7 +13,8 @@
 use std::collections::HashMap;
 use std::io::{self, Read};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs, UdpSocket};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
+use std::sync::Arc;
 use std::thread;
 use std::time::Duration as StdDuration;
 
@@ -23,11 +25,14 @@ use sserve_engine::{Event, Instant};
 use crate::keylog::KeyLog;
 use crate::listen::ListenSpec;
 use crate::observer::{ConnId, Observer, Summary};
+use crate::shutdown::Shutdown;
 
 /// Largest datagram read (a UDP payload is at most 64 KiB).
 const DATAGRAM_MAX: usize = 64 * 1024;
 /// Console read size.
 const CONSOLE_READ: usize = 16 * 1024;
+/// Datagrams (and console reads) the serving thread may hold unread.
+const QUEUE: usize = 64;
 
 /// Binds a UDP socket for `spec` (IPv6 dual stack first unless `-4`, like the TCP listener).
 pub fn bind_udp(spec: &ListenSpec) -> io::Result<UdpSocket> {
@@ -119,13 +124,6 @@ impl Core {
                 _ => self.ids.get(&peer).copied().unwrap_or(0),
             };
             match &event {
-                Event::KeyLog(line) => {
-                    if let Some(k) = self.keylog.as_mut() {
-                        if let Err(e) = k.write_line(line) {
-                            observer.io_error("keylog file", &e);
-                        }
-                    }
-                }
                 Event::StopServer => {
                     self.summary.stopped_by_console = true;
                     self.listener.close_all();
@@ -135,7 +133,7 @@ impl Core {
                 }
                 _ => {}
             }
-            observer.event(id, &event);
+            crate::observer::report(self.keylog.as_ref(), observer, id, &event);
             // Closing everything may have queued more output.
             while let Some(t) = self.listener.poll_transmit() {
                 out.push((t.peer, t.data));
@@ -150,18 +148,8 @@ enum Input {
     Datagram(SocketAddr, Vec<u8>),
     Console(Vec<u8>),
     ConsoleEof,
-    Shutdown,
-}
-
-/// Stops a [`UdpServer`] run from another thread (signals).
-#[derive(Debug, Clone)]
-pub struct UdpShutdown(Sender<Input>);
-
-impl UdpShutdown {
-    /// Closes every association (close_notify) and ends the run.
-    pub fn trigger(&self) {
-        let _ = self.0.send(Input::Shutdown);
-    }
+    /// Look at the shutdown switch.
+    Wake,
 }
 
 /// The blocking DTLS server (see the module docs).
@@ -170,27 +158,35 @@ pub struct UdpServer {
     listener: DtlsListener,
     keylog: Option<KeyLog>,
     console: bool,
-    tx: Sender<Input>,
+    shutdown: Arc<Shutdown>,
+    tx: SyncSender<Input>,
     rx: Receiver<Input>,
 }
 
 impl UdpServer {
-    /// A server on `socket`. `console`: read stdin and give it to every open association.
-    pub fn new(socket: UdpSocket, listener: DtlsListener, keylog: Option<KeyLog>, console: bool) -> Self {
-        let (tx, rx) = mpsc::channel();
+    /// A server on `socket`, stopped by `shutdown` (every association gets close_notify). `console`:
+    /// read stdin and give it to every open association.
+    pub fn new(
+        socket: UdpSocket,
+        listener: DtlsListener,
+        keylog: Option<KeyLog>,
+        console: bool,
+        shutdown: Arc<Shutdown>,
+    ) -> Self {
+        let (tx, rx) = mpsc::sync_channel(QUEUE);
+        let wake = tx.clone();
+        shutdown.on_trigger(move || {
+            let _ = wake.try_send(Input::Wake);
+        });
         UdpServer {
             socket,
             listener,
             keylog,
             console,
+            shutdown,
             tx,
             rx,
         }
-    }
-
-    /// A handle that stops the server from another thread.
-    pub fn shutdown_handle(&self) -> UdpShutdown {
-        UdpShutdown(self.tx.clone())
     }
 
     /// Serves until `-naccept` associations are done, the console stops the server (`Q`,
@@ -201,6 +197,7 @@ impl UdpServer {
             listener,
             keylog,
             console,
+            shutdown,
             tx,
             rx,
         } = self;
@@ -211,11 +208,11 @@ impl UdpServer {
                 let mut buf = vec![0u8; DATAGRAM_MAX];
                 loop {
                     match reader.recv_from(&mut buf) {
-                        Ok((n, peer)) => {
-                            if tx.send(Input::Datagram(peer, buf[..n].to_vec())).is_err() {
-                                return;
-                            }
-                        }
+                        Ok((n, peer)) => match tx.try_send(Input::Datagram(peer, buf[..n].to_vec())) {
+                            Err(mpsc::TrySendError::Disconnected(_)) => return,
+                            // Behind: drop it, as a full socket buffer would.
+                            Err(mpsc::TrySendError::Full(_)) | Ok(()) => {}
+                        },
                         // ICMP port unreachable from a vanished peer and the like.
                         Err(_) => thread::sleep(StdDuration::from_millis(1)),
                     }
@@ -243,7 +240,12 @@ impl UdpServer {
             });
         }
         drop(tx);
+        let mut closing = false;
         loop {
+            if shutdown.is_triggered() && !closing {
+                closing = true;
+                core.listener.close_all();
+            }
             for (peer, data) in core.drain(observer) {
                 if let Err(e) = socket.send_to(&data, peer) {
                     observer.io_error("send", &e);
@@ -269,7 +271,7 @@ impl UdpServer {
                 Some(Input::Datagram(peer, data)) => core.listener.handle(now, peer, &data),
                 Some(Input::Console(data)) => core.listener.console_input(&data),
                 Some(Input::ConsoleEof) => core.listener.console_eof(),
-                Some(Input::Shutdown) => core.listener.close_all(),
+                Some(Input::Wake) => {}
             }
             // Deadlines that passed while we were busy.
             core.listener.handle_timeout(core.now());

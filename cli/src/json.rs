@@ -1,7 +1,7 @@
 //! `-json` (an sserve extension): one JSON object per line on stdout for everything that
 //! happens, with a stable schema (`docs/json.md`), instead of s_server's console text.
 
-use std::io::{self, Write};
+use std::io;
 use std::net::SocketAddr;
 
 use serde_json::{json, Value};
@@ -20,9 +20,7 @@ pub fn emit(mut object: Value) {
     }
     let mut line = object.to_string();
     line.push('\n');
-    let mut out = io::stdout().lock();
-    let _ = out.write_all(line.as_bytes());
-    let _ = out.flush();
+    crate::stdout::write(line.as_bytes());
 }
 
 /// The cache counters as a JSON object.
@@ -48,6 +46,7 @@ fn close(reason: &CloseReason) -> (&'static str, Option<String>) {
         CloseReason::LocalClose => ("local", None),
         CloseReason::Error(SessionError::HandshakeTimeout) => ("handshake_timeout", None),
         CloseReason::Error(SessionError::IdleTimeout) => ("idle_timeout", None),
+        CloseReason::Error(SessionError::SendStalled) => ("send_stalled", None),
         CloseReason::Error(e) => ("error", Some(e.to_string())),
         _ => ("other", None),
     }

@@ -6,12 +6,11 @@ pub mod json;
 mod ocsp;
 pub mod options;
 pub mod output;
+mod psk;
 pub mod render;
 mod setup;
-// --- verify ---
-pub mod verify;
-// --- psk ---
-mod psk;
+pub mod stdout;
 mod transport;
+pub mod verify;
 
 pub use setup::run;

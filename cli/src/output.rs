@@ -93,9 +93,7 @@ fn print_err(text: &str) {
 }
 
 fn print_out(text: &str) {
-    let mut o = io::stdout().lock();
-    let _ = o.write_all(text.as_bytes());
-    let _ = o.flush();
+    crate::stdout::write(text.as_bytes());
 }
 
 /// s_server's `bio_s_msg`: the `-msgfile`, else stdout (even with `-quiet`).

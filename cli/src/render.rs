@@ -42,11 +42,9 @@ impl Console {
 
     /// Informational stdout (s_server's `bio_s_out`, a null BIO with `-quiet`/`-brief`).
     fn info(&self, text: &str) {
-        // `-debug` makes s_server's `bio_s_out` stdout even with `-quiet` (--- output ---).
+        // `-debug` makes s_server's `bio_s_out` stdout even with `-quiet`.
         if (!self.verbosity.quiet && !self.verbosity.brief) || crate::output::debug_forces_output() {
-            let mut o = io::stdout().lock();
-            let _ = o.write_all(text.as_bytes());
-            let _ = o.flush();
+            crate::stdout::write(text.as_bytes());
         }
     }
 
@@ -221,17 +219,14 @@ impl Observer for Console {
             }
             Event::Plaintext(data) => {
                 // Peer data goes to stdout even with -quiet, as in s_server.
-                let mut o = io::stdout().lock();
-                let _ = o.write_all(data);
-                let _ = o.flush();
+                crate::stdout::write(data);
             }
             Event::Alpn { offered, selected } if !self.verbosity.quiet => {
-                let mut o = io::stdout().lock();
-                let _ = writeln!(o, "ALPN protocols advertised by the client: {}", offered.join(", "));
+                let mut text = format!("ALPN protocols advertised by the client: {}\n", offered.join(", "));
                 if let Some(s) = selected {
-                    let _ = writeln!(o, "ALPN protocols selected: {s}");
+                    text.push_str(&format!("ALPN protocols selected: {s}\n"));
                 }
-                let _ = o.flush();
+                crate::stdout::write(text.as_bytes());
             }
             Event::Verify(step) => {
                 let quiet = self.verbosity.brief || self.verbosity.verify_quiet;
@@ -305,9 +300,7 @@ impl Observer for Console {
                     self.info("Early data received:\n");
                 }
                 // Raw to stdout even with -quiet, as s_server's raw_write_stdout.
-                let mut o = io::stdout().lock();
-                let _ = o.write_all(data);
-                let _ = o.flush();
+                crate::stdout::write(data);
             }
             Event::EarlyDataEnd { received, status } if self.mode == AppMode::Console => self.info(if *received {
                 "\nEnd of early data\n"

@@ -60,6 +60,7 @@ pub fn run(args: &[String]) -> i32 {
             1
         }
     };
+    crate::stdout::flush();
     crate::transport::finish(code)
 }
 
@@ -402,6 +403,7 @@ fn run_inner(args: &[String]) -> Result<i32, Fatal> {
     let json = m.get_flag("json");
     let observer = announce(&m, mode, spec.port, &bound, &startup);
     let shutdown = Shutdown::new();
+    watch_signals(shutdown.clone());
     let summary = match runtime {
         RuntimeChoice::Blocking => {
             let serve = ServeOptions {
@@ -410,19 +412,16 @@ fn run_inner(args: &[String]) -> Result<i32, Fatal> {
                 keylog,
                 console: mode == AppMode::Console,
             };
-            let mut server = BlockingServer::new(config.clone(), opts, serve);
-            let handle = server.shutdown_handle();
-            watch_signals(shutdown.clone(), move || handle.trigger());
+            let mut server = BlockingServer::new(config.clone(), opts, serve, shutdown);
             let mut guard = observer.lock().unwrap_or_else(|p| p.into_inner());
             server.serve(listener, &mut *guard)
         }
         RuntimeChoice::Tokio | RuntimeChoice::Smol => {
-            watch_signals(shutdown.clone(), || {});
             let serve = AsyncServeOptions {
                 naccept,
                 max_connections: parse_num::<usize>(&m, "max_conns")?.unwrap_or(16 * 1024),
                 files: files.map(Arc::new),
-                keylog: keylog.map(|k| Arc::new(Mutex::new(k))),
+                keylog: keylog.map(Arc::new),
             };
             let threads = match parse_num::<usize>(&m, "threads")? {
                 Some(n) => n,
@@ -437,19 +436,22 @@ fn run_inner(args: &[String]) -> Result<i32, Fatal> {
                 .map_err(|e| Fatal(format!("cannot start the async runtime: {e}")))?
         }
     };
+    print_exit(json, quiet, summary.connections, &config);
+    Ok(0)
+}
+
+/// The last output of a run: s_server's cache statistics, or the `-json` `exit` event.
+fn print_exit(json: bool, quiet: bool, connections: u64, config: &sserve_engine::ServerConfig) {
     let stats = config.cache_stats();
     if json {
         crate::json::emit(serde_json::json!({
             "event": "exit",
-            "connections": summary.connections,
+            "connections": connections,
             "stats": crate::json::stats(&stats),
         }));
     } else if !quiet || crate::output::debug_forces_output() {
-        let mut out = std::io::stdout().lock();
-        let _ = out.write_all(stats_text(&stats).as_bytes());
-        let _ = out.flush();
+        crate::stdout::write(stats_text(&stats).as_bytes());
     }
-    Ok(0)
 }
 
 /// How connections are served.
@@ -482,22 +484,34 @@ fn choose_runtime(m: &ArgMatches, mode: AppMode) -> Result<RuntimeChoice, Fatal>
     Ok(choice)
 }
 
-/// Time allowed between SIGINT/SIGTERM and the exit, whatever the connections do.
-const SHUTDOWN_GRACE: StdDuration = StdDuration::from_millis(1800);
+/// How long stdout may hold up the exit after SIGINT/SIGTERM: output that cannot be written by
+/// then (a stdout nobody reads) is dropped.
+const STDOUT_GRACE: StdDuration = StdDuration::from_millis(500);
+/// The last resort after SIGINT/SIGTERM: should anything still hold the process (it never
+/// should: every loop watches the switch), exit anyway.
+const EXIT_GRACE: StdDuration = StdDuration::from_millis(2500);
 
-/// On SIGINT/SIGTERM: stop accepting, let connections send close_notify, and exit 0 within
-/// [`SHUTDOWN_GRACE`] even if something is stuck (a blocking accept, a slow peer).
-fn watch_signals(shutdown: Arc<Shutdown>, extra: impl FnOnce() + Send + 'static) {
+/// On SIGINT/SIGTERM: stop accepting, close every connection with close_notify, print the
+/// statistics (or the `-json` `exit` event) and exit 0, which the serving loops do at once.
+/// A second signal exits at once.
+fn watch_signals(shutdown: Arc<Shutdown>) {
     use signal_hook::consts::{SIGINT, SIGTERM};
     let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else {
         return;
     };
     std::thread::spawn(move || {
-        if signals.forever().next().is_some() {
-            shutdown.trigger();
-            extra();
-            std::thread::sleep(SHUTDOWN_GRACE);
-            let _ = std::io::stdout().flush();
+        let mut signals = signals.forever();
+        if signals.next().is_none() {
+            return;
+        }
+        let now = std::time::Instant::now();
+        crate::stdout::give_up_at(now + STDOUT_GRACE);
+        shutdown.trigger();
+        std::thread::spawn(move || {
+            std::thread::sleep(EXIT_GRACE);
+            std::process::exit(0);
+        });
+        if signals.next().is_some() {
             std::process::exit(0);
         }
     });
@@ -597,23 +611,17 @@ fn serve_dtls(
     let json = m.get_flag("json");
     let observer = announce(m, mode, spec.port, &bound.into(), startup);
     let shutdown = Shutdown::new();
-    if runtime == "blocking" {
-        let server = UdpServer::new(socket, listener, keylog, mode == AppMode::Console);
-        let handle = server.shutdown_handle();
-        watch_signals(shutdown, move || handle.trigger());
+    watch_signals(shutdown.clone());
+    let summary = if runtime == "blocking" {
+        let server = UdpServer::new(socket, listener, keylog, mode == AppMode::Console, shutdown);
         let mut guard = observer.lock().unwrap_or_else(|p| p.into_inner());
-        server.serve(&mut *guard);
+        server.serve(&mut *guard)
     } else {
-        watch_signals(shutdown.clone(), || {});
         let threads = parse_num::<usize>(m, "threads")?.unwrap_or(1);
         sserve_adapters::udp::serve_async(runtime, threads, socket, listener, keylog, observer, shutdown)
-            .map_err(|e| Fatal(format!("cannot start the async runtime: {e}")))?;
-    }
-    if !quiet && !json {
-        let mut out = std::io::stdout().lock();
-        let _ = out.write_all(stats_text(&config.cache_stats()).as_bytes());
-        let _ = out.flush();
-    }
+            .map_err(|e| Fatal(format!("cannot start the async runtime: {e}")))?
+    };
+    print_exit(json, quiet, summary.connections, &config);
     Ok(0)
 }
 
@@ -636,12 +644,9 @@ fn announce(
         crate::json::emit(serde_json::json!({"event": "listening", "address": bound.to_string()}));
         return Arc::new(Mutex::new(JsonOutput));
     }
-    // `-debug` makes s_server's `bio_s_out` stdout even with `-quiet` (--- output ---).
+    // `-debug` makes s_server's `bio_s_out` stdout even with `-quiet`.
     if !verbosity.quiet || crate::output::debug_forces_output() {
-        let mut out = std::io::stdout().lock();
-        let _ = write!(out, "{startup}");
-        let _ = writeln!(out, "{}", bound.accept_line(requested_port));
-        let _ = out.flush();
+        crate::stdout::write(format!("{startup}{}\n", bound.accept_line(requested_port)).as_bytes());
     }
     let console: SharedObserver = Arc::new(Mutex::new(Console::new(mode, verbosity)));
     crate::transport::observer(console, m, verbosity.quiet, mode)

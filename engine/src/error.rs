@@ -68,6 +68,9 @@ pub enum SessionError {
     HandshakeTimeout,
     /// The connection was idle for longer than allowed.
     IdleTimeout,
+    /// The peer read none of our data for longer than allowed (see
+    /// [`crate::SessionOptions::send_timeout`]).
+    SendStalled,
     /// The peer sent more than a bounded buffer can hold.
     BufferLimit(&'static str),
 }
@@ -78,6 +81,7 @@ impl fmt::Display for SessionError {
             SessionError::Tls(e) => write!(f, "{e}"),
             SessionError::HandshakeTimeout => f.write_str("handshake timed out"),
             SessionError::IdleTimeout => f.write_str("connection idle for too long"),
+            SessionError::SendStalled => f.write_str("peer stopped reading"),
             SessionError::BufferLimit(what) => write!(f, "peer exceeded the {what} limit"),
         }
     }

@@ -38,6 +38,11 @@ pub struct SessionOptions {
     pub handshake_timeout: Option<Duration>,
     /// Time a connection may stay without input after the handshake; `None` for no limit.
     pub idle_timeout: Option<Duration>,
+    /// Time the peer may leave our ciphertext unread (the adapter reports a blocked send with
+    /// [`crate::Session::send_blocked`]) before the session fails with
+    /// [`crate::SessionError::SendStalled`]; `None` waits forever, as s_server does. Without it
+    /// a peer that stops reading a download holds its connection, and its buffers, for good.
+    pub send_timeout: Option<Duration>,
     /// The command line shown at the top of the `-www` status page (s_server echoes its argv).
     pub argv: Vec<String>,
     /// Bytes of console input queued before the handshake ends (bounded; more is refused).
@@ -46,7 +51,6 @@ pub struct SessionOptions {
     /// PEM, cipher and sigalg lists, certificate dump). Rendering them costs a noticeable share of
     /// a handshake, so modes that print nothing turn it off.
     pub detailed_info: bool,
-    // --- psk ---
     /// `-early_data`: read TLS 1.3 early data before finishing the handshake (console: printed
     /// as s_server does; web modes: a `GET` is served, anything else answered `425 Too Early`).
     pub early_data: bool,
@@ -62,6 +66,7 @@ impl Default for SessionOptions {
             binmode: false,
             handshake_timeout: Some(Duration::from_secs(10)),
             idle_timeout: None,
+            send_timeout: Some(Duration::from_secs(60)),
             argv: Vec::new(),
             max_pending_console: 1 << 20,
             detailed_info: true,

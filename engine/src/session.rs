@@ -77,6 +77,8 @@ pub struct Session<B: TlsBackend> {
     early_console: BytesMut,
     handshake_deadline: Option<Instant>,
     idle_deadline: Option<Instant>,
+    /// When the adapter found the peer not reading (cleared by any progress).
+    send_blocked_since: Option<Instant>,
     console_closed: bool,
     /// Early data: `Reading` until `SSL_read_early_data` finished (only with
     /// [`SessionOptions::early_data`]).
@@ -113,6 +115,7 @@ impl<B: TlsBackend> Session<B> {
             early_console: BytesMut::new(),
             handshake_deadline,
             idle_deadline: None,
+            send_blocked_since: None,
             console_closed: false,
             early,
         }
@@ -171,18 +174,59 @@ impl<B: TlsBackend> Session<B> {
         self.advance();
     }
 
-    /// The earliest time [`Session::handle_timeout`] must be called, if any. Changes after any
-    /// input.
-    pub fn poll_timeout(&self) -> Option<Instant> {
-        match self.phase {
-            Phase::Handshaking => self.handshake_deadline,
-            Phase::Open => self.idle_deadline,
-            Phase::Closed => None,
+    /// The adapter could not hand all of our ciphertext to the peer: its transport refused more
+    /// (the peer stopped reading). Starts the send timer if it is not running; from then on
+    /// [`Session::poll_timeout`] includes [`SessionOptions::send_timeout`], and
+    /// [`Session::handle_timeout`] fails the session with [`SessionError::SendStalled`] once it
+    /// passes without [`Session::send_progress`].
+    pub fn send_blocked(&mut self, now: Instant) {
+        if self.phase != Phase::Closed && self.send_blocked_since.is_none() {
+            self.send_blocked_since = Some(now);
         }
     }
 
-    /// Time has reached `now`: fires the handshake or idle timeout if due.
+    /// The peer took some of our ciphertext: stops the send timer. Progress also counts as
+    /// activity for the idle timeout, so a long download is not idle.
+    pub fn send_progress(&mut self, now: Instant) {
+        self.send_blocked_since = None;
+        if self.phase == Phase::Open {
+            self.touch(now);
+        }
+    }
+
+    fn send_deadline(&self) -> Option<Instant> {
+        let since = self.send_blocked_since?;
+        // -idle_timeout counts time blocked on a send as idle time too.
+        let limit = match (self.opts.send_timeout, self.opts.idle_timeout) {
+            (Some(s), Some(i)) => s.min(i),
+            (s, i) => s.or(i)?,
+        };
+        Some(since + limit)
+    }
+
+    /// The earliest time [`Session::handle_timeout`] must be called, if any. Changes after any
+    /// input.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let phase = match self.phase {
+            Phase::Handshaking => self.handshake_deadline,
+            Phase::Open => self.idle_deadline,
+            Phase::Closed => return None,
+        };
+        match (phase, self.send_deadline()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Time has reached `now`: fires the handshake, idle or send timeout if due.
     pub fn handle_timeout(&mut self, now: Instant) {
+        if self.phase != Phase::Closed && self.send_deadline().is_some_and(|d| now >= d) {
+            // Nothing more can reach the peer: drop what is queued instead of a close_notify.
+            self.out.clear();
+            self.fail(SessionError::SendStalled);
+            self.out.clear();
+            return;
+        }
         match self.phase {
             Phase::Handshaking if self.handshake_deadline.is_some_and(|d| now >= d) => {
                 self.fail(SessionError::HandshakeTimeout);

@@ -1,0 +1,239 @@
+//! The application layer every stream serving loop shares, written once and sans-I/O: a
+//! [`Connection`] wraps the engine's session and says, one [`Step`] at a time, what the loop
+//! must do next: send these bytes, report this event, open this file, read its next piece,
+//! wait, or finish. The blocking loop and the async driver only carry the steps out (with their
+//! own sockets, threads and timers), so the `-WWW`/`-HTTP` file protocol, piece sizes, the end
+//! of a file, a peer gone mid-write and a peer that stopped reading are all handled here alike.
+
+use std::io;
+use std::time::Duration as StdDuration;
+
+use bytes::Bytes;
+use sserve_engine::{Event, FileError, FileRequest, Instant, TlsSession};
+
+use crate::observer::Observer;
+
+/// Size of one socket read (s_server's `bufsize`).
+pub(crate) const READ_SIZE: usize = 16 * 1024;
+/// Size of one file read while serving `-WWW`/`-HTTP`. A piece shorter than this is the last.
+pub(crate) const FILE_PIECE: usize = 128 * 1024;
+/// Largest single socket write while watching for a stalled peer: a peer that takes none of
+/// this within the send timeout is not reading at all.
+pub(crate) const SEND_CHUNK: usize = 16 * 1024;
+/// How long to wait for the peer's FIN after our last write (s_server waits 0.5 s).
+pub(crate) const LINGER: StdDuration = StdDuration::from_millis(500);
+
+/// What a serving loop must do next for one connection.
+#[derive(Debug)]
+pub(crate) enum Step {
+    /// Write these bytes to the peer; report progress with [`Connection::sent`] and
+    /// [`Connection::send_blocked`], or the end with [`Connection::send_failed`].
+    Send(Bytes),
+    /// Hand this event to the observer (with [`crate::observer::report`], which also writes
+    /// the key log).
+    Report(Event),
+    /// Open this requested file and answer with [`Connection::opened`].
+    Open(FileRequest),
+    /// Read the next piece (at most [`FILE_PIECE`] bytes) of the open file and answer with
+    /// [`Connection::piece`]. It may follow [`Step::Send`]s that are still being written.
+    Read,
+    /// Nothing to do until the peer sends, [`Connection::poll_timeout`] passes, or the server
+    /// stops.
+    Wait,
+    /// The connection is over: half-close, linger, drop the socket (and any open file).
+    Done,
+}
+
+/// Where the connection is in answering a file request.
+#[derive(Debug)]
+enum FileState {
+    Idle,
+    ToOpen(FileRequest),
+    Opening(FileRequest),
+    ToRead,
+    Reading,
+}
+
+/// One connection's application state (see the module docs).
+pub(crate) struct Connection {
+    session: TlsSession,
+    file: FileState,
+    /// The socket can take no more writes (reset, broken pipe, stalled, abandoned): what the
+    /// session still wants to send is dropped, its events are still reported.
+    transport_gone: bool,
+    stop: bool,
+}
+
+/// How writing to the peer ended early.
+#[derive(Debug)]
+pub(crate) enum SendEnd {
+    /// The socket failed (reset, broken pipe, …).
+    Failed(io::Error),
+    /// A session timer fired while the peer took nothing (the session is closed now).
+    Stalled,
+    /// The server is stopping and the peer is not taking our data: give up on it.
+    Stopping,
+}
+
+impl Connection {
+    pub(crate) fn new(session: TlsSession) -> Self {
+        Connection {
+            session,
+            file: FileState::Idle,
+            transport_gone: false,
+            stop: false,
+        }
+    }
+
+    /// The next thing to do (see [`Step`]). Call until it returns [`Step::Wait`] or
+    /// [`Step::Done`], carrying out each step (and answering `Open`/`Read`) before the next.
+    pub(crate) fn next(&mut self) -> Step {
+        loop {
+            if let Some(t) = self.session.poll_transmit() {
+                if self.transport_gone {
+                    continue;
+                }
+                return Step::Send(t.data);
+            }
+            let open = !self.session.is_closed() && !self.transport_gone;
+            match std::mem::replace(&mut self.file, FileState::Idle) {
+                FileState::ToOpen(req) if open => {
+                    self.file = FileState::Opening(req.clone());
+                    return Step::Open(req);
+                }
+                FileState::ToRead if open => {
+                    self.file = FileState::Reading;
+                    return Step::Read;
+                }
+                state @ (FileState::Opening(_) | FileState::Reading) => self.file = state,
+                _ => {}
+            }
+            if let Some(event) = self.session.poll_event() {
+                match &event {
+                    Event::StopServer => self.stop = true,
+                    Event::FileRequest(req) => self.file = FileState::ToOpen(req.clone()),
+                    _ => {}
+                }
+                return Step::Report(event);
+            }
+            return if self.session.is_closed() {
+                Step::Done
+            } else {
+                Step::Wait
+            };
+        }
+    }
+
+    /// The answer to [`Step::Open`].
+    pub(crate) fn opened(&mut self, result: Result<(), FileError>) {
+        if let FileState::Opening(req) = std::mem::replace(&mut self.file, FileState::Idle) {
+            let ok = result.is_ok();
+            self.session.respond_file(&req, result);
+            if ok {
+                self.file = FileState::ToRead;
+            }
+        }
+    }
+
+    /// The answer to [`Step::Read`]: the piece read (shorter than [`FILE_PIECE`] at the end of
+    /// the file), or the read's failure (the loop reports it; the response ends there).
+    pub(crate) fn piece(&mut self, result: io::Result<&[u8]>) {
+        if !matches!(self.file, FileState::Reading) {
+            return;
+        }
+        self.file = FileState::Idle;
+        match result {
+            Ok(data) => {
+                self.session.file_data(data);
+                if data.len() < FILE_PIECE {
+                    self.session.file_end();
+                } else {
+                    self.file = FileState::ToRead;
+                }
+            }
+            Err(_) => self.session.file_end(),
+        }
+    }
+
+    /// Ciphertext from the peer.
+    pub(crate) fn input(&mut self, now: Instant, data: &[u8]) {
+        self.session.handle_input(now, data);
+    }
+
+    /// The peer's side of the transport ended (FIN, or a read error).
+    pub(crate) fn eof(&mut self, now: Instant) {
+        self.session.handle_eof(now);
+    }
+
+    /// Console input (the blocking console mode).
+    pub(crate) fn console(&mut self, data: &[u8]) {
+        self.session.console_input(data);
+    }
+
+    /// The console reached EOF.
+    pub(crate) fn console_eof(&mut self) {
+        self.session.console_eof();
+    }
+
+    /// The server is stopping: close_notify, then the close event.
+    pub(crate) fn close(&mut self) {
+        self.session.close();
+    }
+
+    /// The earliest time [`Connection::timeout`] must be called.
+    pub(crate) fn poll_timeout(&self) -> Option<Instant> {
+        self.session.poll_timeout()
+    }
+
+    /// Time has reached `now`: fires whichever session timer is due.
+    pub(crate) fn timeout(&mut self, now: Instant) {
+        self.session.handle_timeout(now);
+    }
+
+    /// The peer took some of the bytes being sent.
+    pub(crate) fn sent(&mut self, now: Instant) {
+        self.session.send_progress(now);
+    }
+
+    /// A write is waiting for the peer to read: from now on the send timeout runs (see
+    /// `SessionOptions::send_timeout`), cleared by [`Connection::sent`].
+    pub(crate) fn send_blocked(&mut self, now: Instant) {
+        self.session.send_blocked(now);
+    }
+
+    /// Writing ended early (see [`SendEnd`]): nothing more is sent on this connection; the
+    /// session ends and its remaining events (the close above all) are still reported, so the
+    /// console or `-json` shows how the connection ended.
+    pub(crate) fn send_failed(&mut self, now: Instant, end: &SendEnd) {
+        self.transport_gone = true;
+        match end {
+            SendEnd::Stopping => self.session.close(),
+            SendEnd::Failed(_) | SendEnd::Stalled => self.session.handle_eof(now),
+        }
+    }
+
+    /// The session is over.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.session.is_closed()
+    }
+
+    /// An event asked to stop the whole server (console `Q`, console EOF).
+    pub(crate) fn stop_requested(&self) -> bool {
+        self.stop
+    }
+}
+
+/// The peer went away first (it closed, as `s_client -reconnect` does, or reset): s_server says
+/// nothing about that, so neither do we. Anything else is an error worth a line.
+pub(crate) fn is_peer_gone(e: &io::Error) -> bool {
+    matches!(e.kind(), io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset)
+}
+
+/// Reports how a write ended early, when that is worth a line.
+pub(crate) fn report_send_end(observer: &mut (impl Observer + ?Sized), end: &SendEnd) {
+    if let SendEnd::Failed(e) = end {
+        if !is_peer_gone(e) {
+            observer.io_error("write", e);
+        }
+    }
+}

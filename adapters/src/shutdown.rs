@@ -1,0 +1,74 @@
+//! The one stop switch of every serving loop (SIGINT/SIGTERM in the CLI): the blocking loops,
+//! the async driver and the UDP servers all watch the same [`Shutdown`].
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use event_listener::Event as Notify;
+
+type Waker = Box<dyn Fn() + Send + Sync>;
+
+/// Tells every serving loop to stop: stop accepting, send close_notify on open connections, end.
+#[derive(Default)]
+pub struct Shutdown {
+    triggered: AtomicBool,
+    notify: Notify,
+    /// How blocking loops are woken (they wait on channels and sockets, not on `notify`).
+    wakers: Mutex<Vec<Waker>>,
+}
+
+impl fmt::Debug for Shutdown {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Shutdown")
+            .field("triggered", &self.is_triggered())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Shutdown {
+    /// A new, untriggered switch.
+    pub fn new() -> Arc<Self> {
+        Arc::new(Shutdown::default())
+    }
+
+    /// Stops every loop watching this switch. Never blocks: safe from a signal-handling thread
+    /// whatever the loops are doing.
+    pub fn trigger(&self) {
+        self.triggered.store(true, Ordering::SeqCst);
+        self.notify.notify(usize::MAX);
+        let wakers = self.wakers.lock().unwrap_or_else(|p| p.into_inner());
+        for wake in wakers.iter() {
+            wake();
+        }
+    }
+
+    /// Has [`Shutdown::trigger`] been called?
+    pub fn is_triggered(&self) -> bool {
+        self.triggered.load(Ordering::SeqCst)
+    }
+
+    /// Resolves once triggered.
+    pub async fn wait(&self) {
+        loop {
+            if self.is_triggered() {
+                return;
+            }
+            let listener = self.notify.listen();
+            if self.is_triggered() {
+                return;
+            }
+            listener.await;
+        }
+    }
+
+    /// Runs `wake` on [`Shutdown::trigger`] (at once if already triggered). `wake` must not
+    /// block: it typically pokes a channel or a socket a blocking loop waits on.
+    pub(crate) fn on_trigger(&self, wake: impl Fn() + Send + Sync + 'static) {
+        let mut wakers = self.wakers.lock().unwrap_or_else(|p| p.into_inner());
+        if self.is_triggered() {
+            wake();
+        }
+        wakers.push(Box::new(wake));
+    }
+}
