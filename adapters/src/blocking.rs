@@ -271,6 +271,8 @@ impl BlockingServer {
         let mut rest = data;
         while !rest.is_empty() {
             let n = rest.len().min(SEND_CHUNK);
+            // Until this slice is taken the peer counts as not reading (cleared by `sent`).
+            conn.send_blocked(self.now());
             match stream.write(&rest[..n]) {
                 Ok(0) => return Err(SendEnd::Failed(io::ErrorKind::WriteZero.into())),
                 Ok(n) => {
@@ -281,9 +283,7 @@ impl BlockingServer {
                     if self.shutdown.is_triggered() {
                         return Err(SendEnd::Stopping);
                     }
-                    let now = self.now();
-                    conn.send_blocked(now);
-                    conn.timeout(now);
+                    conn.timeout(self.now());
                     if conn.is_closed() {
                         return Err(SendEnd::Stalled);
                     }

@@ -62,8 +62,9 @@ impl FileRoot {
         let how = ResolveFlags::BENEATH | ResolveFlags::NO_MAGICLINKS;
         match rustix::fs::openat2(&self.dir, path, flags, Mode::empty(), how) {
             Ok(fd) => Ok(File::from(fd)),
-            // Resolution left the root (a symlink leading out, or an absolute one).
-            Err(rustix::io::Errno::XDEV) => Err(not_found()),
+            // Resolution left the root (a symlink leading out, or an absolute one); or the
+            // path is a socket, which cannot be opened at all.
+            Err(rustix::io::Errno::XDEV | rustix::io::Errno::NXIO) => Err(not_found()),
             // A kernel without openat2 (before 5.6), or a sandbox that filters it.
             Err(rustix::io::Errno::NOSYS | rustix::io::Errno::PERM) => self.open_checked(path),
             Err(e) => Err(FileError::Open(os_text(&e.into()))),
@@ -93,7 +94,11 @@ impl FileRoot {
             use std::os::unix::fs::OpenOptionsExt;
             options.custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32);
         }
-        options.open(&real).map_err(|e| FileError::Open(os_text(&e)))
+        options.open(&real).map_err(|e| match e.raw_os_error() {
+            // A socket cannot be opened: answer as for anything else that is not a file.
+            Some(code) if cfg!(unix) && code == rustix::io::Errno::NXIO.raw_os_error() => not_found(),
+            _ => FileError::Open(os_text(&e)),
+        })
     }
 
     /// The served directory.

@@ -220,7 +220,10 @@ impl<B: TlsBackend> Session<B> {
 
     /// Time has reached `now`: fires the handshake, idle or send timeout if due.
     pub fn handle_timeout(&mut self, now: Instant) {
-        if self.phase != Phase::Closed && self.send_deadline().is_some_and(|d| now >= d) {
+        // Idle while blocked on a send is the peer not reading: say so, whichever timer fired.
+        let stalled = self.send_deadline().is_some_and(|d| now >= d)
+            || (self.send_blocked_since.is_some() && self.idle_deadline.is_some_and(|d| now >= d));
+        if self.phase != Phase::Closed && stalled {
             // Nothing more can reach the peer: drop what is queued instead of a close_notify.
             self.out.clear();
             self.fail(SessionError::SendStalled);

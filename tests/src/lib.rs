@@ -705,7 +705,9 @@ impl ServerBuilder {
         self
     }
 
-    fn command(&self) -> Command {
+    /// The command that [`ServerBuilder::spawn`] would run, for tests that need their own pipes
+    /// (a stdout nobody reads, for one).
+    pub fn command(&self) -> Command {
         // The real s_server prints some console lines with stdio `printf` and no flush;
         // line-buffer its stdout (via stdbuf, when installed) so tests see them promptly.
         let mut cmd = if is_openssl() && have("stdbuf") {
@@ -770,10 +772,15 @@ impl ServerBuilder {
     }
 }
 
-/// Finds `ACCEPT [::]:PORT` / `ACCEPT 0.0.0.0:PORT` in the output and returns the port.
+/// Finds `ACCEPT [::]:PORT` / `ACCEPT 0.0.0.0:PORT` (or, with `-json`, the `listening` event's
+/// address) in the output and returns the port.
 pub fn parse_accept_port(out: &[u8]) -> Option<u16> {
     let text = String::from_utf8_lossy(out);
     for line in text.lines() {
+        if line.contains(r#""event":"listening""#) && text.contains(&format!("{line}\n")) {
+            let address = line.split(r#""address":""#).nth(1)?.split('"').next()?;
+            return address.rsplit(':').next()?.parse().ok().filter(|&p| p != 0);
+        }
         // Only complete lines (the last one may still be being written).
         if let Some(rest) = line.strip_prefix("ACCEPT ") {
             if !text.contains(&format!("{line}\n")) {
@@ -974,4 +981,24 @@ pub fn random_bytes(len: usize, seed: u64) -> Vec<u8> {
     }
     v.truncate(len);
     v
+}
+
+/// `kill -TERM pid`.
+pub fn sigterm(pid: u32) {
+    let st = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .expect("cannot run kill");
+    assert!(st.success(), "kill -TERM {pid} failed");
+}
+
+/// A process's resident set (`VmRSS`) and its peak (`VmHWM`), in KiB, from `/proc`; `None`
+/// where there is no `/proc` or the process is gone.
+pub fn rss_kib(pid: u32) -> Option<(u64, u64)> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let field = |name: &str| -> Option<u64> {
+        let line = status.lines().find(|l| l.starts_with(name))?;
+        line.split_whitespace().nth(1)?.parse().ok()
+    };
+    Some((field("VmRSS:")?, field("VmHWM:")?))
 }

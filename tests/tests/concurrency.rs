@@ -12,7 +12,7 @@ use std::net::TcpStream;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use sserve_tests::{is_openssl, random_bytes, require, run, server, Proc, Server, TestDir, TIMEOUT};
+use sserve_tests::{is_openssl, random_bytes, require, run, server, sigterm, Proc, Server, TestDir, TIMEOUT};
 
 /// Defines a module `$name` with one `#[test]` per async runtime, each calling `$body(runtime)`.
 macro_rules! per_runtime {
@@ -157,15 +157,6 @@ impl Held {
         );
         reply
     }
-}
-
-/// `kill -TERM pid`.
-fn sigterm(pid: u32) {
-    let st = Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status()
-        .expect("cannot run kill");
-    assert!(st.success(), "kill -TERM {pid} failed");
 }
 
 fn sha256_hex(path: &std::path::Path) -> String {
