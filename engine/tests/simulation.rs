@@ -8,7 +8,7 @@ mod sim;
 use std::sync::{Arc, OnceLock};
 
 use sim::*;
-use sserve_engine::{Event, Instant, ServerConfig};
+use sserve_engine::{Duration, Event, Instant, ServerConfig};
 
 /// Seeds run by [`many_seeds`].
 const SEEDS: u64 = 300;
@@ -242,4 +242,79 @@ fn trace_format() {
     assert!(t.starts_with("seed 99\nconn 0 Rev tls1."), "{t}");
     assert!(t.contains("HandshakeComplete(TLSv1."), "{t}");
     assert!(outcome.events[0].iter().any(|e| matches!(e, Event::Closed(_))));
+}
+
+/// A client that stops reading a download: the server's writes block on the full transport,
+/// and the session closes at exactly the default send timeout after the first blocked write,
+/// while the others finish as usual. The same seed gives the same trace.
+#[test]
+fn stalled_reader_is_closed_at_the_send_timeout() {
+    for seed in seeds_from_env([3, 11, 29]) {
+        let scenarios = || -> Vec<Scenario> {
+            let mut v: Vec<Scenario> = (0..4).map(|i| Scenario::random(seed, i, App::Console)).collect();
+            v.push(Scenario::random(seed, 4, App::StopsReading));
+            v.push(Scenario::random(seed, 5, App::Files));
+            v
+        };
+        let outcome = Sim::new(config(), seed, scenarios(), &NetemConfig::stream()).run();
+        outcome
+            .check()
+            .unwrap_or_else(|e| panic!("seed {seed}: {e}\n{}", outcome.trace_text()));
+        let blocked = outcome.blocked_at[4].expect("blocked");
+        assert_eq!(outcome.closed_at[4], Some(blocked + SEND_TIMEOUT));
+        let again = Sim::new(config(), seed, scenarios(), &NetemConfig::stream()).run();
+        assert_eq!(outcome.trace, again.trace, "seed {seed}: not deterministic");
+    }
+}
+
+/// SIGINT/SIGTERM in the middle of a run: every session still open ends at that instant with a
+/// local close, an established one sends close_notify (its client sees a clean close), nobody
+/// gets bytes that were not meant for it, and connections not yet accepted never start.
+#[test]
+fn signal_shutdown_closes_every_session_at_once() {
+    for seed in seeds_from_env(0..40) {
+        let mut r = Rng::derive(seed, &[9]);
+        let at = Instant::ZERO + r.duration(Duration::ZERO, Duration::from_millis(150), Duration::from_millis(1));
+        let run = || Sim::from_seed(config(), seed).with_shutdown_at(at).run();
+        let outcome = run();
+        let ctx = || {
+            format!(
+                "seed {seed}, shutdown at {} µs\n{}",
+                at.as_micros(),
+                outcome.trace_text()
+            )
+        };
+        for (i, s) in outcome.scenarios.iter().enumerate() {
+            let events = &outcome.events[i];
+            if s.start > at {
+                assert!(events.is_empty(), "conn {i} started after the shutdown: {}", ctx());
+                continue;
+            }
+            let closed = outcome.closed_at[i].unwrap_or_else(|| panic!("conn {i} never closed: {}", ctx()));
+            assert!(closed <= at, "conn {i} closed at {} µs: {}", closed.as_micros(), ctx());
+            assert!(matches!(events.last(), Some(Event::Closed(_))), "conn {i}: {}", ctx());
+            let established = events.iter().any(|e| matches!(e, Event::HandshakeComplete(_)));
+            // OpenSSL refuses SSL_shutdown while a renegotiation is under way (s_server too):
+            // such a client sees the transport end instead.
+            let renegotiating = events
+                .iter()
+                .any(|e| matches!(e, Event::CommandDone { command, result: Some(1), .. } if matches!(command.letter(), 'r' | 'R')));
+            if closed == at && established && !renegotiating && s.app != App::Silent && s.app != App::Stalled {
+                assert!(
+                    outcome.client_closed[i] || outcome.client_error[i].is_some(),
+                    "conn {i}: the client saw no close_notify: {}",
+                    ctx()
+                );
+            }
+            if let Some(want) = s.expected_client_plaintext() {
+                let got = &outcome.client_plaintext[i];
+                assert!(
+                    want.starts_with(got),
+                    "conn {i}: the client got bytes not meant for it: {}",
+                    ctx()
+                );
+            }
+        }
+        assert_eq!(outcome.trace, run().trace, "seed {seed}: not deterministic");
+    }
 }

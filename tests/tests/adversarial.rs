@@ -91,7 +91,11 @@ fn console_backpressure_bounds_memory_and_sigterm_still_exits() {
         std::thread::sleep(Duration::from_millis(20));
     }
     let flood = flood.join().unwrap();
-    let sent: u64 = flood.out().trim().parse().unwrap_or_else(|_| panic!("{}", flood.dump()));
+    let sent: u64 = flood
+        .out()
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("{}", flood.dump()));
     if let Some((_, hwm)) = rss_kib(pid) {
         peak = peak.max(hwm);
     }
@@ -235,7 +239,11 @@ fn special_files(runtime: &str) {
     assert_eq!(lines.len(), 4, "{}\n{}", r.dump(), srv.dump());
     assert!(lines[3].contains("served"), "ok.txt: {}\n{}", lines[3], srv.dump());
     let missing = python(PY_GETS, &[&port, "no-such-file"]).out().trim().to_string();
-    assert!(missing.contains("Error opening"), "missing file answer {missing}\n{}", srv.dump());
+    assert!(
+        missing.contains("Error opening"),
+        "missing file answer {missing}\n{}",
+        srv.dump()
+    );
     for l in &lines[..3] {
         assert_eq!(*l, missing, "a FIFO answers as a missing file");
     }
@@ -308,9 +316,15 @@ fn stalled_download(runtime: &str) {
         .start();
     let r = python(PY_STALL, &[&srv.port.to_string(), "big.bin", "6"]);
     let got: u64 = r.out().trim().parse().unwrap_or_else(|_| panic!("{}", r.dump()));
-    assert!(got < 60 << 20, "a stalled peer still got {got} of {size} bytes\n{}", srv.dump());
     assert!(
-        srv.proc.stdout.wait_for(r#""reason":"send_stalled""#, Duration::from_secs(5)),
+        got < 60 << 20,
+        "a stalled peer still got {got} of {size} bytes\n{}",
+        srv.dump()
+    );
+    assert!(
+        srv.proc
+            .stdout
+            .wait_for(r#""reason":"send_stalled""#, Duration::from_secs(5)),
         "no send_stalled close\n{}",
         srv.dump()
     );

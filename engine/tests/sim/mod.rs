@@ -22,6 +22,13 @@
 //! one direction of one connection keep their order (TCP), pieces of different connections
 //! interleave freely. Ties are broken by a per-seed random rank of the connections.
 //!
+//! The server side models an adapter's socket: what the client has not taken yet is capped by
+//! [`TRANSPORT_WINDOW`]; beyond it the server's writes block (the session is told with
+//! `send_blocked`, and `send_progress` once the client reads again), and file pieces wait until
+//! the last one is written. An [`App::StopsReading`] client stops reading a large download, which
+//! the send timeout must close; [`Sim::with_shutdown_at`] stops the whole server at one instant,
+//! as SIGINT/SIGTERM does.
+//!
 //! Scripted actions wait for what they causally need (a command waits for the handshake, `q`
 //! waits until the server has every client line, close_notify until the client has every
 //! server line, …), so what each side ends up seeing does not depend on the schedule.
@@ -65,6 +72,19 @@ pub const SEED_ENV: &str = "SSERVE_SIM_SEED";
 
 /// The handshake timeout of every simulated session.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The send timeout of every simulated session (the library default).
+pub const SEND_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// What the simulated transport holds for a peer that does not read (a socket send buffer plus
+/// the peer's receive buffer): beyond it the server's writes block.
+pub const TRANSPORT_WINDOW: usize = 48 * 1024;
+
+/// Size of the file an [`App::StopsReading`] client asks for.
+const STOPS_READING_FILE: usize = 512 * 1024;
+
+/// Plaintext an [`App::StopsReading`] client reads before it stops.
+const STOPS_READING_AFTER: usize = 8 * 1024;
 
 /// Upper bound on loop iterations of one run (non-termination guard).
 const MAX_ITERATIONS: usize = 200_000;
@@ -373,6 +393,9 @@ pub enum App {
     Silent,
     /// A client that sends part of its ClientHello, then nothing.
     Stalled,
+    /// `-WWW`: a large file, and a client that stops reading after the first bytes: the server's
+    /// sends block, and the send timeout must close it.
+    StopsReading,
 }
 
 impl App {
@@ -380,7 +403,7 @@ impl App {
         match self {
             App::Console | App::Silent | App::Stalled => AppMode::Console,
             App::Rev => AppMode::Rev,
-            App::Files => AppMode::Web(WebMode::Files),
+            App::Files | App::StopsReading => AppMode::Web(WebMode::Files),
             App::Status => AppMode::Web(WebMode::Status),
         }
     }
@@ -459,6 +482,15 @@ impl Scenario {
             App::Console => s.console(&mut r, conn),
             App::Rev => s.rev(&mut r),
             App::Files => s.files(&mut r, seed, conn),
+            App::StopsReading => {
+                s.files(&mut r, seed, conn);
+                let path = s.file.take().map(|f| f.0).unwrap_or_default();
+                let reply = FileReply::Serve {
+                    contents: r.bytes(STOPS_READING_FILE),
+                    pieces: 16,
+                };
+                s.file = Some((path, reply));
+            }
             App::Status => {
                 let host = r.chance(500);
                 let mut req = Vec::new();
@@ -614,7 +646,7 @@ impl Scenario {
                 }
                 Some(out)
             }
-            App::Files => {
+            App::Files | App::StopsReading => {
                 let (path, reply) = self.file.as_ref()?;
                 Some(match reply {
                     FileReply::Serve { contents, .. } => [http::file_header(path), &contents[..]].concat(),
@@ -649,6 +681,7 @@ impl Scenario {
     pub fn expected_close(&self) -> &'static str {
         match self.app {
             App::Silent | App::Stalled => "Error(HandshakeTimeout)",
+            App::StopsReading => "Error(SendStalled)",
             App::Console if self.server.contains(&ServerStep::Quit) => "LocalClose",
             App::Console | App::Rev if self.client.contains(&ClientStep::CloseNotify) => "PeerClosed",
             _ => "LocalClose",
@@ -803,6 +836,17 @@ struct Conn {
     expected_client_len: Option<usize>,
     last_activity: Instant,
     closed_at: Option<Instant>,
+    /// Ciphertext sent towards the client and not yet taken by it (see [`TRANSPORT_WINDOW`]).
+    in_flight: usize,
+    /// Ciphertext the server produced that the full transport could not take yet.
+    blocked: VecDeque<Vec<u8>>,
+    /// When the server's writes last went from flowing to blocked.
+    blocked_at: Option<Instant>,
+    writes_blocked: bool,
+    /// The server stopped (signal shutdown): no more server steps.
+    stopped: bool,
+    /// The server stopped before this connection was accepted: nothing happens on it.
+    never_accepted: bool,
 }
 
 impl Conn {
@@ -842,6 +886,12 @@ impl Conn {
             expected_client_len: scenario.expected_client_plaintext().map(|p| p.len()),
             last_activity: scenario.start,
             closed_at: None,
+            in_flight: 0,
+            blocked: VecDeque::new(),
+            blocked_at: None,
+            writes_blocked: false,
+            stopped: false,
+            never_accepted: false,
             scenario,
         }
     }
@@ -877,7 +927,7 @@ impl Conn {
     }
 
     fn server_step_ready(&self) -> bool {
-        if self.server.is_closed() {
+        if self.server.is_closed() || self.stopped {
             return !self.server_track.steps.is_empty(); // dropped when performed
         }
         match self.server_track.steps.front() {
@@ -892,12 +942,16 @@ impl Conn {
                     && self.server_plaintext_len >= self.expected_server_len
                     && !self.reneg_pending()
             }
-            Some(ServerStep::Respond(_) | ServerStep::FileData(_) | ServerStep::FileEnd) => true,
+            // The adapter reads the next piece only once the last one is written.
+            Some(ServerStep::Respond(_) | ServerStep::FileData(_) | ServerStep::FileEnd) => self.blocked.is_empty(),
         }
     }
 
     /// The earliest thing this connection can do, if any.
     fn next(&self) -> Option<(Instant, Item)> {
+        if self.never_accepted {
+            return None;
+        }
         let mut c: Vec<(Instant, Item)> = Vec::with_capacity(5);
         if let Some(t) = self.c2s.next_event_time() {
             c.push((t, Item::ToServer));
@@ -930,11 +984,17 @@ impl Conn {
             }
             Item::ToClient => {
                 while let Some(data) = self.s2c.poll_deliver(now) {
+                    if self.scenario.app == App::StopsReading && self.client.c.plaintext.len() >= STOPS_READING_AFTER {
+                        // Not read: it stays in the transport's buffers.
+                        continue;
+                    }
+                    self.in_flight -= data.len();
                     if !self.client.frozen {
                         self.client.c.stream.get_mut().incoming.extend_from_slice(&data);
                         self.pump_client(now);
                     }
                 }
+                self.flush_blocked(now);
             }
             Item::Timeout => {
                 self.server.handle_timeout(now);
@@ -995,7 +1055,7 @@ impl Conn {
             return;
         };
         self.server_track.think(now);
-        if self.server.is_closed() {
+        if self.server.is_closed() || self.stopped {
             return;
         }
         match step {
@@ -1015,17 +1075,61 @@ impl Conn {
     fn drain_server(&mut self, now: Instant) {
         while let Some(t) = self.server.poll_transmit() {
             assert!(!t.data.is_empty(), "conn {}: empty transmit", self.id);
-            self.s2c.send(now, &t.data);
+            self.blocked.push_back(t.data.to_vec());
         }
+        self.flush_blocked(now);
         while let Some(e) = self.server.poll_event() {
             match &e {
                 Event::Plaintext(b) => self.server_plaintext_len += b.len(),
                 Event::FileRequest(r) => self.on_file_request(now, r),
-                Event::Closed(_) => self.closed_at = Some(now),
+                Event::Closed(reason) => {
+                    self.closed_at = Some(now);
+                    if *reason == CloseReason::Error(SessionError::SendStalled) {
+                        // The peer is not reading: the adapter gives up on what it still holds.
+                        self.blocked.clear();
+                    }
+                }
                 _ => {}
             }
             self.events.push((now, e));
         }
+    }
+
+    /// The adapter's part of writing: hands what the transport can take to the network, the rest
+    /// waits, and the session learns whether the peer is taking its data.
+    fn flush_blocked(&mut self, now: Instant) {
+        let mut progressed = false;
+        while let Some(front) = self.blocked.front() {
+            if self.in_flight + front.len() > TRANSPORT_WINDOW && self.in_flight > 0 {
+                if !self.writes_blocked {
+                    self.writes_blocked = true;
+                    self.blocked_at = Some(now);
+                }
+                self.server.send_blocked(now);
+                return;
+            }
+            let data = self.blocked.pop_front().unwrap_or_default();
+            self.in_flight += data.len();
+            self.s2c.send(now, &data);
+            progressed = true;
+        }
+        if progressed && self.writes_blocked {
+            self.writes_blocked = false;
+            self.server.send_progress(now);
+        }
+    }
+
+    /// The server stops (SIGINT/SIGTERM in the CLI): what every adapter does on its shutdown
+    /// switch.
+    fn shutdown(&mut self, now: Instant) {
+        self.stopped = true;
+        if self.connect_at.is_some() || now < self.scenario.start {
+            // Not accepted yet: the listener is closed, this client never gets in.
+            self.never_accepted = true;
+            return;
+        }
+        self.server.close();
+        self.drain_server(now);
     }
 
     /// The adapter's part of `-WWW`: answer, then the contents in pieces, each a scripted step.
@@ -1067,6 +1171,8 @@ pub struct Sim {
     pub now: Instant,
     /// (time, connection, 0 = to server / 1 = to client, piece length), in delivery order.
     schedule: Vec<(Instant, usize, u8, usize)>,
+    /// When the server is stopped by a signal, if it is.
+    shutdown_at: Option<Instant>,
 }
 
 /// What a run produced.
@@ -1086,6 +1192,8 @@ pub struct Outcome {
     pub client_plaintext: Vec<Vec<u8>>,
     pub client_closed: Vec<bool>,
     pub client_error: Vec<Option<String>>,
+    /// Per connection: when the server's writes first blocked.
+    pub blocked_at: Vec<Option<Instant>>,
     /// Virtual time at the end.
     pub end: Instant,
 }
@@ -1113,7 +1221,14 @@ impl Sim {
             rank,
             now: Instant::ZERO,
             schedule: Vec::new(),
+            shutdown_at: None,
         }
+    }
+
+    /// Stops the server at `at`, as SIGINT/SIGTERM does.
+    pub fn with_shutdown_at(mut self, at: Instant) -> Sim {
+        self.shutdown_at = Some(at);
+        self
     }
 
     /// Runs until nothing can happen any more.
@@ -1125,6 +1240,14 @@ impl Sim {
                 .enumerate()
                 .filter_map(|(i, c)| c.next().map(|(t, item)| ((t, self.rank[i], item), i)))
                 .min();
+            if let Some(at) = self.shutdown_at.filter(|&at| next.is_none_or(|((t, ..), _)| at < t)) {
+                self.shutdown_at = None;
+                self.now = self.now.max(at);
+                for &i in &self.rank {
+                    self.conns[i].shutdown(self.now);
+                }
+                continue;
+            }
             let Some(((t, _, item), i)) = next else {
                 return self.finish();
             };
@@ -1167,6 +1290,7 @@ impl Sim {
             client_plaintext: self.conns.iter().map(|c| c.client.c.plaintext.clone()).collect(),
             client_closed: self.conns.iter().map(|c| c.client.c.closed).collect(),
             client_error: self.conns.iter().map(|c| c.client.c.error.clone()).collect(),
+            blocked_at: self.conns.iter().map(|c| c.blocked_at).collect(),
             end: self.now,
         }
     }
@@ -1338,6 +1462,24 @@ impl Outcome {
             matches!(events.last(), Some(Event::Closed(_))),
             "Closed is not the last event",
         )?;
+        if s.app == App::StopsReading {
+            let blocked = self.blocked_at[i];
+            ensure(blocked.is_some(), "the server's writes never blocked")?;
+            ensure(
+                self.closed_at[i] == blocked.map(|b| b + SEND_TIMEOUT),
+                &format!(
+                    "closed at {:?}, not at the send timeout after {blocked:?}",
+                    self.closed_at[i]
+                ),
+            )?;
+            let got = &self.client_plaintext[i];
+            let want = s.expected_client_plaintext().unwrap_or_default();
+            ensure(
+                got.len() < want.len() && want.starts_with(got),
+                "the client's bytes are not a strict prefix of the file",
+            )?;
+            return Ok(());
+        }
         if s.app.times_out() {
             ensure(events.len() == 1, "a hung client gets nothing but the timeout")?;
             ensure(
