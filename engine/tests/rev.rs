@@ -151,3 +151,20 @@ fn unfinished_line_at_eof_without_close_notify_is_not_answered() {
         assert!(err.contains("decode error"), "{err}");
     }
 }
+
+#[test]
+fn unfinished_line_at_eof_with_ignore_unexpected_eof_is_answered() {
+    let config = server_config(|b| b.ignore_unexpected_eof());
+    let opts = SessionOptions {
+        mode: AppMode::Rev,
+        ..Default::default()
+    };
+    let mut p = Pair::connected(&config, opts, ClientOptions::tls13());
+    p.assert_established();
+    p.client_send(b"abc\ndef");
+    p.server.handle_eof(p.now);
+    p.drive();
+    assert_eq!(p.client.plaintext, b"cba\nfed\n");
+    assert_eq!(p.closed(), Some(&CloseReason::PeerClosed));
+    assert!(p.client.closed, "close_notify, no alert: {:?}", p.client.error);
+}
