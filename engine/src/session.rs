@@ -83,6 +83,9 @@ pub struct Session<B: TlsBackend> {
     /// Early data: `Reading` until `SSL_read_early_data` finished (only with
     /// [`SessionOptions::early_data`]).
     early: EarlyPhase,
+    /// The peer's close_notify arrived while its web request was still being answered: nothing
+    /// more is read, the answer is still sent.
+    peer_closed: bool,
 }
 
 /// Where a session is in reading TLS 1.3 early data.
@@ -118,6 +121,7 @@ impl<B: TlsBackend> Session<B> {
             send_blocked_since: None,
             console_closed: false,
             early,
+            peer_closed: false,
         }
     }
 
@@ -526,7 +530,7 @@ impl<B: TlsBackend> Session<B> {
     }
 
     fn read_plaintext(&mut self) {
-        while self.phase == Phase::Open {
+        while self.phase == Phase::Open && !self.peer_closed {
             let r = self.tls.read(&mut self.read_buf);
             self.pump();
             match r {
@@ -544,6 +548,11 @@ impl<B: TlsBackend> Session<B> {
                     break;
                 }
                 Ok(ReadStatus::Closed) => {
+                    self.last_line();
+                    if self.phase == Phase::Open && self.answering() {
+                        self.peer_closed = true;
+                        break;
+                    }
                     self.tls.shutdown();
                     self.pump();
                     self.finish(CloseReason::PeerClosed);
@@ -552,9 +561,42 @@ impl<B: TlsBackend> Session<B> {
                 Err(e) => self.fail(e.into()),
             }
         }
-        if self.web == WebState::Renegotiating && self.phase == Phase::Open && !self.tls.renegotiation_pending() {
+        // After close_notify the client cannot take part in a renegotiation any more; s_server
+        // stops waiting for it when its read sees the end, and sends the page.
+        if self.web == WebState::Renegotiating
+            && self.phase == Phase::Open
+            && (self.peer_closed || !self.tls.renegotiation_pending())
+        {
             self.send_status_page();
         }
+    }
+
+    /// At close_notify `BIO_gets` returns an unfinished last line as a line, so s_server still
+    /// answers a request line without its line end (`-www`/`-WWW`/`-HTTP`) or reverses it
+    /// (`-rev`). Without close_notify OpenSSL fails the read instead and nothing is answered.
+    fn last_line(&mut self) {
+        let mut line = Vec::new();
+        self.lines.take_pending(|l| line.extend_from_slice(l));
+        if line.is_empty() {
+            return;
+        }
+        match self.opts.mode {
+            AppMode::Rev => match rev_reply(&line, self.opts.ign_eof) {
+                Some(reply) => self.send_rev(&[reply], false),
+                None => self.send_rev(&[], true),
+            },
+            AppMode::Web(mode) if self.web == WebState::Reading => self.on_request(http::classify_line(mode, &line)),
+            _ => {}
+        }
+    }
+
+    /// A web request is being answered (the answer goes out even after the peer's close_notify,
+    /// as s_server writes it regardless).
+    fn answering(&self) -> bool {
+        matches!(
+            self.web,
+            WebState::Renegotiating | WebState::AwaitingFile(_) | WebState::SendingFile
+        )
     }
 
     /// Idle sessions hold no large read buffer.
@@ -576,20 +618,23 @@ impl<B: TlsBackend> Session<B> {
         let mut lines = core::mem::take(&mut self.lines);
         let mut replies: Vec<Vec<u8>> = Vec::new();
         let mut close = false;
-        lines.push(data, |line| {
-            let trimmed = trim_line_end(line);
-            if trimmed == b"CLOSE" && !self.opts.ign_eof {
-                close = true;
-                return false;
+        lines.push(data, |line| match rev_reply(line, self.opts.ign_eof) {
+            Some(reply) => {
+                replies.push(reply);
+                true
             }
-            let mut r: Vec<u8> = trimmed.iter().rev().copied().collect();
-            r.push(b'\n');
-            replies.push(r);
-            true
+            None => {
+                close = true;
+                false
+            }
         });
         self.lines = lines;
+        self.send_rev(&replies, close);
+    }
+
+    fn send_rev(&mut self, replies: &[Vec<u8>], close: bool) {
         for r in replies {
-            self.write_plain(&r);
+            self.write_plain(r);
         }
         if close {
             self.events.push_back(Event::RevClose);
@@ -611,11 +656,16 @@ impl<B: TlsBackend> Session<B> {
             }
         });
         self.lines = lines;
+        if let Some(r) = request {
+            self.on_request(r);
+        }
+    }
+
+    fn on_request(&mut self, request: Request) {
         match request {
-            None => {}
-            Some(Request::StatusPage {
+            Request::StatusPage {
                 renegotiate: Some(cert),
-            }) => {
+            } => {
                 let r = self.tls.renegotiate(cert);
                 self.pump();
                 match r {
@@ -627,14 +677,13 @@ impl<B: TlsBackend> Session<B> {
                     Err(_) => self.send_status_page(),
                 }
             }
-            Some(Request::StatusPage { renegotiate: None }) => self.send_status_page(),
-            Some(Request::File(path)) => {
+            Request::StatusPage { renegotiate: None } => self.send_status_page(),
+            Request::File(path) => {
                 self.web = WebState::AwaitingFile(path.clone());
                 self.events.push_back(Event::FileRequest(FileRequest { path }));
             }
-            Some(Request::Reject(msg)) => self.answer_and_close(&msg),
-            // The scan stops only on a request, so `Ignore` never gets here.
-            Some(Request::Ignore) => {}
+            Request::Reject(msg) => self.answer_and_close(&msg),
+            Request::Ignore => {}
         }
     }
 
@@ -689,6 +738,18 @@ impl<B: TlsBackend> Session<B> {
             self.events.push_back(Event::Closed(reason));
         }
     }
+}
+
+/// `-rev`'s answer to one line: the line without its line end, reversed, plus `\n`; `None` for
+/// `CLOSE` (unless `-ign_eof`), which ends the connection.
+fn rev_reply(line: &[u8], ign_eof: bool) -> Option<Vec<u8>> {
+    let trimmed = trim_line_end(line);
+    if trimmed == b"CLOSE" && !ign_eof {
+        return None;
+    }
+    let mut r: Vec<u8> = trimmed.iter().rev().copied().collect();
+    r.push(b'\n');
+    Some(r)
 }
 
 fn trim_line_end(line: &[u8]) -> &[u8] {

@@ -178,3 +178,58 @@ fn web_mode_survives_a_flood_without_newlines() {
         p.kinds()
     );
 }
+
+/// The `decode_error` alert OpenSSL sends (as s_server does) when the peer's stream ends inside
+/// or before a record: level fatal (2), description decode_error (50).
+const DECODE_ERROR_ALERT: &[u8] = b"\x15\x03\x03\x00\x02\x02\x32";
+
+#[test]
+fn record_cut_short_by_eof_gets_decode_error() {
+    let config = default_config();
+    let mut hello = Pair::new(&config, SessionOptions::default(), ClientOptions::tls13());
+    hello.client.pump();
+    let hello = std::mem::take(&mut hello.client.stream.get_mut().outgoing);
+    let cuts: [&[u8]; 5] = [
+        b"",
+        b"\x16",
+        b"\x16\x03\x01",
+        b"\x16\x03\x01\x02\x00\x01",
+        &hello[..hello.len() - 1],
+    ];
+    for cut in cuts {
+        let mut s = session(&config, SessionOptions::default());
+        s.handle_input(sserve_engine::Instant::ZERO, cut);
+        assert!(!s.is_closed(), "waiting for the rest of the record");
+        s.handle_eof(sserve_engine::Instant::ZERO);
+        assert!(s.is_closed());
+        let (out, events) = drain(&mut s);
+        assert_eq!(out, DECODE_ERROR_ALERT, "after {cut:02x?}");
+        assert_eq!(tls_error(&events).kind, TlsErrorKind::UnexpectedEof);
+    }
+}
+
+#[test]
+fn sslv2_client_hello_cut_short_gets_decode_error() {
+    // An SSLv2-format ClientHello (2-byte header with the high bit set), cut after 10 bytes.
+    let config = default_config();
+    let mut s = session(&config, SessionOptions::default());
+    s.handle_input(
+        sserve_engine::Instant::ZERO,
+        b"\x80\x22\x01\x03\x03\x00\x09\x00\x00\x00",
+    );
+    s.handle_eof(sserve_engine::Instant::ZERO);
+    let (out, events) = drain(&mut s);
+    assert_eq!(out, DECODE_ERROR_ALERT);
+    tls_error(&events);
+}
+
+#[test]
+fn ignore_unexpected_eof_makes_eof_a_clean_close() {
+    let config = server_config(|b| b.ignore_unexpected_eof());
+    let mut p = Pair::connected(&config, SessionOptions::default(), ClientOptions::tls12());
+    p.assert_established();
+    p.server.handle_eof(p.now);
+    p.drive();
+    assert_eq!(p.closed(), Some(&CloseReason::PeerClosed));
+    assert!(p.client.closed, "close_notify, no alert: {:?}", p.client.error);
+}

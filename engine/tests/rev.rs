@@ -115,5 +115,56 @@ fn peer_close_notify_ends_rev() {
     p.client_send(b"partial");
     p.client.shutdown();
     p.drive();
+    // At close_notify BIO_gets returns the unfinished line: s_server reverses it too.
+    assert_eq!(p.client.plaintext, b"laitrap\n");
     assert_eq!(p.closed(), Some(&CloseReason::PeerClosed));
+    assert!(p.client.closed, "close_notify after the answer");
+}
+
+#[test]
+fn unfinished_close_at_close_notify_closes() {
+    let mut p = rev_pair(false);
+    p.client.write(b"one\nCLOSE");
+    p.client.shutdown();
+    p.drive();
+    assert_eq!(p.client.plaintext, b"eno\n");
+    assert_eq!(p.events, vec![Event::RevClose, Event::Closed(CloseReason::LocalClose)]);
+}
+
+#[test]
+fn unfinished_line_at_eof_without_close_notify_is_not_answered() {
+    for client in [ClientOptions::tls13(), ClientOptions::tls12()] {
+        let config = default_config();
+        let opts = SessionOptions {
+            mode: AppMode::Rev,
+            ..Default::default()
+        };
+        let mut p = Pair::connected(&config, opts, client);
+        p.assert_established();
+        p.client_send(b"abc\ndef");
+        p.server.handle_eof(p.now);
+        p.drive();
+        // OpenSSL fails the read (and sends decode_error) before the line is complete.
+        assert_eq!(p.client.plaintext, b"cba\n");
+        assert_eq!(p.closed(), Some(&CloseReason::PeerEof));
+        let err = p.client.error.as_deref().expect("the client reads an alert");
+        assert!(err.contains("decode error"), "{err}");
+    }
+}
+
+#[test]
+fn unfinished_line_at_eof_with_ignore_unexpected_eof_is_answered() {
+    let config = server_config(|b| b.ignore_unexpected_eof());
+    let opts = SessionOptions {
+        mode: AppMode::Rev,
+        ..Default::default()
+    };
+    let mut p = Pair::connected(&config, opts, ClientOptions::tls13());
+    p.assert_established();
+    p.client_send(b"abc\ndef");
+    p.server.handle_eof(p.now);
+    p.drive();
+    assert_eq!(p.client.plaintext, b"cba\nfed\n");
+    assert_eq!(p.closed(), Some(&CloseReason::PeerClosed));
+    assert!(p.client.closed, "close_notify, no alert: {:?}", p.client.error);
 }

@@ -388,3 +388,109 @@ fn console_is_ignored_in_web_modes() {
         assert_eq!(p.client.plaintext, b"");
     }
 }
+
+/// A request line without its line end, then close_notify: `BIO_gets` returns the unfinished
+/// line at close_notify, so s_server answers it, then sends its own close_notify.
+#[test]
+fn unfinished_request_line_at_close_notify_is_answered() {
+    for client in [ClientOptions::tls13(), ClientOptions::tls12()] {
+        let mut p = web_pair(WebMode::Status, client);
+        p.client.write(b"Host: x\r\nGET / HTTP/1.0");
+        p.client.shutdown();
+        p.drive();
+        assert!(p.client.plaintext.starts_with(HTML_HEADER), "{:?}", p.kinds());
+        assert!(text(&p.client.plaintext).ends_with("</pre></BODY></HTML>\r\n\r\n"));
+        assert!(p.client.closed);
+        assert_eq!(p.closed(), Some(&CloseReason::LocalClose));
+    }
+}
+
+#[test]
+fn unfinished_file_request_at_close_notify_is_served() {
+    for (mode, line, path, header) in [
+        (WebMode::Files, &b"GET /a.txt HTTP/1.0"[..], "a.txt", TEXT_HEADER),
+        (WebMode::Raw, b"GET /r.txt HTTP/1.0", "r.txt", &b""[..]),
+    ] {
+        let mut p = web_pair(mode, ClientOptions::tls13());
+        p.client.write(line);
+        p.client.shutdown();
+        p.drive();
+        let req = file_requests(&p.events).pop().expect("a file request");
+        assert_eq!(req.path, path);
+        assert!(p.closed().is_none(), "kept open to answer: {:?}", p.kinds());
+        // More input after the peer's close_notify is not read.
+        p.server.handle_eof(p.now);
+        assert!(!p.server.is_closed());
+        p.server.respond_file(&req, Ok(()));
+        p.server.file_data(b"body\n");
+        p.server.file_end();
+        p.drive();
+        assert_eq!(p.client.plaintext, [header, b"body\n"].concat());
+        assert!(p.client.closed);
+        assert_eq!(p.closed(), Some(&CloseReason::LocalClose));
+    }
+}
+
+#[test]
+fn unfinished_invalid_file_name_at_close_notify_is_refused() {
+    let mut p = web_pair(WebMode::Files, ClientOptions::tls13());
+    p.client.write(b"GET /a.txt");
+    p.client.shutdown();
+    p.drive();
+    assert_eq!(
+        p.client.plaintext,
+        [TEXT_HEADER, b"'a.txt' is an invalid file name\r\n"].concat()
+    );
+}
+
+/// The request line and close_notify in one read: the request is still answered.
+#[test]
+fn complete_request_then_close_notify_in_one_input_is_served() {
+    let mut p = web_pair(WebMode::Files, ClientOptions::tls12());
+    p.client.write(b"GET /a.txt HTTP/1.0\r\n");
+    p.client.shutdown();
+    p.drive();
+    let req = file_requests(&p.events).pop().expect("a file request");
+    p.server.respond_file(&req, Ok(()));
+    p.server.file_data(b"x");
+    p.server.file_end();
+    p.drive();
+    assert_eq!(p.client.plaintext, [TEXT_HEADER, b"x"].concat());
+}
+
+#[test]
+fn unfinished_reneg_request_at_close_notify_gets_the_page() {
+    let mut p = web_pair(WebMode::Status, ClientOptions::tls12());
+    p.client.write(b"GET /reneg HTTP/1.0");
+    p.client.shutdown();
+    p.drive();
+    assert!(p.client.plaintext.starts_with(HTML_HEADER), "{:?}", p.kinds());
+    assert_eq!(p.closed(), Some(&CloseReason::LocalClose));
+}
+
+#[test]
+fn non_request_at_close_notify_closes_without_answer() {
+    let mut p = web_pair(WebMode::Status, ClientOptions::tls13());
+    p.client.write(b"POST / HTTP/1.0");
+    p.client.shutdown();
+    p.drive();
+    assert_eq!(p.client.plaintext, b"");
+    assert_eq!(p.closed(), Some(&CloseReason::PeerClosed));
+    assert!(p.client.closed);
+}
+
+/// Without close_notify OpenSSL fails the read at EOF: no answer, a decode_error alert.
+#[test]
+fn unfinished_request_line_at_eof_without_close_notify_is_not_answered() {
+    for mode in [WebMode::Status, WebMode::Files, WebMode::Raw] {
+        let mut p = web_pair(mode, ClientOptions::tls13());
+        p.client_send(b"GET /a.txt HTTP/1.0");
+        p.server.handle_eof(p.now);
+        p.drive();
+        assert_eq!(p.client.plaintext, b"", "{mode:?}");
+        assert!(file_requests(&p.events).is_empty());
+        assert_eq!(p.closed(), Some(&CloseReason::PeerEof));
+        let err = p.client.error.as_deref().expect("the client reads an alert");
+        assert!(err.contains("decode error"), "{err}");
+    }
+}

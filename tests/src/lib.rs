@@ -908,11 +908,18 @@ pub fn python(script: &str, args: &[&str]) -> Finished {
 }
 
 /// Python snippet: connects with TLS (no certificate verification) to `127.0.0.1:argv[1]`,
-/// sends `argv[3]` (bytes written with Python `unicode_escape` escapes) and writes everything received until the
-/// connection ends to stdout. `argv[2]` selects the version: `1.2`, `1.3` or `any`.
+/// sends `argv[3]` (bytes written with Python `unicode_escape` escapes) and writes everything
+/// received until the connection ends to stdout. `argv[2]` selects the version: `1.2`, `1.3` or
+/// `any`. `argv[4]` (optional) says how the client ends its side after the request: `keep`
+/// (default: it does not), `close_notify` (sends close_notify, keeps reading) or `fin` (half-closes
+/// TCP without close_notify). The TLS runs over memory BIOs so that the client can send
+/// close_notify and still read the answer (`SSLSocket.unwrap` would discard it). How the
+/// connection ended goes to stderr as `END: close_notify`, `END: eof`, `END: reset` or
+/// `END: error <reason>` (exit status 1, e.g. on an alert from the server).
 pub const PY_TLS_FETCH: &str = r#"
 import socket, ssl, sys
 port, ver, req = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+ending = sys.argv[4] if len(sys.argv) > 4 else "keep"
 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
 ctx.check_hostname = False
 ctx.verify_mode = ssl.CERT_NONE
@@ -921,24 +928,86 @@ if ver != "any":
     ctx.minimum_version = v
     ctx.maximum_version = v
 req = req.encode("ascii").decode("unicode_escape").encode("latin-1")
-with socket.create_connection(("127.0.0.1", port), timeout=15) as raw:
-    with ctx.wrap_socket(raw, server_hostname="localhost") as s:
-        s.sendall(req)
-        out = b""
-        while True:
-            try:
-                d = s.recv(65536)
-            except (ssl.SSLZeroReturnError, ssl.SSLEOFError, ConnectionResetError):
-                break
+inc, outg = ssl.MemoryBIO(), ssl.MemoryBIO()
+tls = ctx.wrap_bio(inc, outg, server_hostname="localhost")
+raw = socket.create_connection(("127.0.0.1", port), timeout=15)
+def flush():
+    d = outg.read()
+    if d:
+        raw.sendall(d)
+def receive():
+    try:
+        d = raw.recv(65536)
+    except ConnectionResetError:
+        return "reset"
+    if d:
+        inc.write(d)
+        return None
+    inc.write_eof()
+    return None
+out, end = b"", None
+try:
+    while True:
+        try:
+            tls.do_handshake()
+            break
+        except ssl.SSLWantReadError:
+            flush()
+            end = receive()
+            if end:
+                raise ConnectionResetError()
+    flush()
+    tls.write(req)
+    flush()
+    if ending == "close_notify":
+        try:
+            tls.unwrap()
+        except ssl.SSLWantReadError:
+            pass
+        flush()
+    elif ending == "fin":
+        raw.shutdown(socket.SHUT_WR)
+    while end is None:
+        try:
+            d = tls.read(65536)
             if not d:
-                break
+                end = "close_notify"
             out += d
+        except ssl.SSLWantReadError:
+            end = receive()
+        except ssl.SSLZeroReturnError:
+            end = "close_notify"
+        except ssl.SSLEOFError:
+            end = "eof"
+except ConnectionResetError:
+    end = "reset"
+except ssl.SSLError as e:
+    end = "error " + str(e.reason)
 sys.stdout.buffer.write(out)
+sys.stderr.write("END: " + end + "\n")
+sys.exit(1 if end.startswith("error") else 0)
 "#;
+
+/// How [`py_fetch_ending`]'s client ends its side after the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientEnd {
+    /// It does not: it reads until the server ends the connection.
+    Keep,
+    /// It sends close_notify and keeps reading.
+    CloseNotify,
+    /// It half-closes TCP without close_notify and keeps reading.
+    Fin,
+}
 
 /// Fetches `request` (any bytes) over TLS with Python and returns the raw response bytes.
 /// `version`: `1.2`, `1.3` or `any`.
 pub fn py_fetch(port: u16, version: &str, request: &[u8]) -> Finished {
+    py_fetch_ending(port, version, request, ClientEnd::Keep)
+}
+
+/// [`py_fetch`], ending the client's side after the request as `end` says. Stderr ends with
+/// `END: close_notify`, `END: eof`, `END: reset` or `END: error <reason>` (see [`PY_TLS_FETCH`]).
+pub fn py_fetch_ending(port: u16, version: &str, request: &[u8], end: ClientEnd) -> Finished {
     let mut req = String::new();
     for &b in request {
         match b {
@@ -947,16 +1016,34 @@ pub fn py_fetch(port: u16, version: &str, request: &[u8]) -> Finished {
             _ => req.push_str(&format!("\\x{b:02x}")),
         }
     }
-    python(PY_TLS_FETCH, &[&port.to_string(), version, &req])
+    let end = match end {
+        ClientEnd::Keep => "keep",
+        ClientEnd::CloseNotify => "close_notify",
+        ClientEnd::Fin => "fin",
+    };
+    python(PY_TLS_FETCH, &[&port.to_string(), version, &req, end])
 }
 
 /// Connects over plain TCP to `127.0.0.1:port`, writes `bytes`, and reads until the server
 /// closes the connection (or 10 s pass). Returns what was read.
 pub fn tcp_garbage(port: u16, bytes: &[u8]) -> Vec<u8> {
-    use std::net::TcpStream;
+    tcp_exchange(port, bytes, false)
+}
+
+/// [`tcp_garbage`], but half-closes the connection (TCP FIN) right after writing `bytes`, as a
+/// peer that stops in the middle of a record does.
+pub fn tcp_send_then_fin(port: u16, bytes: &[u8]) -> Vec<u8> {
+    tcp_exchange(port, bytes, true)
+}
+
+fn tcp_exchange(port: u16, bytes: &[u8], fin: bool) -> Vec<u8> {
+    use std::net::{Shutdown, TcpStream};
     let mut s = TcpStream::connect(("127.0.0.1", port)).expect("tcp connect");
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     s.write_all(bytes).unwrap();
+    if fin {
+        s.shutdown(Shutdown::Write).expect("tcp half-close");
+    }
     let mut out = Vec::new();
     let mut buf = [0u8; 4096];
     let deadline = Instant::now() + Duration::from_secs(10);

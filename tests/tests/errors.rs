@@ -2,7 +2,8 @@
 //! that do not speak TLS.
 
 use sserve_tests::{
-    curl, expect_client_handshake, is_openssl, openssl, require, s_client, server, tcp_garbage, TestDir, TIMEOUT,
+    curl, expect_client_handshake, is_openssl, openssl, require, s_client, server, tcp_garbage, tcp_send_then_fin,
+    TestDir, TIMEOUT,
 };
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
@@ -272,4 +273,49 @@ fn silent_tcp_peer_is_timed_out() {
         "took {:?}",
         started.elapsed()
     );
+}
+
+/// A fatal alert record as OpenSSL 3.0 sends it before a version is agreed: content type 21,
+/// record version 0x0303, length 2, level fatal (2), then the description.
+fn fatal_alert(description: u8) -> Vec<u8> {
+    vec![0x15, 0x03, 0x03, 0x00, 0x02, 0x02, description]
+}
+
+/// An SSLv2-format ClientHello (2-byte header with the high bit set) for TLS 1.2, offering three
+/// ECDHE-ECDSA suites, with a 16-byte challenge.
+fn sslv2_client_hello() -> Vec<u8> {
+    let ciphers = [0x00, 0xc0, 0x2b, 0x00, 0xc0, 0x2c, 0x00, 0xc0, 0x09];
+    let mut body = vec![0x01, 0x03, 0x03, 0x00, ciphers.len() as u8, 0x00, 0x00, 0x00, 16];
+    body.extend_from_slice(&ciphers);
+    body.extend(0u8..16);
+    let mut hello = vec![0x80, body.len() as u8];
+    hello.extend(body);
+    hello
+}
+
+/// A stream that ends inside a record (or an SSLv2 hello) gets a decode_error alert
+/// ("unexpected eof while reading"), byte for byte as from s_server.
+#[test]
+fn record_cut_short_by_fin_gets_decode_error_alert() {
+    require!("openssl", "curl");
+    let dir = TestDir::new();
+    let srv = server!(&dir).arg("-www").start();
+    let hello = sslv2_client_hello();
+    let cuts: [&[u8]; 5] = [
+        b"\x16",
+        b"\x16\x03\x01",
+        b"\x16\x03\x01\x02\x00",
+        b"\x16\x03\x01\x02\x00\x01",
+        &hello[..10],
+    ];
+    for cut in cuts {
+        let got = tcp_send_then_fin(srv.port, cut);
+        assert_eq!(got, fatal_alert(50), "after {cut:02x?}\nserver:\n{}", srv.dump());
+    }
+    // A complete SSLv2 hello is parsed, and refused with handshake_failure whether or not the
+    // peer half-closes after it.
+    assert_eq!(tcp_send_then_fin(srv.port, &hello), fatal_alert(40), "{}", srv.dump());
+    assert_eq!(tcp_garbage(srv.port, &hello), fatal_alert(40), "{}", srv.dump());
+    let f = curl(&["-k", &srv.url("/")]);
+    assert!(f.success(), "still serving\n{}\nserver:\n{}", f.dump(), srv.dump());
 }

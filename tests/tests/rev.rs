@@ -1,6 +1,6 @@
 //! `-rev` mode with Python's `ssl` module over TLS 1.2 and TLS 1.3.
 
-use sserve_tests::{python, require, server, TestDir};
+use sserve_tests::{py_fetch_ending, python, require, server, ClientEnd, TestDir};
 
 /// Connects with the given TLS version, checks the negotiated version, sends lines and
 /// expects them reversed, then sends `CLOSE` and expects the server to close.
@@ -97,4 +97,24 @@ fn rev_refuses_a_version_it_does_not_allow() {
     // And a TLS 1.3 client is still served afterwards.
     let f = python(PY_REV, &[&srv.port.to_string(), "1.3"]);
     assert!(f.success(), "{}\nserver:\n{}", f.dump(), srv.dump());
+}
+
+/// An unfinished last line is reversed when close_notify follows it (s_server's `BIO_gets`
+/// returns it), and dropped (with a decode_error alert) when a bare TCP FIN does.
+#[test]
+fn rev_unfinished_last_line() {
+    require!("openssl", "python3");
+    let dir = TestDir::new();
+    let srv = server!(&dir).arg("-rev").start();
+    let f = py_fetch_ending(srv.port, "any", b"abc\ndef", ClientEnd::CloseNotify);
+    assert_eq!(String::from_utf8_lossy(&f.stdout), "cba\nfed\n", "{}", f.dump());
+    assert!(f.err().contains("END: close_notify"), "{}", f.dump());
+    let f = py_fetch_ending(srv.port, "any", b"abc\ndef", ClientEnd::Fin);
+    assert_eq!(String::from_utf8_lossy(&f.stdout), "cba\n", "{}", f.dump());
+    assert!(
+        f.err().contains("END: error TLSV1_ALERT_DECODE_ERROR"),
+        "{}\nserver:\n{}",
+        f.dump(),
+        srv.dump()
+    );
 }

@@ -1,7 +1,9 @@
 //! `-www` status page, `-WWW` file serving and `-HTTP`, driven by `curl` (and Python for
 //! byte-exact raw responses).
 
-use sserve_tests::{contains, curl, is_openssl, py_fetch, random_bytes, require, server, Server, TestDir};
+use sserve_tests::{
+    contains, curl, is_openssl, py_fetch, py_fetch_ending, random_bytes, require, server, ClientEnd, Server, TestDir,
+};
 
 /// `curl -sk` `url` with extra args; panics unless curl succeeds.
 fn get(srv: &Server, path: &str, extra: &[&str]) -> Vec<u8> {
@@ -274,4 +276,57 @@ fn www_raw_request_edge_cases() {
         "server unusable after a long line\n{}",
         f.dump()
     );
+}
+
+/// A last request line without its line end, then close_notify: s_server's `BIO_gets` returns
+/// the unfinished line at close_notify, so it is answered like a complete one.
+#[test]
+fn unfinished_request_line_then_close_notify_is_answered() {
+    require!("openssl", "python3");
+    let dir = TestDir::new();
+    std::fs::write(dir.www().join("a.txt"), b"file a\n").unwrap();
+    let html_ok = "HTTP/1.0 200 ok\r\nContent-type: text/html\r\n\r\n";
+    let text_ok = "HTTP/1.0 200 ok\r\nContent-type: text/plain\r\n\r\n";
+    for (mode, request, want_start, want_end) in [
+        ("-www", &b"GET / HTTP/1.0"[..], html_ok, "</pre></BODY></HTML>\r\n\r\n"),
+        ("-WWW", b"GET /a.txt HTTP/1.0", text_ok, "file a\n"),
+        ("-WWW", b"GET /a.txt", text_ok, "'a.txt' is an invalid file name\r\n"),
+        ("-HTTP", b"GET /a.txt HTTP/1.0", "file a\n", "file a\n"),
+    ] {
+        let srv = server!(&dir).arg(mode).start();
+        for version in ["1.2", "1.3"] {
+            let f = py_fetch_ending(srv.port, version, request, ClientEnd::CloseNotify);
+            let got = text(&f.stdout);
+            let what = format!("{mode} TLS {version} {:?}", text(request));
+            assert!(f.success(), "{what}\n{}\nserver:\n{}", f.dump(), srv.dump());
+            assert!(got.starts_with(want_start), "{what}: {got:?}");
+            assert!(got.ends_with(want_end), "{what}: {got:?}");
+            assert!(f.err().contains("END: close_notify"), "{what}: {}", f.dump());
+        }
+    }
+}
+
+/// The same request line ended by a TCP FIN without close_notify: OpenSSL fails the read with
+/// "unexpected eof" and sends a decode_error alert; nothing is answered. The server goes on.
+#[test]
+fn unfinished_request_line_then_fin_gets_decode_error_and_no_answer() {
+    require!("openssl", "python3");
+    let dir = TestDir::new();
+    std::fs::write(dir.www().join("a.txt"), b"file a\n").unwrap();
+    for mode in ["-www", "-WWW", "-HTTP"] {
+        let srv = server!(&dir).arg(mode).start();
+        for version in ["1.2", "1.3"] {
+            let f = py_fetch_ending(srv.port, version, b"GET /a.txt HTTP/1.0", ClientEnd::Fin);
+            let what = format!("{mode} TLS {version}");
+            assert_eq!(text(&f.stdout), "", "{what}: no answer\n{}", f.dump());
+            assert!(
+                f.err().contains("END: error TLSV1_ALERT_DECODE_ERROR"),
+                "{what}\n{}\nserver:\n{}",
+                f.dump(),
+                srv.dump()
+            );
+        }
+        let f = py_fetch(srv.port, "any", b"GET /a.txt HTTP/1.0\r\n\r\n");
+        assert!(f.stdout.ends_with(b"\n"), "{mode}: still serving\n{}", f.dump());
+    }
 }

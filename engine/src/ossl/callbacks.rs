@@ -11,16 +11,27 @@ use std::sync::Mutex;
 
 use crate::event::{Event, VerifyStep};
 
-/// Events produced by callbacks for one connection (stored as `SSL` ex_data).
+/// Events produced by callbacks for one connection (stored as `SSL` ex_data), and the one fact
+/// a callback needs from the transport.
 #[derive(Debug, Default)]
 pub(crate) struct ConnEvents {
     events: Mutex<Vec<Event>>,
     /// Set by `push`: lets the session's drain after every OpenSSL call skip the lock when no
     /// callback fired (the common case once the handshake is over).
     any: AtomicBool,
+    /// The peer's transport has ended (answered to OpenSSL's `BIO_eof`, see `ossl::eof`).
+    transport_eof: AtomicBool,
 }
 
 impl ConnEvents {
+    pub(crate) fn set_transport_eof(&self) {
+        self.transport_eof.store(true, Ordering::Release);
+    }
+
+    pub(crate) fn transport_eof(&self) -> bool {
+        self.transport_eof.load(Ordering::Acquire)
+    }
+
     pub(crate) fn push(&self, e: Event) {
         // A poisoned lock only means a callback panicked earlier; the Vec is still usable.
         self.events.lock().unwrap_or_else(|p| p.into_inner()).push(e);

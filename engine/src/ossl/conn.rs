@@ -109,6 +109,7 @@ impl SslConn<MemIo> {
         ssl.set_accept_state();
         let stream = SslStream::new(ssl, MemIo::default()).map_err(|e| config_error("SSL BIO", &e))?;
         super::output::attach(stream.ssl());
+        super::eof::attach(stream.ssl());
         Ok(SslConn::from_stream(stream))
     }
 }
@@ -133,13 +134,6 @@ impl<T> SslConn<T> {
 
     fn raw(&self) -> *mut openssl_sys::SSL {
         self.stream.ssl().as_ptr()
-    }
-
-    /// Was the context built with `SSL_OP_IGNORE_UNEXPECTED_EOF` (`-ignore_unexpected_eof`)?
-    fn ignores_unexpected_eof(&self) -> bool {
-        // SAFETY: the SSL's context is live as long as the SSL; a read-only query.
-        let opts = unsafe { openssl_sys::SSL_CTX_get_options(self.stream.ssl().ssl_context().as_ptr()) };
-        opts & openssl_sys::SSL_OP_IGNORE_UNEXPECTED_EOF != 0
     }
 
     /// Our latest Finished message (it changes with every completed handshake).
@@ -207,7 +201,13 @@ impl<T: Transport> TlsBackend for SslConn<T> {
     }
 
     fn push_eof(&mut self) {
-        self.stream.get_mut().push_eof();
+        let transport = self.stream.get_mut();
+        transport.push_eof();
+        if transport.buffered_input().1 {
+            if let Some(ev) = self.stream.ssl().ex_data(events_index()) {
+                ev.set_transport_eof();
+            }
+        }
     }
 
     fn take_ciphertext(&mut self, out: &mut BytesMut) {
@@ -267,16 +267,7 @@ impl<T: Transport> TlsBackend for SslConn<T> {
                     self.flush_blocked_write().map(|()| ReadStatus::WantInput)
                 }
                 ErrorCode::ZERO_RETURN => Ok(ReadStatus::Closed),
-                _ => {
-                    let err = from_ssl_error(e);
-                    // `-ignore_unexpected_eof`: OpenSSL asks the BIO `BIO_eof`, which our memory
-                    // transport cannot answer, so the option is applied here: EOF is a clean close.
-                    if err.kind == TlsErrorKind::UnexpectedEof && self.ignores_unexpected_eof() {
-                        Ok(ReadStatus::Closed)
-                    } else {
-                        Err(err)
-                    }
-                }
+                _ => Err(from_ssl_error(e)),
             },
         }
     }

@@ -12,6 +12,7 @@ mod conf;
 mod config;
 mod conn;
 pub mod dtls;
+mod eof;
 mod errors;
 mod ffi;
 mod info;
