@@ -8,9 +8,10 @@
 //! thread is behind (its observer writes to a stdout nobody reads, or the peer is not reading
 //! what we send), the readers stop reading, and TCP stops the peer.
 
+use std::collections::VecDeque;
 use std::io::{self, Read, Write};
 use std::net::Shutdown as SocketShutdown;
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
 use std::sync::Arc;
 use std::thread;
 use std::time::Duration as StdDuration;
@@ -64,6 +65,8 @@ pub struct BlockingServer {
     epoch: std::time::Instant,
     tx: SyncSender<Input>,
     rx: Receiver<Input>,
+    /// Console input that arrived while a connection was ending: it belongs to the next one.
+    deferred: VecDeque<Input>,
     console_started: bool,
 }
 
@@ -90,6 +93,7 @@ impl BlockingServer {
             epoch: std::time::Instant::now(),
             tx,
             rx,
+            deferred: VecDeque::new(),
             console_started: false,
         }
     }
@@ -233,13 +237,28 @@ impl BlockingServer {
             self.linger(&mut stream, id, peer_ended);
         }
         let _ = stream.shutdown(SocketShutdown::Both);
-        let _ = reader.join();
+        self.finish_reader(id, reader);
         conn.stop_requested() || stopping
+    }
+
+    /// Waits for the socket reader to end. It may be blocked on the full queue, so the queue is
+    /// drained meanwhile (socket data is dropped, console input kept for the next connection).
+    fn finish_reader(&mut self, id: u64, reader: thread::JoinHandle<()>) {
+        while !reader.is_finished() {
+            match self.rx.recv_timeout(StdDuration::from_millis(50)) {
+                Ok(Input::NetEnd(cid)) if cid == id => break,
+                Ok(i @ (Input::Console(_) | Input::ConsoleEof)) => self.deferred.push_back(i),
+                Ok(_) | Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+        }
+        let _ = reader.join();
     }
 
     /// Waits for the next input (or the session's timer) and hands it to the connection.
     fn wait(&mut self, conn: &mut Connection, id: u64, peer_ended: &mut bool) {
         let input = match conn.poll_timeout() {
+            _ if !self.deferred.is_empty() => self.deferred.pop_front(),
             Some(deadline) => {
                 let wait = StdDuration::from(deadline.saturating_duration_since(self.now()));
                 match self.rx.recv_timeout(wait) {
@@ -300,22 +319,13 @@ impl BlockingServer {
     fn linger(&mut self, stream: &mut Stream, id: u64, mut peer_ended: bool) {
         let _ = stream.shutdown(SocketShutdown::Write);
         let until = std::time::Instant::now() + LINGER;
-        let mut console = Vec::new();
         while !peer_ended && !self.shutdown.is_triggered() {
             let left = until.saturating_duration_since(std::time::Instant::now());
             match self.rx.recv_timeout(left) {
                 Ok(Input::NetEnd(cid)) if cid == id => peer_ended = true,
-                Ok(i @ (Input::Console(_) | Input::ConsoleEof)) => console.push(i),
+                Ok(i @ (Input::Console(_) | Input::ConsoleEof)) => self.deferred.push_back(i),
                 Ok(_) => {}
                 Err(_) => break,
-            }
-        }
-        // Console input that arrived while we closed belongs to the next connection. The
-        // queue may be full again by now: what does not fit is dropped rather than waited for
-        // (the console reader is blocked on the same queue).
-        for i in console {
-            if let Err(TrySendError::Full(_)) = self.tx.try_send(i) {
-                break;
             }
         }
     }

@@ -19,7 +19,7 @@ pub(crate) const READ_SIZE: usize = 16 * 1024;
 pub(crate) const FILE_PIECE: usize = 128 * 1024;
 /// Largest single socket write while watching for a stalled peer: a peer that takes none of
 /// this within the send timeout is not reading at all.
-pub(crate) const SEND_CHUNK: usize = 16 * 1024;
+pub(crate) const SEND_CHUNK: usize = 64 * 1024;
 /// How long to wait for the peer's FIN after our last write (s_server waits 0.5 s).
 pub(crate) const LINGER: StdDuration = StdDuration::from_millis(500);
 

@@ -56,14 +56,39 @@ impl Default for AsyncServeOptions {
     }
 }
 
+/// A burst must reach this many connections before its end is worth giving memory back.
+const TRIM_AFTER: usize = 64;
+
 /// Counts live connections and wakes whoever waits for that count to drop.
 #[derive(Debug, Default)]
 struct Tracker {
     active: AtomicUsize,
     changed: Notify,
+    /// The most connections alive at once since memory was last given back.
+    peak: AtomicUsize,
 }
 
 impl Tracker {
+    fn opened(&self) {
+        let now = self.active.fetch_add(1, Ordering::SeqCst) + 1;
+        self.peak.fetch_max(now, Ordering::SeqCst);
+    }
+
+    /// Called as a connection ends: true when the live count has fallen to half of a burst's
+    /// peak, the moment to give the burst's memory back (the allocator keeps it otherwise).
+    /// Halving means a few trims per burst, the last one near its end.
+    fn closed(&self) -> bool {
+        let now = self.active.fetch_sub(1, Ordering::SeqCst) - 1;
+        self.changed.notify(usize::MAX);
+        let peak = self.peak.load(Ordering::SeqCst);
+        peak >= TRIM_AFTER
+            && now <= peak / 2
+            && self
+                .peak
+                .compare_exchange(peak, now, Ordering::SeqCst, Ordering::SeqCst)
+                .is_ok()
+    }
+
     async fn wait_below(&self, limit: usize) {
         loop {
             if self.active.load(Ordering::SeqCst) < limit {
@@ -79,12 +104,26 @@ impl Tracker {
 }
 
 /// Decrements the live count when a connection task ends, however it ends.
-struct Live(Arc<Tracker>);
+struct Live(Option<Arc<Tracker>>);
+
+impl Live {
+    fn new(tracker: &Arc<Tracker>) -> Live {
+        tracker.opened();
+        Live(Some(tracker.clone()))
+    }
+
+    /// Ends the connection's count; true when memory should be given back now.
+    fn end(mut self) -> bool {
+        self.0.take().is_some_and(|t| t.closed())
+    }
+}
 
 impl Drop for Live {
     fn drop(&mut self) {
-        self.0.active.fetch_sub(1, Ordering::SeqCst);
-        self.0.changed.notify(usize::MAX);
+        // A task that panicked: count it out, leave the memory for the next trim.
+        if let Some(t) = self.0.take() {
+            t.closed();
+        }
     }
 }
 
@@ -174,12 +213,14 @@ pub async fn serve<R: Runtime>(
                 summary.connections += 1;
                 let id = summary.connections;
                 peer.report(&mut *lock(&shared.observer), id);
-                tracker.active.fetch_add(1, Ordering::SeqCst);
-                let live = Live(tracker.clone());
+                let live = Live::new(&tracker);
                 let shared = shared.clone();
                 rt.spawn(async move {
                     drive(&shared, id, stream).await;
-                    drop(live);
+                    if live.end() {
+                        // Off the event loop: it locks the allocator's arenas for a moment.
+                        shared.rt.unblock(sserve_engine::ossl::release_free_memory).await;
+                    }
                 });
             }
         }

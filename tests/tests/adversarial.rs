@@ -344,3 +344,68 @@ fn stalled_download_smol() {
 fn stalled_download_blocking() {
     stalled_download("blocking");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Memory comes back after a burst of connections
+// ---------------------------------------------------------------------------------------------
+
+/// Python: opens `argv[2]` TLS connections at once, then sends `GET /` on each and reads the
+/// page; prints how many succeeded.
+const PY_BURST: &str = r#"
+import asyncio, resource, ssl, sys
+port, n = int(sys.argv[1]), int(sys.argv[2])
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+async def one(go, ready):
+    r, w = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port, ssl=ctx, server_hostname="localhost"), 60)
+    ready[0] += 1
+    if ready[0] == n:
+        go.set()
+    await asyncio.wait_for(go.wait(), 60)
+    w.write(b"GET / HTTP/1.0\r\n\r\n")
+    await w.drain()
+    await asyncio.wait_for(r.read(), 60)
+    w.close()
+async def main():
+    go, ready = asyncio.Event(), [0]
+    res = await asyncio.gather(*(one(go, ready) for _ in range(n)), return_exceptions=True)
+    print(sum(1 for x in res if not isinstance(x, BaseException)), flush=True)
+asyncio.run(main())
+"#;
+
+#[test]
+fn memory_comes_back_after_a_burst() {
+    require!("python3");
+    if skip_for_openssl("s_server serves one connection at a time") {
+        return;
+    }
+    let dir = TestDir::new();
+    let srv = server!(&dir).args(["-www"]).start();
+    let pid = srv.proc.id();
+    // Warm-up: lazily built tables are not part of the burst.
+    sserve_tests::py_fetch(srv.port, "any", b"GET / HTTP/1.0\r\n\r\n");
+    std::thread::sleep(Duration::from_millis(300));
+    let (idle, _) = rss_kib(pid).expect("/proc/<pid>/status");
+    let n = 1000;
+    let r = python(PY_BURST, &[&srv.port.to_string(), &n.to_string()]);
+    assert_eq!(r.out().trim(), n.to_string(), "{}\n{}", r.dump(), srv.dump());
+    let (_, peak) = rss_kib(pid).unwrap();
+    // The last connections end a moment after the client has its pages.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut after = peak;
+    while Instant::now() < deadline {
+        after = rss_kib(pid).unwrap().0;
+        if after < idle + 16 * 1024 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        after < idle + 16 * 1024,
+        "RSS {idle} KiB idle, {peak} KiB at the peak of {n} connections, still {after} KiB after"
+    );
+    assert!(peak > idle + 16 * 1024, "the burst ({peak} KiB peak) proves nothing");
+}

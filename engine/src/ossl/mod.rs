@@ -1,7 +1,8 @@
 //! The OpenSSL backend: a shared [`ServerConfig`] (one `SSL_CTX`) and per-connection
 //! [`OpensslTls`] objects driven over in-memory buffers.
 //!
-//! This module is the only place with `unsafe` code. Object ownership is left to the `openssl`
+//! This module is the only place with `unsafe` code (which is also why the one process-wide
+//! call an adapter needs, [`release_free_memory`], lives here). Object ownership is left to the `openssl`
 //! crate's owning types wherever it has them (`SslContext`, `Ssl`, `SslStream`, `X509`, `PKey`);
 //! the few objects it lacks get their own owning wrapper with `Drop` ([`conf::ConfCtx`],
 //! [`membio::MemBio`]).
@@ -18,6 +19,7 @@ mod ffi;
 mod info;
 mod membio;
 mod memio;
+mod memory;
 mod ocsp;
 mod output;
 // --- verify ---
@@ -32,6 +34,7 @@ pub use config::{CertFormat, DtlsVersion, ServerConfig, ServerConfigBuilder, Tls
 pub use conn::{OpensslTls, SslConn, Transport};
 pub use dtls::{DtlsAcceptor, DtlsListener, DtlsSettings, OpensslDtls};
 pub use memio::MemIo;
+pub use memory::release_free_memory;
 pub use ocsp::{OcspQuery, OcspQueryError, OcspStaple, StapleInfo};
 pub use output::SecuritySink;
 // --- certs ---
