@@ -19,6 +19,7 @@ pub mod keylog;
 pub mod listen;
 pub mod observer;
 pub mod transport;
+mod trim;
 pub mod udp;
 
 #[cfg(feature = "blocking")]

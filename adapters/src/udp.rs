@@ -23,6 +23,7 @@ use sserve_engine::{Event, Instant};
 use crate::keylog::KeyLog;
 use crate::listen::ListenSpec;
 use crate::observer::{ConnId, Observer, Summary};
+use crate::trim::HeapTrim;
 
 /// Largest datagram read (a UDP payload is at most 64 KiB).
 const DATAGRAM_MAX: usize = 64 * 1024;
@@ -78,6 +79,7 @@ struct Core {
     summary: Summary,
     keylog: Option<KeyLog>,
     epoch: std::time::Instant,
+    trim: HeapTrim,
 }
 
 impl Core {
@@ -88,6 +90,7 @@ impl Core {
             summary: Summary::default(),
             keylog,
             epoch: std::time::Instant::now(),
+            trim: HeapTrim::default(),
         }
     }
 
@@ -132,6 +135,7 @@ impl Core {
                 }
                 Event::Closed(_) => {
                     self.ids.remove(&peer);
+                    self.trim.released();
                 }
                 _ => {}
             }
@@ -141,6 +145,9 @@ impl Core {
                 out.push((t.peer, t.data));
             }
         }
+        // Associations released in bulk (expired half-open ones) leave their OpenSSL memory
+        // in the middle of the heap.
+        self.trim.maybe_trim(self.listener.peer_count());
         out
     }
 }

@@ -14,6 +14,7 @@ mod conn;
 pub mod dtls;
 mod errors;
 mod ffi;
+pub mod heap;
 mod info;
 mod membio;
 mod memio;
