@@ -191,6 +191,8 @@ fn half_open_flood_is_cheap_bounded_and_released() {
     }
     const COST_KIB: u64 = 48;
     const MAX_HALF_OPEN: u64 = 1024;
+    // One socket per peer address; a soft limit of 1024 would not do.
+    let _ = rlimit::increase_nofile_limit(8192);
     let dir = TestDir::new();
     let srv = server!(&dir).args(["-dtls1_2", "-handshake_timeout", "3"]).start();
     let pid = srv.proc.id();
