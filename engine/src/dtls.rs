@@ -4,6 +4,11 @@
 //! ClientHello with a stateless HelloVerifyRequest and keeps per-peer state only for peers that
 //! returned a valid cookie.
 //!
+//! Such state is bounded twice: an association whose handshake waits for the peer holds no
+//! record buffers ([`DatagramTls::release_buffers`]), and at most
+//! [`ListenerLimits::max_half_open`] of them exist, the oldest evicted first (with an
+//! [`Event::Closed`] of [`SessionError::HalfOpenEvicted`]); established ones are never evicted.
+//!
 //! ```text
 //!   socket ──(peer, datagram)──▶ DatagramListener::handle(now, peer, datagram)
 //!   clock ───now───────────────▶ DatagramListener::handle_timeout(now)   (at poll_timeout())
@@ -303,7 +308,8 @@ pub const DEFAULT_MAX_HALF_OPEN: usize = 1024;
 /// Limits of a [`DatagramListener`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListenerLimits {
-    /// Most associations at once; ClientHellos from further peers are dropped.
+    /// Most associations at once; ClientHellos from further peers are dropped, unless a
+    /// half-open association can be evicted to make room.
     pub max_peers: usize,
     /// `-naccept`: create this many associations, then accept no more.
     pub naccept: Option<u64>,
