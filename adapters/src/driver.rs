@@ -24,6 +24,7 @@ use crate::observer::{ConnId, Observer, Summary};
 use crate::runtime::Runtime;
 pub use crate::shutdown::Shutdown;
 use crate::transport::Listener;
+use crate::trim::HeapTrim;
 
 thread_local! {
     static READ_BUF: RefCell<Vec<u8>> = RefCell::new(vec![0; READ_SIZE]);
@@ -56,37 +57,25 @@ impl Default for AsyncServeOptions {
     }
 }
 
-/// A burst must reach this many connections before its end is worth giving memory back.
-const TRIM_AFTER: usize = 64;
-
 /// Counts live connections and wakes whoever waits for that count to drop.
 #[derive(Debug, Default)]
 struct Tracker {
     active: AtomicUsize,
     changed: Notify,
-    /// The most connections alive at once since memory was last given back.
-    peak: AtomicUsize,
+    trim: Mutex<HeapTrim>,
 }
 
 impl Tracker {
     fn opened(&self) {
-        let now = self.active.fetch_add(1, Ordering::SeqCst) + 1;
-        self.peak.fetch_max(now, Ordering::SeqCst);
+        self.active.fetch_add(1, Ordering::SeqCst);
     }
 
-    /// Called as a connection ends: true when the live count has fallen to half of a burst's
-    /// peak, the moment to give the burst's memory back (the allocator keeps it otherwise).
-    /// Halving means a few trims per burst, the last one near its end.
+    /// Called as a connection ends: true when the memory of the connections that ended should
+    /// be given back now (see [`HeapTrim`]).
     fn closed(&self) -> bool {
-        let now = self.active.fetch_sub(1, Ordering::SeqCst) - 1;
+        let open = self.active.fetch_sub(1, Ordering::SeqCst) - 1;
         self.changed.notify(usize::MAX);
-        let peak = self.peak.load(Ordering::SeqCst);
-        peak >= TRIM_AFTER
-            && now <= peak / 2
-            && self
-                .peak
-                .compare_exchange(peak, now, Ordering::SeqCst, Ordering::SeqCst)
-                .is_ok()
+        lock(&self.trim).ended(open)
     }
 
     async fn wait_below(&self, limit: usize) {

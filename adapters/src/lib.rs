@@ -25,6 +25,7 @@ pub mod listen;
 pub mod observer;
 pub mod shutdown;
 pub mod transport;
+mod trim;
 pub mod udp;
 
 #[cfg(feature = "blocking")]

@@ -26,6 +26,7 @@ use crate::keylog::KeyLog;
 use crate::listen::ListenSpec;
 use crate::observer::{ConnId, Observer, Summary};
 use crate::shutdown::Shutdown;
+use crate::trim::HeapTrim;
 
 /// Largest datagram read (a UDP payload is at most 64 KiB).
 const DATAGRAM_MAX: usize = 64 * 1024;
@@ -83,6 +84,7 @@ struct Core {
     summary: Summary,
     keylog: Option<KeyLog>,
     epoch: std::time::Instant,
+    trim: HeapTrim,
 }
 
 impl Core {
@@ -93,6 +95,7 @@ impl Core {
             summary: Summary::default(),
             keylog,
             epoch: std::time::Instant::now(),
+            trim: HeapTrim::default(),
         }
     }
 
@@ -130,6 +133,11 @@ impl Core {
                 }
                 Event::Closed(_) => {
                     self.ids.remove(&peer);
+                    // Associations released in bulk (expired half-open ones) leave their
+                    // OpenSSL memory in the middle of the heap.
+                    if self.trim.ended(self.listener.peer_count()) {
+                        sserve_engine::ossl::release_free_memory();
+                    }
                 }
                 _ => {}
             }

@@ -47,6 +47,7 @@ fn close(reason: &CloseReason) -> (&'static str, Option<String>) {
         CloseReason::Error(SessionError::HandshakeTimeout) => ("handshake_timeout", None),
         CloseReason::Error(SessionError::IdleTimeout) => ("idle_timeout", None),
         CloseReason::Error(SessionError::SendStalled) => ("send_stalled", None),
+        CloseReason::Error(SessionError::HalfOpenEvicted) => ("half_open_evicted", None),
         CloseReason::Error(e) => ("error", Some(e.to_string())),
         _ => ("other", None),
     }

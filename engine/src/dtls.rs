@@ -4,6 +4,11 @@
 //! ClientHello with a stateless HelloVerifyRequest and keeps per-peer state only for peers that
 //! returned a valid cookie.
 //!
+//! Such state is bounded twice: an association whose handshake waits for the peer holds no
+//! record buffers ([`DatagramTls::release_buffers`]), and at most
+//! [`ListenerLimits::max_half_open`] of them exist, the oldest evicted first (with an
+//! [`Event::Closed`] of [`SessionError::HalfOpenEvicted`]); established ones are never evicted.
+//!
 //! ```text
 //!   socket ──(peer, datagram)──▶ DatagramListener::handle(now, peer, datagram)
 //!   clock ───now───────────────▶ DatagramListener::handle_timeout(now)   (at poll_timeout())
@@ -23,6 +28,7 @@
 //! simulation must let real time pass before a retransmission (see `engine/tests/dtls_sim.rs`).
 //! The backend lets the initial retransmission timeout be chosen (`DTLS_set_timer_cb`).
 
+use alloc::boxed::Box;
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::string::String;
 use alloc::sync::Arc;
@@ -53,6 +59,14 @@ pub trait DatagramTls: TlsBackend {
     fn on_retransmit_timer(&mut self) -> Result<bool, TlsError>;
     /// The negotiated SRTP protection profile (`-use_srtp`), if any.
     fn srtp_profile(&self) -> Option<String>;
+    /// Gives back what the connection needs only while it reads or writes a record (OpenSSL's
+    /// record-layer buffers, about 34 KiB): called while the handshake waits for the peer, so
+    /// a half-open association holds the handshake state alone. May do nothing.
+    fn release_buffers(&mut self) {}
+    /// Undoes [`DatagramTls::release_buffers`]; called before any other call that may write.
+    fn restore_buffers(&mut self) -> Result<(), TlsError> {
+        Ok(())
+    }
 }
 
 /// One DTLS association: a [`Session`] (all console modes, including `-rev`) over a
@@ -98,11 +112,12 @@ impl<B: DatagramTls> DtlsSession<B> {
 
     /// One datagram from the peer.
     pub fn handle_datagram(&mut self, now: Instant, datagram: &[u8]) {
-        if self.failed {
+        if !self.wake() {
             return;
         }
         self.inner.handle_input(now, datagram);
         self.refresh(now);
+        self.rest();
     }
 
     /// The earliest time [`DtlsSession::handle_timeout`] must be called.
@@ -118,7 +133,7 @@ impl<B: DatagramTls> DtlsSession<B> {
 
     /// Time has reached `now`: retransmits, or fires the handshake/idle timeout.
     pub fn handle_timeout(&mut self, now: Instant) {
-        if self.is_closed() {
+        if self.is_closed() || !self.wake() {
             return;
         }
         self.last_now = now;
@@ -140,6 +155,7 @@ impl<B: DatagramTls> DtlsSession<B> {
         if !self.failed {
             self.refresh_timer(now);
         }
+        self.rest();
     }
 
     /// The next datagram to send.
@@ -171,31 +187,50 @@ impl<B: DatagramTls> DtlsSession<B> {
 
     /// Console input (console mode: commands or data for the peer).
     pub fn console_input(&mut self, data: &[u8]) {
+        if !self.wake() {
+            return;
+        }
         self.inner.console_input(data);
         self.refresh_timer(self.last_now);
+        self.rest();
     }
 
     /// The console reached EOF.
     pub fn console_eof(&mut self) {
+        if !self.wake() {
+            return;
+        }
         self.inner.console_eof();
         self.refresh_timer(self.last_now);
+        self.rest();
     }
 
     /// Sends plaintext to the peer (cut into records that fit the MTU).
     pub fn send(&mut self, data: &[u8]) {
+        if !self.wake() {
+            return;
+        }
         self.inner.send(data);
         self.refresh_timer(self.last_now);
+        self.rest();
     }
 
     /// A connected command.
     pub fn command(&mut self, command: Command) {
+        if !self.wake() {
+            return;
+        }
         self.inner.command(command);
         self.refresh_timer(self.last_now);
+        self.rest();
     }
 
     /// Closes from our side (close_notify).
     pub fn close(&mut self) {
-        self.inner.close();
+        if self.wake() {
+            self.inner.close();
+            self.rest();
+        }
     }
 
     /// Nothing more will happen on this session once its queued output is drained.
@@ -206,6 +241,30 @@ impl<B: DatagramTls> DtlsSession<B> {
     /// The handshake is complete and the session open.
     pub fn is_established(&self) -> bool {
         self.inner.is_established() && !self.failed
+    }
+
+    /// Readies the backend for a call that may write; false (and the session failed) if it
+    /// cannot be.
+    fn wake(&mut self) -> bool {
+        if self.failed {
+            return false;
+        }
+        match self.inner.tls_mut().restore_buffers() {
+            Ok(()) => true,
+            Err(e) => {
+                self.failed = true;
+                self.retransmit_at = None;
+                self.closed_event = Some(Event::Closed(CloseReason::Error(SessionError::Tls(e))));
+                false
+            }
+        }
+    }
+
+    /// While the handshake waits for the peer, the backend holds no record buffers.
+    fn rest(&mut self) {
+        if !self.is_closed() && !self.inner.is_established() {
+            self.inner.tls_mut().release_buffers();
+        }
     }
 
     fn refresh(&mut self, now: Instant) {
@@ -242,10 +301,15 @@ pub trait CookieAcceptor {
     fn accept(&mut self, peer: SocketAddr, datagram: &[u8]) -> Acceptance<Self::Tls>;
 }
 
+/// Default [`ListenerLimits::max_half_open`]: with OpenSSL 3.0 a half-open association costs
+/// about 40 KiB (see docs/architecture.md), so a flood of them holds at most about 40 MiB.
+pub const DEFAULT_MAX_HALF_OPEN: usize = 1024;
+
 /// Limits of a [`DatagramListener`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListenerLimits {
-    /// Most associations at once; ClientHellos from further peers are dropped.
+    /// Most associations at once; ClientHellos from further peers are dropped, unless a
+    /// half-open association can be evicted to make room.
     pub max_peers: usize,
     /// `-naccept`: create this many associations, then accept no more.
     pub naccept: Option<u64>,
@@ -254,6 +318,10 @@ pub struct ListenerLimits {
     pub peer_idle_timeout: Duration,
     /// Largest datagram accepted from a peer without an association.
     pub max_hello_size: usize,
+    /// Most half-open associations at once (a valid cookie came back, the handshake is not
+    /// finished). A further peer with a valid cookie evicts the oldest half-open one; an
+    /// established association is never evicted. At most `max_peers`, at least 1.
+    pub max_half_open: usize,
 }
 
 impl Default for ListenerLimits {
@@ -263,6 +331,7 @@ impl Default for ListenerLimits {
             naccept: None,
             peer_idle_timeout: Duration::from_secs(300),
             max_hello_size: 4096,
+            max_half_open: DEFAULT_MAX_HALF_OPEN,
         }
     }
 }
@@ -285,6 +354,16 @@ pub struct ListenerStats {
     pub accepted: u64,
     /// Datagrams from unknown peers dropped (not a ClientHello, bad cookie, limits).
     pub dropped: u64,
+    /// Half-open associations evicted to make room for a newer one
+    /// ([`ListenerLimits::max_half_open`]).
+    pub evicted: u64,
+}
+
+/// An association and when it was created (the listener's accept count).
+struct Peer<T: DatagramTls> {
+    /// Boxed: the map's nodes hold eleven entries each, mostly not all in use.
+    session: Box<DtlsSession<T>>,
+    serial: u64,
 }
 
 /// Demultiplexes datagrams by peer, with stateless cookies in front. See the module docs.
@@ -292,7 +371,9 @@ pub struct DatagramListener<A: CookieAcceptor> {
     acceptor: A,
     opts: Arc<SessionOptions>,
     limits: ListenerLimits,
-    peers: BTreeMap<SocketAddr, DtlsSession<A::Tls>>,
+    peers: BTreeMap<SocketAddr, Peer<A::Tls>>,
+    /// The associations whose handshake is not finished, oldest first (by serial).
+    half_open: BTreeMap<u64, SocketAddr>,
     transmits: VecDeque<DatagramTransmit>,
     events: VecDeque<(SocketAddr, Event)>,
     stats: ListenerStats,
@@ -319,11 +400,14 @@ impl<A: CookieAcceptor> DatagramListener<A> {
         } else {
             opts
         };
+        let mut limits = limits;
+        limits.max_half_open = limits.max_half_open.min(limits.max_peers).max(1);
         DatagramListener {
             acceptor,
             opts,
             limits,
             peers: BTreeMap::new(),
+            half_open: BTreeMap::new(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             stats: ListenerStats::default(),
@@ -341,9 +425,14 @@ impl<A: CookieAcceptor> DatagramListener<A> {
         self.peers.len()
     }
 
+    /// Associations whose handshake is not finished yet.
+    pub fn half_open_count(&self) -> usize {
+        self.half_open.len()
+    }
+
     /// The association with `peer`, if any.
     pub fn peer(&self, peer: &SocketAddr) -> Option<&DtlsSession<A::Tls>> {
-        self.peers.get(peer)
+        self.peers.get(peer).map(|p| &*p.session)
     }
 
     /// Counters.
@@ -363,13 +452,15 @@ impl<A: CookieAcceptor> DatagramListener<A> {
 
     /// One datagram from `peer`.
     pub fn handle(&mut self, now: Instant, peer: SocketAddr, datagram: &[u8]) {
-        if let Some(s) = self.peers.get_mut(&peer) {
-            s.handle_datagram(now, datagram);
+        if let Some(p) = self.peers.get_mut(&peer) {
+            p.session.handle_datagram(now, datagram);
             self.collect(peer);
             return;
         }
+        // A full table still takes a new peer if a half-open association can make room.
+        let full = self.peers.len() >= self.limits.max_peers && self.half_open.is_empty();
         if !self.is_accepting()
-            || self.peers.len() >= self.limits.max_peers
+            || full
             || datagram.len() > self.limits.max_hello_size
             || !looks_like_client_hello(datagram)
         {
@@ -383,11 +474,19 @@ impl<A: CookieAcceptor> DatagramListener<A> {
             }
             Acceptance::Ignore => self.stats.dropped += 1,
             Acceptance::Accept(mut tls) => {
+                while self.peers.len() >= self.limits.max_peers || self.half_open.len() >= self.limits.max_half_open {
+                    if !self.evict_oldest_half_open() {
+                        break;
+                    }
+                }
                 self.stats.accepted += 1;
+                let serial = self.stats.accepted;
                 tls.skip_next_datagram();
-                let mut s = DtlsSession::new(tls, self.opts.clone(), now);
-                s.handle_datagram(now, datagram);
-                self.peers.insert(peer, s);
+                let mut session = DtlsSession::new(tls, self.opts.clone(), now);
+                session.handle_datagram(now, datagram);
+                let session = Box::new(session);
+                self.peers.insert(peer, Peer { session, serial });
+                self.half_open.insert(serial, peer);
                 self.events.push_back((peer, Event::DatagramAccepted));
                 self.collect(peer);
             }
@@ -396,7 +495,7 @@ impl<A: CookieAcceptor> DatagramListener<A> {
 
     /// The earliest deadline of any association.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.peers.values().filter_map(DtlsSession::poll_timeout).min()
+        self.peers.values().filter_map(|p| p.session.poll_timeout()).min()
     }
 
     /// Fires every deadline that is due at `now`.
@@ -404,12 +503,12 @@ impl<A: CookieAcceptor> DatagramListener<A> {
         let due: Vec<SocketAddr> = self
             .peers
             .iter()
-            .filter(|(_, s)| s.poll_timeout().is_some_and(|t| t <= now))
-            .map(|(p, _)| *p)
+            .filter(|(_, p)| p.session.poll_timeout().is_some_and(|t| t <= now))
+            .map(|(a, _)| *a)
             .collect();
         for peer in due {
-            if let Some(s) = self.peers.get_mut(&peer) {
-                s.handle_timeout(now);
+            if let Some(p) = self.peers.get_mut(&peer) {
+                p.session.handle_timeout(now);
             }
             self.collect(peer);
         }
@@ -438,8 +537,8 @@ impl<A: CookieAcceptor> DatagramListener<A> {
 
     /// Sends plaintext to `peer` (if it has an open association).
     pub fn send_to(&mut self, peer: SocketAddr, data: &[u8]) {
-        if let Some(s) = self.peers.get_mut(&peer) {
-            s.send(data);
+        if let Some(p) = self.peers.get_mut(&peer) {
+            p.session.send(data);
             self.collect(peer);
         }
     }
@@ -456,25 +555,44 @@ impl<A: CookieAcceptor> DatagramListener<A> {
 
     fn for_each_open(&mut self, mut f: impl FnMut(&mut DtlsSession<A::Tls>)) {
         let peers: Vec<SocketAddr> = self.peers.keys().copied().collect();
-        for p in peers {
-            if let Some(s) = self.peers.get_mut(&p) {
-                f(s);
+        for a in peers {
+            if let Some(p) = self.peers.get_mut(&a) {
+                f(&mut p.session);
             }
-            self.collect(p);
+            self.collect(a);
         }
+    }
+
+    /// Drops the oldest half-open association (no alert: its peer has not answered our flight
+    /// and may not exist) and reports it closed. False if there is none.
+    fn evict_oldest_half_open(&mut self) -> bool {
+        let Some((_, peer)) = self.half_open.pop_first() else {
+            return false;
+        };
+        if self.peers.remove(&peer).is_some() {
+            self.stats.evicted += 1;
+            let reason = CloseReason::Error(SessionError::HalfOpenEvicted);
+            self.events.push_back((peer, Event::Closed(reason)));
+        }
+        true
     }
 
     /// Moves a session's output into the listener's queues; forgets it once closed.
     fn collect(&mut self, peer: SocketAddr) {
-        let Some(s) = self.peers.get_mut(&peer) else { return };
+        let Some(p) = self.peers.get_mut(&peer) else { return };
+        let s = &mut p.session;
         while let Some(data) = s.poll_transmit() {
             self.transmits.push_back(DatagramTransmit { peer, data });
         }
         while let Some(e) = s.poll_event() {
             self.events.push_back((peer, e));
         }
+        let serial = p.serial;
         if s.is_closed() {
             self.peers.remove(&peer);
+            self.half_open.remove(&serial);
+        } else if s.is_established() {
+            self.half_open.remove(&serial);
         }
     }
 }

@@ -73,6 +73,9 @@ pub enum SessionError {
     SendStalled,
     /// The peer sent more than a bounded buffer can hold.
     BufferLimit(&'static str),
+    /// DTLS: a half-open association (valid cookie, handshake unfinished) made room for a
+    /// newer one at the listener's half-open limit.
+    HalfOpenEvicted,
 }
 
 impl fmt::Display for SessionError {
@@ -83,6 +86,9 @@ impl fmt::Display for SessionError {
             SessionError::IdleTimeout => f.write_str("connection idle for too long"),
             SessionError::SendStalled => f.write_str("peer stopped reading"),
             SessionError::BufferLimit(what) => write!(f, "peer exceeded the {what} limit"),
+            SessionError::HalfOpenEvicted => {
+                f.write_str("half-open association evicted (too many unfinished handshakes)")
+            }
         }
     }
 }

@@ -893,6 +893,60 @@ pub fn expect_client_handshake(client: &Proc) {
     }
 }
 
+/// One DTLS 1.2 ClientHello record (unfragmented) with `cookie`; message and record sequence
+/// `seq`. ECDHE with P-256/X25519 and ECDSA or RSA, which every test certificate fits.
+pub fn dtls_client_hello(random: &[u8; 32], cookie: &[u8], seq: u8) -> Vec<u8> {
+    let mut body = vec![0xfe, 0xfd];
+    body.extend_from_slice(random);
+    body.push(0); // no session id
+    body.push(cookie.len() as u8);
+    body.extend_from_slice(cookie);
+    let suites: [u16; 5] = [0xc02b, 0xc02f, 0xc02c, 0xc030, 0x00ff];
+    body.extend_from_slice(&((suites.len() * 2) as u16).to_be_bytes());
+    suites.iter().for_each(|s| body.extend_from_slice(&s.to_be_bytes()));
+    body.extend_from_slice(&[1, 0]); // null compression
+    let exts: &[u8] = &[
+        0x00, 0x0a, 0x00, 0x06, 0x00, 0x04, 0x00, 0x17, 0x00, 0x1d, // groups: P-256, X25519
+        0x00, 0x0b, 0x00, 0x02, 0x01, 0x00, // point formats: uncompressed
+        0x00, 0x0d, 0x00, 0x08, 0x00, 0x06, 0x04, 0x03, 0x08, 0x04, 0x04, 0x01, // sigalgs
+        0x00, 0x17, 0x00, 0x00, // extended master secret
+    ];
+    body.extend_from_slice(&(exts.len() as u16).to_be_bytes());
+    body.extend_from_slice(exts);
+    let len = (body.len() as u32).to_be_bytes();
+    let mut hs = vec![1, len[1], len[2], len[3], 0, seq, 0, 0, 0, len[1], len[2], len[3]];
+    hs.extend_from_slice(&body);
+    let mut rec = vec![22, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, seq];
+    rec.extend_from_slice(&(hs.len() as u16).to_be_bytes());
+    rec.extend_from_slice(&hs);
+    rec
+}
+
+/// Does the cookie exchange by hand (ClientHello, HelloVerifyRequest, ClientHello with the
+/// cookie), waits for the server's first flight, then goes silent. The socket is returned
+/// open so that the peer address stays valid (no ICMP errors) while the server waits. `n`
+/// seeds the client random.
+pub fn dtls_half_open(port: u16, n: u64) -> Option<std::net::UdpSocket> {
+    use std::net::UdpSocket;
+    let sock = UdpSocket::bind("127.0.0.1:0").ok()?;
+    sock.connect(("127.0.0.1", port)).ok()?;
+    sock.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    let random: [u8; 32] =
+        std::array::from_fn(|i| (n.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (i % 8 * 8)) as u8 ^ i as u8);
+    sock.send(&dtls_client_hello(&random, &[], 0)).ok()?;
+    let mut buf = vec![0u8; 65536];
+    let n = sock.recv(&mut buf).ok()?;
+    // Record header (13) + handshake header (12) + version (2), then the cookie length.
+    if n < 28 || buf[0] != 22 || buf[13] != 3 || 28 + buf[27] as usize > n {
+        return None;
+    }
+    let cookie = buf[28..28 + buf[27] as usize].to_vec();
+    sock.send(&dtls_client_hello(&random, &cookie, 1)).ok()?;
+    let n = sock.recv(&mut buf).ok()?;
+    // The flight starts with the ServerHello.
+    (n > 25 && buf[0] == 22 && buf[13] == 2).then_some(sock)
+}
+
 /// Runs `curl -sS --max-time 15` plus `args`.
 pub fn curl(args: &[&str]) -> Finished {
     let mut cmd = Command::new("curl");

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use serde_json::Value;
-use sserve_tests::{curl, is_openssl, require, s_client, server, Proc, TestDir, TIMEOUT};
+use sserve_tests::{curl, dtls_half_open, is_openssl, require, s_client, server, Proc, TestDir, TIMEOUT};
 
 /// Parses every complete stdout line as JSON (panics on a line that is not).
 fn objects(proc: &Proc) -> Vec<Value> {
@@ -215,4 +215,23 @@ s.close()
     std::thread::sleep(Duration::from_millis(200));
     let all = objects(&proc);
     assert!(!all.iter().any(|o| o["event"] == "error"), "{all:?}");
+}
+
+/// DTLS: a half-open association evicted at the cap (here `-max_conns 2`) ends with a `close`
+/// event of reason `half_open_evicted`; the oldest goes first.
+#[test]
+fn evicted_half_open_dtls_association_is_a_close_event() {
+    if is_openssl() {
+        return; // -json is sserve-only
+    }
+    let dir = TestDir::new();
+    let proc = server!(&dir).args(["-dtls1_2", "-json", "-max_conns", "2"]).spawn();
+    let port = port_of(&wait_for_event(&proc, "listening")[0]);
+    let socks: Vec<_> = (0..3).map(|i| dtls_half_open(port, i).expect("a flight")).collect();
+    let all = wait_for_event(&proc, "close");
+    let closes: Vec<&Value> = all.iter().filter(|o| o["event"] == "close").collect();
+    assert_eq!(closes.len(), 1, "{all:?}");
+    assert_eq!(closes[0]["reason"], "half_open_evicted");
+    assert_eq!(closes[0]["conn"], 1, "the oldest is evicted");
+    drop(socks);
 }

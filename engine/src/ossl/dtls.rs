@@ -82,6 +82,8 @@ pub struct DatagramPipe {
     skip_next: bool,
     /// Largest datagram: consecutive records are packed into one datagram up to this size.
     mtu: usize,
+    /// The `SSL`'s record buffers were freed ([`DatagramTls::release_buffers`]).
+    released: bool,
 }
 
 impl DatagramPipe {
@@ -263,6 +265,14 @@ fn new_ssl(ctx: &SslContext, settings: &DtlsSettings, cookie: CookieKey) -> Resu
 /// A server DTLS association over a [`DatagramPipe`], implementing [`DatagramTls`].
 pub type OpensslDtls = SslConn<DatagramPipe>;
 
+impl SslConn<DatagramPipe> {
+    /// The `SSL`'s record-layer buffers were given back ([`DatagramTls::release_buffers`])
+    /// and not taken again since: what a half-open association looks like.
+    pub fn record_buffers_released(&self) -> bool {
+        self.stream.get_ref().released
+    }
+}
+
 impl DatagramTls for OpensslDtls {
     fn skip_next_datagram(&mut self) {
         self.stream.get_mut().skip_next = true;
@@ -274,7 +284,13 @@ impl DatagramTls for OpensslDtls {
         // a flight is lost less often under packet loss. A record is never split.
         let pipe = self.stream.get_mut();
         let mtu = pipe.mtu;
-        let first = pipe.outgoing.pop_front()?;
+        let Some(first) = pipe.outgoing.pop_front() else {
+            if pipe.released {
+                // Waiting for the peer: the flight's queue need not keep its capacity.
+                pipe.outgoing = VecDeque::new();
+            }
+            return None;
+        };
         if pipe.outgoing.front().is_none_or(|n| first.len() + n.len() > mtu) {
             return Some(first);
         }
@@ -306,6 +322,35 @@ impl DatagramTls for OpensslDtls {
             .ssl()
             .selected_srtp_profile()
             .map(|p| String::from(p.name()))
+    }
+
+    fn release_buffers(&mut self) {
+        // SAFETY: live SSL; SSL_free_buffers refuses (returns 0, frees nothing) while a record
+        // is partly read or written.
+        let freed = unsafe { ffi::SSL_free_buffers(self.stream.ssl().as_ptr()) } == 1;
+        let pipe = self.stream.get_mut();
+        pipe.released |= freed;
+        // The queues are drained between calls; their grown capacity is not worth keeping.
+        if pipe.incoming.is_empty() {
+            pipe.incoming = VecDeque::new();
+        }
+        if pipe.outgoing.is_empty() {
+            pipe.outgoing = VecDeque::new();
+        }
+    }
+
+    fn restore_buffers(&mut self) -> Result<(), TlsError> {
+        if !self.stream.get_ref().released {
+            return Ok(());
+        }
+        // OpenSSL 3.0 sets the buffers up again before a read, but its DTLS write path
+        // (`do_dtls1_write`, used by retransmissions, alerts and SSL_write) assumes they exist.
+        // SAFETY: live SSL; allocates the read and write buffers if missing.
+        if unsafe { ffi::SSL_alloc_buffers(self.stream.ssl().as_ptr()) } != 1 {
+            return Err(take_queue(TlsErrorKind::Config, "SSL_alloc_buffers failed"));
+        }
+        self.stream.get_mut().released = false;
+        Ok(())
     }
 }
 

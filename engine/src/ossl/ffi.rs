@@ -74,6 +74,10 @@ extern "C" {
     pub(crate) fn DTLS_set_timer_cb(s: *mut SSL, cb: Option<extern "C" fn(*mut SSL, c_uint) -> c_uint>);
     // DTLS_get_data_mtu(3)
     pub(crate) fn DTLS_get_data_mtu(s: *const SSL) -> usize;
+    // SSL_free_buffers(3)
+    pub(crate) fn SSL_free_buffers(s: *mut SSL) -> c_int;
+    // SSL_free_buffers(3) (SSL_alloc_buffers)
+    pub(crate) fn SSL_alloc_buffers(s: *mut SSL) -> c_int;
     // SSL_CTX_set_split_send_fragment(3)
     pub(crate) fn SSL_CTX_set_default_read_buffer_len(ctx: *mut SSL_CTX, len: usize);
     // ssl.h.in (undocumented; s_server's -no_resume_ephemeral)
