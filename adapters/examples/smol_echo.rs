@@ -39,7 +39,7 @@ fn main() -> io::Result<()> {
                     Ok(t) => t,
                     Err(e) => return eprintln!("{peer}: handshake failed: {e}"),
                 };
-                eprintln!("{peer}: {} {}", tls.info().protocol, tls.info().cipher);
+                eprintln!("{peer}: {} {}", tls.info().protocol(), tls.info().cipher_suite());
                 let mut buf = vec![0u8; 16 * 1024];
                 loop {
                     match tls.read(&mut buf).await {

@@ -12,12 +12,14 @@ use std::task::{Context, Poll};
 use async_executor::Executor;
 use async_io::Timer;
 use futures_io::{AsyncRead, AsyncWrite};
-use sserve_engine::{HandshakeInfo, ServerConfig, SessionOptions};
+use sserve_engine::ossl::OpensslTls;
+use sserve_engine::tls::TlsBackend;
+use sserve_engine::{ConnectionInfo, ServerConfig, Session, SessionOptions};
 
 use crate::driver::{self, AsyncServeOptions, SharedObserver, Shutdown};
 use crate::observer::Summary;
 use crate::runtime::Runtime;
-use crate::stream::{PollIo, StreamCore};
+use crate::stream::{stream_options, PollIo, StreamCore};
 use crate::transport::{self, Listener, Peer};
 
 /// [`Runtime`] on an async-executor shared by a few threads.
@@ -129,7 +131,7 @@ pub fn serve(
 /// let listener = async_io::Async::<std::net::TcpListener>::bind(([127, 0, 0, 1], 0))?;
 /// let (tcp, _) = listener.accept().await?;
 /// let mut tls = sserve_adapters::smol::accept(&config, tcp).await?;
-/// println!("negotiated {}", tls.info().cipher);
+/// println!("negotiated {} {}", tls.info().protocol(), tls.info().cipher_suite());
 /// let mut buf = [0u8; 1024];
 /// let n = tls.read(&mut buf).await?;
 /// tls.write_all(&buf[..n]).await?;
@@ -137,14 +139,15 @@ pub fn serve(
 /// # }) }
 /// ```
 #[derive(Debug)]
-pub struct TlsStream<S> {
-    core: StreamCore<FuturesIo<S>>,
-    info: HandshakeInfo,
+pub struct TlsStream<S, B: TlsBackend = OpensslTls> {
+    core: StreamCore<FuturesIo<S>, B>,
+    info: ConnectionInfo,
 }
 
-impl<S> TlsStream<S> {
-    /// The negotiated parameters (version, cipher, ALPN, SNI, peer certificate, resumption).
-    pub fn info(&self) -> &HandshakeInfo {
+impl<S, B: TlsBackend> TlsStream<S, B> {
+    /// The negotiated parameters: protocol version, cipher suite, ALPN, SNI, resumption, the
+    /// peer's certificates.
+    pub fn info(&self) -> &ConnectionInfo {
         &self.info
     }
 
@@ -152,13 +155,51 @@ impl<S> TlsStream<S> {
     pub fn get_ref(&self) -> &S {
         &self.core.get_ref().0
     }
+
+    /// The inner stream, mutably (reading or writing it directly corrupts the TLS stream).
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.core.get_mut().0
+    }
+
+    /// The inner stream and the TLS session, for a program that takes the connection over.
+    pub fn into_inner(self) -> (S, Session<B>) {
+        let (io, session) = self.core.into_inner();
+        (io.0, session)
+    }
 }
 
-/// Completes a server handshake on `io` with `config`.
+/// Completes a server handshake on `io` with `config` and [`SessionOptions::default`]. Errors
+/// carry the typed [`sserve_engine::TlsError`] inside (see [`crate::stream`]). Bound the time it
+/// may take with the runtime's timeout: the stream runs no timers of its own.
 pub async fn accept<S: AsyncRead + AsyncWrite + Unpin>(config: &ServerConfig, io: S) -> io::Result<TlsStream<S>> {
-    let mut core = StreamCore::new(config, FuturesIo(io))?;
+    accept_with(config, stream_options(), io).await
+}
+
+/// [`accept`] with session options of your own.
+pub async fn accept_with<S: AsyncRead + AsyncWrite + Unpin>(
+    config: &ServerConfig,
+    opts: Arc<SessionOptions>,
+    io: S,
+) -> io::Result<TlsStream<S>> {
+    handshake(StreamCore::new(config, opts, FuturesIo(io))?).await
+}
+
+/// Completes the handshake of `session` (a new server session of any [`TlsBackend`]) on `io`.
+pub async fn accept_session<S: AsyncRead + AsyncWrite + Unpin, B: TlsBackend>(
+    session: Session<B>,
+    io: S,
+) -> io::Result<TlsStream<S, B>> {
+    handshake(StreamCore::from_session(session, FuturesIo(io))).await
+}
+
+async fn handshake<S: AsyncRead + AsyncWrite + Unpin, B: TlsBackend>(
+    mut core: StreamCore<FuturesIo<S>, B>,
+) -> io::Result<TlsStream<S, B>> {
     std::future::poll_fn(|cx| core.poll_handshake(cx)).await?;
-    let info = core.info().cloned().unwrap_or_default();
+    let info = core
+        .info()
+        .cloned()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::NotConnected, "the TLS session is closed"))?;
     Ok(TlsStream { core, info })
 }
 
@@ -184,13 +225,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> PollIo for FuturesIo<S> {
     }
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for TlsStream<S> {
+impl<S: AsyncRead + AsyncWrite + Unpin, B: TlsBackend + Unpin> AsyncRead for TlsStream<S, B> {
     fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         self.core.poll_read_plain(cx, buf)
     }
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for TlsStream<S> {
+impl<S: AsyncRead + AsyncWrite + Unpin, B: TlsBackend + Unpin> AsyncWrite for TlsStream<S, B> {
     fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         self.core.poll_write_plain(cx, buf)
     }

@@ -1,6 +1,14 @@
-//! The runtime-independent core of the embeddable `TlsStream`s: a [`Session`](sserve_engine::Session)
-//! over any poll-based byte stream. [`crate::tokio::TlsStream`] and [`crate::smol::TlsStream`]
-//! only adapt their runtime's I/O traits to [`PollIo`].
+//! The runtime-independent core of the embeddable `TlsStream`s: a [`Session`] over any
+//! poll-based byte stream, for any TLS backend ([`TlsBackend`]; OpenSSL by default).
+//! [`crate::tokio::TlsStream`] and [`crate::smol::TlsStream`] only adapt their runtime's I/O
+//! traits to [`PollIo`].
+//!
+//! Errors: every `io::Error` a stream returns for a TLS or session failure carries the typed
+//! error as its inner error, [`TlsError`] (with its kind, the alert sent and OpenSSL's error
+//! stack) or, for a timeout or limit, [`SessionError`]:
+//! `e.get_ref().and_then(|i| i.downcast_ref::<TlsError>())`. A peer that closes the transport
+//! without close_notify (a truncation) is `ErrorKind::UnexpectedEof`, as with tokio-rustls and
+//! tokio-openssl; `ServerConfigBuilder::ignore_unexpected_eof` turns that into a clean end.
 
 use std::collections::VecDeque;
 use std::io;
@@ -9,7 +17,12 @@ use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
 use bytes::{Buf, Bytes};
-use sserve_engine::{CloseReason, Event, HandshakeInfo, Instant, ServerConfig, SessionOptions, TlsSession};
+use sserve_engine::ossl::OpensslTls;
+use sserve_engine::tls::TlsBackend;
+use sserve_engine::{
+    CloseReason, ConnectionInfo, Event, Instant, ServerConfig, Session, SessionError, SessionOptions, TlsError,
+    TlsErrorKind,
+};
 
 /// Size of one ciphertext read from the inner stream.
 const READ_SIZE: usize = 16 * 1024;
@@ -28,30 +41,26 @@ pub trait PollIo {
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
 }
 
-/// Session options for an embedded stream: plaintext in and out, no console commands, no
-/// timers (the embedding application owns timeouts, e.g. with its runtime's `timeout`).
+/// Session options for an embedded stream: [`SessionOptions::default`]. A stream runs no
+/// timers (the embedding application owns timeouts, e.g. with its runtime's `timeout` around
+/// `accept`, as with tokio-rustls).
 pub fn stream_options() -> Arc<SessionOptions> {
-    Arc::new(SessionOptions {
-        commands: false,
-        handshake_timeout: None,
-        detailed_info: false,
-        ..SessionOptions::default()
-    })
+    Arc::new(SessionOptions::default())
 }
 
 /// A server TLS session over an inner stream `S`.
-pub struct StreamCore<S> {
+pub struct StreamCore<S, B: TlsBackend = OpensslTls> {
     io: S,
-    session: TlsSession,
+    session: Session<B>,
     /// Ciphertext taken from the session, not yet fully written.
     out: VecDeque<Bytes>,
     /// Plaintext from the peer, not yet read by the application.
     plaintext: VecDeque<Bytes>,
-    info: Option<Box<HandshakeInfo>>,
+    info: Option<ConnectionInfo>,
     closed: Option<CloseReason>,
 }
 
-impl<S> std::fmt::Debug for StreamCore<S> {
+impl<S, B: TlsBackend> std::fmt::Debug for StreamCore<S, B> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TlsStream")
             .field("info", &self.info)
@@ -60,39 +69,73 @@ impl<S> std::fmt::Debug for StreamCore<S> {
     }
 }
 
+/// The `io::Error` for a session that ended, with the typed error inside.
 fn closed_error(reason: &CloseReason) -> io::Error {
     match reason {
-        CloseReason::Error(e) => io::Error::new(io::ErrorKind::InvalidData, e.to_string()),
-        _ => io::Error::new(io::ErrorKind::NotConnected, "TLS session closed"),
+        CloseReason::Error(SessionError::Tls(e)) => tls_error(e.clone()),
+        CloseReason::Error(
+            e @ (SessionError::HandshakeTimeout | SessionError::IdleTimeout | SessionError::SendStalled),
+        ) => io::Error::new(io::ErrorKind::TimedOut, e.clone()),
+        CloseReason::Error(e) => io::Error::new(io::ErrorKind::InvalidData, e.clone()),
+        CloseReason::PeerEof => tls_error(TlsError::new(
+            TlsErrorKind::UnexpectedEof,
+            "the peer closed the connection without close_notify",
+        )),
+        _ => io::Error::new(io::ErrorKind::NotConnected, "the TLS session is closed"),
     }
 }
 
-impl<S> StreamCore<S> {
+/// A TLS failure as an `io::Error` of the matching kind.
+pub(crate) fn tls_error(e: TlsError) -> io::Error {
+    let kind = match e.kind {
+        TlsErrorKind::UnexpectedEof => io::ErrorKind::UnexpectedEof,
+        TlsErrorKind::Protocol | TlsErrorKind::Verify => io::ErrorKind::InvalidData,
+        _ => io::ErrorKind::Other,
+    };
+    io::Error::new(kind, e)
+}
+
+impl<S, B: TlsBackend> StreamCore<S, B> {
     /// The negotiated parameters, once the handshake is done.
-    pub fn info(&self) -> Option<&HandshakeInfo> {
-        self.info.as_deref()
+    pub fn info(&self) -> Option<&ConnectionInfo> {
+        self.info.as_ref()
     }
 
     /// The inner stream.
     pub fn get_ref(&self) -> &S {
         &self.io
     }
+
+    /// The inner stream, mutably (reading or writing it directly would corrupt the TLS stream).
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.io
+    }
+
+    /// The inner stream and the session (with whatever either still holds).
+    pub fn into_inner(self) -> (S, Session<B>) {
+        (self.io, self.session)
+    }
 }
 
 impl<S: PollIo + Unpin> StreamCore<S> {
-    /// Starts a server session on `io` (the handshake runs on the first polls).
-    pub fn new(config: &ServerConfig, io: S) -> io::Result<Self> {
-        let session = config
-            .session(stream_options(), Instant::ZERO)
-            .map_err(|e| io::Error::other(e.reason))?;
-        Ok(StreamCore {
+    /// Starts a server session on `io` with `opts` (the handshake runs on the first polls).
+    pub fn new(config: &ServerConfig, opts: Arc<SessionOptions>, io: S) -> io::Result<Self> {
+        let session = config.session(opts, Instant::ZERO).map_err(tls_error)?;
+        Ok(StreamCore::from_session(session, io))
+    }
+}
+
+impl<S: PollIo + Unpin, B: TlsBackend> StreamCore<S, B> {
+    /// A stream over `io` driving `session`, a new server session of any backend.
+    pub fn from_session(session: Session<B>, io: S) -> Self {
+        StreamCore {
             io,
             session,
             out: VecDeque::new(),
             plaintext: VecDeque::new(),
             info: None,
             closed: None,
-        })
+        }
     }
 
     fn collect(&mut self) {
@@ -101,7 +144,7 @@ impl<S: PollIo + Unpin> StreamCore<S> {
         }
         while let Some(e) = self.session.poll_event() {
             match e {
-                Event::HandshakeComplete(info) => self.info = Some(info),
+                Event::HandshakeComplete(_) => self.info = self.session.connection_info(),
                 Event::Plaintext(p) => self.plaintext.push_back(p),
                 Event::Closed(r) => self.closed = Some(r),
                 _ => {}
@@ -169,9 +212,7 @@ impl<S: PollIo + Unpin> StreamCore<S> {
                 return Poll::Ready(Ok(n));
             }
             match &self.closed {
-                Some(CloseReason::Error(_)) => {
-                    return Poll::Ready(Err(closed_error(self.closed.as_ref().unwrap_or(&CloseReason::PeerEof))))
-                }
+                Some(r @ (CloseReason::Error(_) | CloseReason::PeerEof)) => return Poll::Ready(Err(closed_error(r))),
                 Some(_) => return Poll::Ready(Ok(0)),
                 None => {}
             }

@@ -1,5 +1,6 @@
 //! The embeddable `TlsStream`s (tokio and smol) against a blocking OpenSSL client: handshake
-//! details, data both ways in large pieces, and a clean close_notify exchange.
+//! details, data both ways in large pieces, a clean close_notify exchange, truncation as
+//! `UnexpectedEof` (and the opt-out), and the typed error inside every `io::Error`.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -7,7 +8,7 @@ use std::sync::Arc;
 use std::thread;
 
 use openssl::ssl::{SslConnector, SslMethod, SslVerifyMode, SslVersion};
-use sserve_engine::{ServerConfig, ServerConfigBuilder};
+use sserve_engine::{ProtocolVersion, ServerConfig, ServerConfigBuilder, TlsError, TlsErrorKind};
 
 fn config() -> Arc<ServerConfig> {
     let mut b = ServerConfigBuilder::new().unwrap();
@@ -58,13 +59,21 @@ fn tokio_tls_stream_echoes_and_reports_details() {
             let (tcp, _) = listener.accept().await.unwrap();
             let mut tls = sserve_adapters::tokio::accept(&config, tcp).await.unwrap();
             let expected = if version == SslVersion::TLS1_3 {
-                "TLSv1.3"
+                ProtocolVersion::Tls1_3
             } else {
-                "TLSv1.2"
+                ProtocolVersion::Tls1_2
             };
-            assert_eq!(tls.info().protocol, expected);
-            assert_eq!(tls.info().alpn.as_deref(), Some("echo"));
-            assert!(!tls.info().cipher.is_empty());
+            let info = tls.info();
+            assert_eq!(info.protocol(), expected);
+            assert_eq!(info.alpn(), Some(&b"echo"[..]));
+            assert_eq!(info.server_name(), Some("localhost"));
+            assert!(
+                info.cipher_suite().name().starts_with("TLS_"),
+                "{:?}",
+                info.cipher_suite()
+            );
+            assert_ne!(info.cipher_suite().id(), 0);
+            assert!(info.peer_certificates().is_empty());
             let mut buf = vec![0u8; 8192];
             let mut total = 0;
             loop {
@@ -94,7 +103,7 @@ fn smol_tls_stream_echoes_and_reports_details() {
             let client = client(listener.get_ref().local_addr().unwrap(), version, payload());
             let (tcp, _) = listener.accept().await.unwrap();
             let mut tls = sserve_adapters::smol::accept(&config, tcp).await.unwrap();
-            assert_eq!(tls.info().alpn.as_deref(), Some("echo"));
+            assert_eq!(tls.info().alpn(), Some(&b"echo"[..]));
             let mut buf = vec![0u8; 8192];
             let mut total = 0;
             loop {
@@ -133,6 +142,175 @@ fn failed_handshake_is_an_error_not_a_hang() {
         let (tcp, _) = listener.accept().await.unwrap();
         let err = sserve_adapters::tokio::accept(&config, tcp).await.unwrap_err();
         assert_eq!(err.kind(), std::io::ErrorKind::InvalidData, "{err}");
+        let tls = typed(&err);
+        assert_eq!(tls.kind, TlsErrorKind::Protocol, "{tls:?}");
+        assert!(tls.reason.contains("http request"), "{tls:?}");
+        assert!(!tls.stack.is_empty(), "OpenSSL's error stack is carried as data");
         garbage.join().unwrap();
+    });
+}
+
+/// The typed error inside an `io::Error` from a stream.
+fn typed(err: &std::io::Error) -> &TlsError {
+    err.get_ref()
+        .and_then(|inner| inner.downcast_ref::<TlsError>())
+        .unwrap_or_else(|| panic!("no TlsError inside {err:?}"))
+}
+
+/// A client that sends `hello`, then closes the TCP connection without close_notify.
+fn truncating_client(addr: SocketAddr) -> thread::JoinHandle<()> {
+    thread::spawn(move || {
+        let mut c = SslConnector::builder(SslMethod::tls_client()).unwrap();
+        c.set_verify(SslVerifyMode::NONE);
+        let tcp = TcpStream::connect(addr).unwrap();
+        let mut tls = c.build().connect("localhost", tcp).unwrap();
+        tls.write_all(b"hello").unwrap();
+        // Dropping the stream closes the socket: no close_notify.
+        let tcp = tls.get_ref().try_clone().unwrap();
+        tcp.shutdown(std::net::Shutdown::Both).unwrap();
+    })
+}
+
+/// Reads until the end or an error: what was read, and how it ended.
+async fn read_all_tokio<S: tokio::io::AsyncRead + Unpin>(s: &mut S) -> (Vec<u8>, std::io::Result<()>) {
+    use tokio::io::AsyncReadExt;
+    let mut got = Vec::new();
+    let mut buf = [0u8; 1024];
+    loop {
+        match s.read(&mut buf).await {
+            Ok(0) => return (got, Ok(())),
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) => return (got, Err(e)),
+        }
+    }
+}
+
+#[test]
+fn truncation_is_unexpected_eof_unless_ignored() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+
+        let strict = config();
+        let client = truncating_client(addr);
+        let (tcp, _) = listener.accept().await.unwrap();
+        let mut tls = sserve_adapters::tokio::accept(&strict, tcp).await.unwrap();
+        let (got, end) = read_all_tokio(&mut tls).await;
+        client.join().unwrap();
+        assert_eq!(got, b"hello");
+        let err = end.expect_err("a truncated stream must not read as a clean end");
+        assert_eq!(err.kind(), std::io::ErrorKind::UnexpectedEof, "{err}");
+        assert_eq!(typed(&err).kind, TlsErrorKind::UnexpectedEof);
+
+        let mut b = ServerConfigBuilder::new().unwrap();
+        b.ephemeral_certificate().unwrap();
+        b.ignore_unexpected_eof();
+        let lenient = b.build().unwrap();
+        let client = truncating_client(addr);
+        let (tcp, _) = listener.accept().await.unwrap();
+        let mut tls = sserve_adapters::tokio::accept(&lenient, tcp).await.unwrap();
+        let (got, end) = read_all_tokio(&mut tls).await;
+        client.join().unwrap();
+        assert_eq!(got, b"hello");
+        end.expect("with ignore_unexpected_eof the end is clean (Ok(0))");
+    });
+}
+
+#[test]
+fn smol_truncation_is_unexpected_eof() {
+    use futures_lite::AsyncReadExt;
+    let config = config();
+    async_io::block_on(async {
+        let listener = async_io::Async::<std::net::TcpListener>::bind(([127, 0, 0, 1], 0)).unwrap();
+        let client = truncating_client(listener.get_ref().local_addr().unwrap());
+        let (tcp, _) = listener.accept().await.unwrap();
+        let mut tls = sserve_adapters::smol::accept(&config, tcp).await.unwrap();
+        let mut got = Vec::new();
+        let err = tls.read_to_end(&mut got).await.unwrap_err();
+        client.join().unwrap();
+        assert_eq!(got, b"hello");
+        assert_eq!(err.kind(), std::io::ErrorKind::UnexpectedEof, "{err}");
+        assert_eq!(typed(&err).kind, TlsErrorKind::UnexpectedEof);
+    });
+}
+
+#[test]
+fn bad_client_certificate_is_a_typed_verify_error() {
+    use openssl::asn1::Asn1Time;
+    use openssl::ec::{EcGroup, EcKey};
+    use openssl::hash::MessageDigest;
+    use openssl::nid::Nid;
+    use openssl::pkey::PKey;
+    use openssl::x509::{X509Name, X509};
+    // A self-signed client certificate the server does not trust.
+    let key =
+        PKey::from_ec_key(EcKey::generate(&EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap()).unwrap()).unwrap();
+    let mut name = X509Name::builder().unwrap();
+    name.append_entry_by_text("CN", "untrusted-client").unwrap();
+    let name = name.build();
+    let mut cert = X509::builder().unwrap();
+    cert.set_version(2).unwrap();
+    cert.set_subject_name(&name).unwrap();
+    cert.set_issuer_name(&name).unwrap();
+    cert.set_pubkey(&key).unwrap();
+    cert.set_not_before(&Asn1Time::days_from_now(0).unwrap()).unwrap();
+    cert.set_not_after(&Asn1Time::days_from_now(1).unwrap()).unwrap();
+    cert.sign(&key, MessageDigest::sha256()).unwrap();
+    let cert = cert.build();
+
+    let configs: Vec<Arc<ServerConfig>> = [false, true]
+        .into_iter()
+        .map(|fail| {
+            let mut b = ServerConfigBuilder::new().unwrap();
+            b.ephemeral_certificate().unwrap();
+            b.verify_client(1, true);
+            b.verify_return_error(fail);
+            b.build().unwrap()
+        })
+        .collect();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let expected_der = cert.to_der().unwrap();
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let connect = || {
+            let (cert, key) = (cert.clone(), key.clone());
+            thread::spawn(move || {
+                let mut c = SslConnector::builder(SslMethod::tls_client()).unwrap();
+                c.set_verify(SslVerifyMode::NONE);
+                c.set_max_proto_version(Some(SslVersion::TLS1_2)).unwrap();
+                c.set_certificate(&cert).unwrap();
+                c.set_private_key(&key).unwrap();
+                let tcp = TcpStream::connect(addr).unwrap();
+                let _ = c.build().connect("localhost", tcp);
+            })
+        };
+        // Verified but not required to pass: the connection carries the peer's chain.
+        let client = connect();
+        let (tcp, _) = listener.accept().await.unwrap();
+        let tls = sserve_adapters::tokio::accept(&configs[0], tcp).await.unwrap();
+        client.join().unwrap();
+        let peer = tls.info().peer_certificate().expect("the client's certificate");
+        assert_eq!(peer.der(), &expected_der[..]);
+        assert_eq!(peer.subject(), "CN=untrusted-client");
+        assert_eq!(peer.sha256_hex().len(), 64);
+        assert_eq!(tls.info().verify_result(), Some((18, "self-signed certificate")));
+
+        // -verify_return_error: the failure is a typed verify error.
+        let client = connect();
+        let (tcp, _) = listener.accept().await.unwrap();
+        let err = sserve_adapters::tokio::accept(&configs[1], tcp).await.unwrap_err();
+        client.join().unwrap();
+        let tls = typed(&err);
+        assert_eq!(tls.kind, TlsErrorKind::Verify, "{tls:?}");
+        assert!(tls.alert_sent.is_some(), "the alert we sent is recorded: {tls:?}");
+        assert!(tls.verify_error.is_some(), "{tls:?}");
     });
 }

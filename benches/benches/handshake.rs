@@ -17,7 +17,7 @@ use sserve_engine::SessionOptions;
 
 fn handshake(c: &mut Criterion) {
     let ctx = client_context(false);
-    let opts = Arc::new(SessionOptions::default());
+    let opts = Arc::new(SessionOptions::s_server());
     let mut g = c.benchmark_group("handshake");
     for kind in [KeyKind::EcdsaP256, KeyKind::Rsa2048] {
         let config = server_config(kind);

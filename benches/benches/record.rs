@@ -21,7 +21,7 @@ const SIZES: [usize; 2] = [1024, 16 * 1024];
 fn seal(c: &mut Criterion) {
     let config = server_config(KeyKind::EcdsaP256);
     let ctx = client_context(true);
-    let opts = Arc::new(SessionOptions::default());
+    let opts = Arc::new(SessionOptions::s_server());
     let mut g = c.benchmark_group("seal");
     for size in SIZES {
         let data = vec![b'x'; size];
@@ -59,7 +59,7 @@ fn seal(c: &mut Criterion) {
 fn open(c: &mut Criterion) {
     let config = server_config(KeyKind::EcdsaP256);
     let ctx = client_context(true);
-    let opts = Arc::new(SessionOptions::default());
+    let opts = Arc::new(SessionOptions::s_server());
     let mut g = c.benchmark_group("open");
     for size in SIZES {
         let data = vec![b'y'; size];

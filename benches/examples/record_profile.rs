@@ -25,7 +25,7 @@ fn main() {
     let n: usize = args.get(4).and_then(|s| s.parse().ok()).expect(usage);
     let config = server_config(KeyKind::EcdsaP256);
     let ctx = client_context(true);
-    let opts = Arc::new(SessionOptions::default());
+    let opts = Arc::new(SessionOptions::s_server());
     let data = vec![b'y'; size];
     let mut sink = vec![0u8; 16 * 1024];
     match (side, op) {

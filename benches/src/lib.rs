@@ -278,7 +278,7 @@ mod tests {
         let ctx = client_context(true);
         for kind in [KeyKind::EcdsaP256, KeyKind::Rsa2048] {
             let config = server_config(kind);
-            let opts = Arc::new(SessionOptions::default());
+            let opts = Arc::new(SessionOptions::s_server());
             let mut e = EnginePair::new(&config, &opts, &ctx);
             e.handshake();
             let mut r = RawPair::new(&config, &ctx);

@@ -387,7 +387,7 @@ fn run_inner(args: &[String]) -> Result<i32, Fatal> {
         argv: std::iter::once("sserve".to_string())
             .chain(args.iter().cloned())
             .collect(),
-        ..SessionOptions::default()
+        ..SessionOptions::s_server()
     });
     let runtime = choose_runtime(&m, mode)?;
     let files = match mode {
@@ -583,7 +583,7 @@ fn serve_dtls(
         argv: std::iter::once("sserve".to_string())
             .chain(args.iter().cloned())
             .collect(),
-        ..SessionOptions::default()
+        ..SessionOptions::s_server()
     });
     let limits = ListenerLimits {
         max_peers: parse_num::<usize>(m, "max_conns")?.unwrap_or(16 * 1024),

@@ -23,6 +23,7 @@ pub enum TlsErrorKind {
 
 /// A TLS failure with OpenSSL's error queue rendered as lines.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct TlsError {
     /// Broad class.
     pub kind: TlsErrorKind,
@@ -30,8 +31,11 @@ pub struct TlsError {
     pub reason: String,
     /// OpenSSL's error queue, one entry per line, in `ERR_print_errors` style.
     pub stack: Vec<String>,
-    /// The alert we sent to the peer, if any (TLS alert description code).
+    /// The alert we sent to the peer, if any (TLS alert description code, e.g. 42
+    /// `bad_certificate`, 50 `decode_error`).
     pub alert_sent: Option<u8>,
+    /// The last alert the peer sent us, if any (description code).
+    pub alert_received: Option<u8>,
     /// Certificate verification error text (`verify error:…`), when verification failed.
     pub verify_error: Option<String>,
 }
@@ -44,6 +48,7 @@ impl TlsError {
             reason: reason.into(),
             stack: Vec::new(),
             alert_sent: None,
+            alert_received: None,
             verify_error: None,
         }
     }

@@ -30,6 +30,7 @@ extern crate alloc;
 extern crate std;
 
 pub mod command;
+pub mod connection;
 pub mod dtls;
 pub mod error;
 pub mod event;
@@ -47,6 +48,7 @@ pub mod tls;
 pub mod ossl;
 
 pub use command::Command;
+pub use connection::{Certificate, CipherSuite, ConnectionInfo, ProtocolVersion};
 pub use error::{SessionError, TlsError, TlsErrorKind};
 pub use event::CertChainCheck; // --- certs ---
 pub use event::{CacheStats, CloseReason, Event, FileRequest, HandshakeInfo, KeyingMaterial, PeerCertificate};

@@ -57,7 +57,24 @@ pub struct SessionOptions {
 }
 
 impl Default for SessionOptions {
+    /// What an embedding application wants: plaintext in and out, no console commands, only the
+    /// cheap handshake facts, a 10 s handshake timeout and a 60 s send timeout (a peer that
+    /// stops reading is dropped). [`SessionOptions::s_server`] is the `openssl s_server`
+    /// behaviour the command-line tool uses.
     fn default() -> Self {
+        SessionOptions {
+            commands: false,
+            detailed_info: false,
+            ..SessionOptions::s_server()
+        }
+    }
+}
+
+impl SessionOptions {
+    /// `openssl s_server`'s behaviour, as the `sserve` command uses it: console mode, connected
+    /// commands recognised on console input, the full printed handshake details; plus sserve's
+    /// bounds (10 s handshake timeout, 60 s send timeout).
+    pub fn s_server() -> Self {
         SessionOptions {
             mode: AppMode::Console,
             crlf: false,

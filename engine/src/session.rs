@@ -136,6 +136,11 @@ impl<B: TlsBackend> Session<B> {
         &mut self.tls
     }
 
+    /// The typed facts about the connection once its handshake is done (`None` before).
+    pub fn connection_info(&self) -> Option<crate::ConnectionInfo> {
+        (self.phase == Phase::Open).then(|| self.tls.connection_info())
+    }
+
     /// The options this session runs with.
     pub fn options(&self) -> &SessionOptions {
         &self.opts

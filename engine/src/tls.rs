@@ -9,6 +9,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use bytes::BytesMut;
 
+use crate::connection::ConnectionInfo;
 use crate::error::TlsError;
 use crate::event::{CacheStats, EarlyDataStatus, Event, HandshakeInfo};
 
@@ -77,6 +78,8 @@ pub trait TlsBackend {
     /// and fingerprint); the printed blocks (session PEM and text, cipher, sigalg and group
     /// lists, certificate dump) are left empty.
     fn handshake_info(&self, detailed: bool) -> HandshakeInfo;
+    /// The typed facts about the established connection (for embedding programs).
+    fn connection_info(&self) -> ConnectionInfo;
     /// The ciphers this server enables: (minimum protocol version, OpenSSL name).
     fn supported_ciphers(&self) -> Vec<(String, String)>;
     /// Session-cache counters of the shared server context.

@@ -28,7 +28,7 @@ fn connected(client: ClientOptions, opts: SessionOptions) -> Pair {
 
 #[test]
 fn plaintext_flows_both_ways() {
-    let mut p = connected(ClientOptions::tls13(), SessionOptions::default());
+    let mut p = connected(ClientOptions::tls13(), SessionOptions::s_server());
     p.client_send(b"hello server\n");
     assert_eq!(p.server_plaintext(), b"hello server\n");
     assert!(
@@ -45,7 +45,7 @@ fn plaintext_flows_both_ways() {
 
 #[test]
 fn large_plaintext_arrives_whole() {
-    let mut p = connected(ClientOptions::tls12(), SessionOptions::default());
+    let mut p = connected(ClientOptions::tls12(), SessionOptions::s_server());
     let big: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
     p.client_send(&big);
     assert_eq!(p.server_plaintext(), big);
@@ -73,7 +73,7 @@ fn crlf_expands_newlines() {
 
 #[test]
 fn without_crlf_newlines_are_unchanged() {
-    let mut p = connected(ClientOptions::tls13(), SessionOptions::default());
+    let mut p = connected(ClientOptions::tls13(), SessionOptions::s_server());
     p.server.send(b"a\nb\n");
     p.drive();
     assert_eq!(p.client.plaintext, b"a\nb\n");
@@ -82,7 +82,7 @@ fn without_crlf_newlines_are_unchanged() {
 #[test]
 fn console_input_before_handshake_is_queued() {
     let config = default_config();
-    let mut p = Pair::new(&config, SessionOptions::default(), ClientOptions::tls13());
+    let mut p = Pair::new(&config, SessionOptions::s_server(), ClientOptions::tls13());
     p.server.console_input(b"early bird\n");
     p.drive();
     p.assert_established();
@@ -114,7 +114,7 @@ fn console_queue_before_handshake_is_bounded() {
 
 #[test]
 fn key_update_tls13() {
-    let mut p = connected(ClientOptions::tls13(), SessionOptions::default());
+    let mut p = connected(ClientOptions::tls13(), SessionOptions::s_server());
     let sent_before = p.to_server.len();
     p.console(b"k\n");
     assert_eq!(command_events(&p.events), vec![(Command::KeyUpdate, Some(1), None)]);
@@ -132,7 +132,7 @@ fn key_update_tls13() {
 
 #[test]
 fn key_update_requested_tls13() {
-    let mut p = connected(ClientOptions::tls13(), SessionOptions::default());
+    let mut p = connected(ClientOptions::tls13(), SessionOptions::s_server());
     let sent_before = p.to_server.len();
     p.console(b"K\n");
     assert_eq!(
@@ -149,14 +149,14 @@ fn key_update_requested_tls13() {
 
 #[test]
 fn key_update_with_cr_line_end() {
-    let mut p = connected(ClientOptions::tls13(), SessionOptions::default());
+    let mut p = connected(ClientOptions::tls13(), SessionOptions::s_server());
     p.console(b"k\r\n");
     assert_eq!(command_events(&p.events), vec![(Command::KeyUpdate, Some(1), None)]);
 }
 
 #[test]
 fn key_update_fails_on_tls12() {
-    let mut p = connected(ClientOptions::tls12(), SessionOptions::default());
+    let mut p = connected(ClientOptions::tls12(), SessionOptions::s_server());
     p.console(b"k\n");
     let cmds = command_events(&p.events);
     assert_eq!(cmds.len(), 1);
@@ -168,7 +168,7 @@ fn key_update_fails_on_tls12() {
 
 #[test]
 fn renegotiate_tls12() {
-    let mut p = connected(ClientOptions::tls12(), SessionOptions::default());
+    let mut p = connected(ClientOptions::tls12(), SessionOptions::s_server());
     assert_eq!(p.server.tls().cache_stats().accept_good, 1);
     p.console(b"r\n");
     assert_eq!(command_events(&p.events), vec![(Command::Renegotiate, Some(1), None)]);
@@ -190,7 +190,7 @@ fn renegotiate_tls12() {
 /// HelloRequest would make OpenSSL clients abort with no_renegotiation), and the session goes on.
 #[test]
 fn second_renegotiation_while_pending_is_refused() {
-    let mut p = connected(ClientOptions::tls12(), SessionOptions::default());
+    let mut p = connected(ClientOptions::tls12(), SessionOptions::s_server());
     // Both before the client had a chance to answer the first HelloRequest.
     p.server.console_input(b"r\n");
     assert!(p.server.tls().renegotiation_pending());
@@ -222,7 +222,7 @@ fn renegotiate_with_cert_request_tls12() {
         ..ClientOptions::tls12()
     };
     let config = server_config(|b| b.ssl_conf("-no_resumption_on_reneg", None).unwrap());
-    let mut p = Pair::connected(&config, SessionOptions::default(), client);
+    let mut p = Pair::connected(&config, SessionOptions::s_server(), client);
     p.assert_established();
     p.take_events();
     assert!(p.server.tls().ssl().peer_certificate().is_none());
@@ -253,7 +253,7 @@ fn renegotiate_with_cert_request_resumes_by_default() {
         cert: Some(cert),
         ..ClientOptions::tls12()
     };
-    let mut p = connected(client, SessionOptions::default());
+    let mut p = connected(client, SessionOptions::s_server());
     p.console(b"R\n");
     assert_eq!(
         command_events(&p.events),
@@ -271,7 +271,7 @@ fn renegotiate_with_cert_request_resumes_by_default() {
 
 #[test]
 fn renegotiate_fails_on_tls13() {
-    let mut p = connected(ClientOptions::tls13(), SessionOptions::default());
+    let mut p = connected(ClientOptions::tls13(), SessionOptions::s_server());
     p.console(b"r\n");
     let cmds = command_events(&p.events);
     assert_eq!(cmds.len(), 1);
@@ -282,7 +282,7 @@ fn renegotiate_fails_on_tls13() {
 
 #[test]
 fn commands_need_exact_line() {
-    let mut p = connected(ClientOptions::tls13(), SessionOptions::default());
+    let mut p = connected(ClientOptions::tls13(), SessionOptions::s_server());
     p.console(b"keep going\n");
     p.console(b"r");
     assert!(command_events(&p.events).is_empty());
@@ -297,7 +297,7 @@ fn post_handshake_client_cert() {
         post_handshake_auth: true,
         ..ClientOptions::tls13()
     };
-    let mut p = connected(client, SessionOptions::default());
+    let mut p = connected(client, SessionOptions::s_server());
     assert!(p.server.tls().ssl().peer_certificate().is_none());
     p.console(b"c\n");
     assert_eq!(
@@ -330,7 +330,7 @@ fn post_handshake_client_cert() {
 
 #[test]
 fn post_handshake_auth_needs_client_support() {
-    let mut p = connected(ClientOptions::tls13(), SessionOptions::default());
+    let mut p = connected(ClientOptions::tls13(), SessionOptions::s_server());
     p.console(b"c\n");
     let cmds = command_events(&p.events);
     assert_eq!(cmds.len(), 1);
@@ -349,7 +349,7 @@ fn post_handshake_auth_needs_client_support() {
 
 #[test]
 fn stats_command_reports_and_sends() {
-    let mut p = connected(ClientOptions::tls13(), SessionOptions::default());
+    let mut p = connected(ClientOptions::tls13(), SessionOptions::s_server());
     p.console(b"S\n");
     let stats = p
         .events
@@ -369,7 +369,7 @@ fn stats_command_reports_and_sends() {
 
 #[test]
 fn plaintext_probe_breaks_the_client() {
-    let mut p = connected(ClientOptions::tls13(), SessionOptions::default());
+    let mut p = connected(ClientOptions::tls13(), SessionOptions::s_server());
     let at = p.to_client.len();
     p.console(b"P\n");
     let sent = &p.to_client[at..];
@@ -388,7 +388,7 @@ fn plaintext_probe_breaks_the_client() {
 
 #[test]
 fn quit_closes_with_close_notify() {
-    let mut p = connected(ClientOptions::tls13(), SessionOptions::default());
+    let mut p = connected(ClientOptions::tls13(), SessionOptions::s_server());
     p.console(b"q\n");
     assert!(p.client.closed, "close_notify reached the client");
     assert_eq!(p.events, vec![Event::Closed(CloseReason::LocalClose)]);
@@ -403,7 +403,7 @@ fn quit_closes_with_close_notify() {
 
 #[test]
 fn quit_matches_any_chunk_starting_with_q() {
-    let mut p = connected(ClientOptions::tls12(), SessionOptions::default());
+    let mut p = connected(ClientOptions::tls12(), SessionOptions::s_server());
     p.console(b"quiet please\n");
     assert_eq!(p.events, vec![Event::Closed(CloseReason::LocalClose)]);
     assert!(p.client.closed);
@@ -412,7 +412,7 @@ fn quit_matches_any_chunk_starting_with_q() {
 
 #[test]
 fn shutdown_stops_server() {
-    let mut p = connected(ClientOptions::tls13(), SessionOptions::default());
+    let mut p = connected(ClientOptions::tls13(), SessionOptions::s_server());
     p.console(b"Q\n");
     assert_eq!(
         p.events,
@@ -423,7 +423,7 @@ fn shutdown_stops_server() {
 
 #[test]
 fn heartbeat_is_unsupported() {
-    let mut p = connected(ClientOptions::tls13(), SessionOptions::default());
+    let mut p = connected(ClientOptions::tls13(), SessionOptions::s_server());
     p.console(b"B\n");
     assert_eq!(p.events, vec![Event::HeartbeatUnsupported]);
     p.assert_data_flows("B");
@@ -431,7 +431,7 @@ fn heartbeat_is_unsupported() {
 
 #[test]
 fn console_eof_stops_server() {
-    let mut p = connected(ClientOptions::tls13(), SessionOptions::default());
+    let mut p = connected(ClientOptions::tls13(), SessionOptions::s_server());
     p.server.console_eof();
     p.drive();
     assert_eq!(
@@ -494,7 +494,7 @@ fn commands_off_sends_letters_as_data() {
 
 #[test]
 fn peer_close_notify_is_peer_closed() {
-    let mut p = connected(ClientOptions::tls13(), SessionOptions::default());
+    let mut p = connected(ClientOptions::tls13(), SessionOptions::s_server());
     p.client_send(b"bye\n");
     p.client.shutdown();
     p.drive();
@@ -506,7 +506,7 @@ fn peer_close_notify_is_peer_closed() {
 #[test]
 fn peer_eof_after_handshake_is_peer_eof() {
     for client in [ClientOptions::tls13(), ClientOptions::tls12()] {
-        let mut p = connected(client, SessionOptions::default());
+        let mut p = connected(client, SessionOptions::s_server());
         p.server.handle_eof(p.now);
         p.drive();
         assert_eq!(p.events, vec![Event::Closed(CloseReason::PeerEof)]);
@@ -520,7 +520,7 @@ fn peer_eof_after_handshake_is_peer_eof() {
 #[test]
 fn peer_eof_during_handshake_is_an_error() {
     let config = default_config();
-    let mut p = Pair::new(&config, SessionOptions::default(), ClientOptions::tls13());
+    let mut p = Pair::new(&config, SessionOptions::s_server(), ClientOptions::tls13());
     p.client.pump();
     let hello = std::mem::take(&mut p.client.stream.get_mut().outgoing);
     p.server.handle_input(p.now, &hello);
@@ -539,7 +539,7 @@ fn peer_eof_during_handshake_is_an_error() {
 /// Found by the simulation (engine/tests/simulation.rs).
 #[test]
 fn send_during_renegotiation_is_delivered_after_it() {
-    let mut p = connected(ClientOptions::tls12(), SessionOptions::default());
+    let mut p = connected(ClientOptions::tls12(), SessionOptions::s_server());
     p.server.console_input(b"r\n");
     p.drain_server();
     // The client reads the HelloRequest and answers with a ClientHello; the server answers that

@@ -16,7 +16,7 @@ use sserve_engine::{AppMode, Duration, Event, Instant, SessionOptions};
 fn listener(mode: AppMode, mtu: usize) -> DtlsListener {
     let opts = Arc::new(SessionOptions {
         mode,
-        ..SessionOptions::default()
+        ..SessionOptions::s_server()
     });
     let settings = DtlsSettings {
         mtu,
@@ -165,7 +165,7 @@ fn cookie_replayed_from_another_address_is_refused() {
 
 #[test]
 fn naccept_counts_associations_and_idle_peers_expire() {
-    let opts = Arc::new(SessionOptions::default());
+    let opts = Arc::new(SessionOptions::s_server());
     let limits = ListenerLimits {
         naccept: Some(1),
         peer_idle_timeout: Duration::from_secs(5),

@@ -20,7 +20,7 @@ const MTU: usize = 1200;
 fn listener(max_peers: usize, max_half_open: usize) -> DtlsListener {
     let opts = Arc::new(SessionOptions {
         handshake_timeout: Some(Duration::from_secs(10)),
-        ..SessionOptions::default()
+        ..SessionOptions::s_server()
     });
     let settings = DtlsSettings {
         mtu: MTU,

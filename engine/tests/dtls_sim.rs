@@ -59,7 +59,7 @@ fn run_seed(config: &ServerConfig, seed: u64) -> SeedResult {
     let bound = std::time::Duration::from_micros(60_000_000 / SCALE);
     let opts = Arc::new(SessionOptions {
         handshake_timeout: None,
-        ..SessionOptions::default()
+        ..SessionOptions::s_server()
     });
     let settings = DtlsSettings {
         mtu: MTU,

@@ -26,7 +26,7 @@ fn opts(mode: AppMode) -> SessionOptions {
     SessionOptions {
         mode,
         early_data: true,
-        ..SessionOptions::default()
+        ..SessionOptions::s_server()
     }
 }
 

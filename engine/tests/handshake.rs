@@ -71,7 +71,7 @@ fn check_info(p: &Pair, protocol: &str) {
 #[test]
 fn tls13_handshake_completes() {
     let config = default_config();
-    let mut p = Pair::connected(&config, SessionOptions::default(), ClientOptions::tls13());
+    let mut p = Pair::connected(&config, SessionOptions::s_server(), ClientOptions::tls13());
     p.assert_established();
     check_info(&p, "TLSv1.3");
     assert_eq!(p.handshake_info().cipher_version, "TLSv1.3");
@@ -80,7 +80,7 @@ fn tls13_handshake_completes() {
 #[test]
 fn tls12_handshake_completes() {
     let config = default_config();
-    let mut p = Pair::connected(&config, SessionOptions::default(), ClientOptions::tls12());
+    let mut p = Pair::connected(&config, SessionOptions::s_server(), ClientOptions::tls12());
     p.assert_established();
     check_info(&p, "TLSv1.2");
     assert!(
@@ -92,14 +92,14 @@ fn tls12_handshake_completes() {
 #[test]
 fn default_client_gets_tls13() {
     let config = default_config();
-    let p = Pair::connected(&config, SessionOptions::default(), ClientOptions::default());
+    let p = Pair::connected(&config, SessionOptions::s_server(), ClientOptions::default());
     assert_eq!(p.handshake_info().protocol, "TLSv1.3");
 }
 
 #[test]
 fn server_exact_version_refuses_other_client() {
     let config = server_config(|b| b.only_version(sserve_engine::ossl::TlsVersion::Tls1_3).unwrap());
-    let p = Pair::connected(&config, SessionOptions::default(), ClientOptions::tls12());
+    let p = Pair::connected(&config, SessionOptions::s_server(), ClientOptions::tls12());
     assert!(
         matches!(p.closed(), Some(CloseReason::Error(SessionError::Tls(_)))),
         "{:?}",
@@ -112,7 +112,7 @@ fn server_exact_version_refuses_other_client() {
 #[test]
 fn keylog_lines_for_tls13() {
     let config = server_config(|b| b.keylog());
-    let p = Pair::connected(&config, SessionOptions::default(), ClientOptions::tls13());
+    let p = Pair::connected(&config, SessionOptions::s_server(), ClientOptions::tls13());
     let random = p.client.client_random_hex();
     let lines: Vec<&String> = p
         .events
@@ -154,7 +154,7 @@ fn keylog_lines_for_tls13() {
 #[test]
 fn keylog_tls12_uses_client_random_label() {
     let config = server_config(|b| b.keylog());
-    let p = Pair::connected(&config, SessionOptions::default(), ClientOptions::tls12());
+    let p = Pair::connected(&config, SessionOptions::s_server(), ClientOptions::tls12());
     let random = p.client.client_random_hex();
     let lines: Vec<&String> = p
         .events
@@ -175,7 +175,7 @@ fn keylog_tls12_uses_client_random_label() {
 #[test]
 fn no_keylog_without_option() {
     let config = default_config();
-    let p = Pair::connected(&config, SessionOptions::default(), ClientOptions::tls13());
+    let p = Pair::connected(&config, SessionOptions::s_server(), ClientOptions::tls13());
     assert!(!p.events.iter().any(|e| matches!(e, Event::KeyLog(_))));
 }
 
@@ -186,7 +186,7 @@ fn alpn_selects_common_protocol() {
         alpn: vec!["http/1.1"],
         ..Default::default()
     };
-    let mut p = Pair::connected(&config, SessionOptions::default(), client);
+    let mut p = Pair::connected(&config, SessionOptions::s_server(), client);
     p.assert_established();
     assert!(
         p.events.contains(&Event::Alpn {
@@ -207,7 +207,7 @@ fn alpn_prefers_server_order() {
         alpn: vec!["http/1.1", "h2"],
         ..Default::default()
     };
-    let p = Pair::connected(&config, SessionOptions::default(), client);
+    let p = Pair::connected(&config, SessionOptions::s_server(), client);
     assert_eq!(p.handshake_info().alpn.as_deref(), Some("h2"));
 }
 
@@ -218,7 +218,7 @@ fn alpn_without_overlap_fails_with_alert() {
         alpn: vec!["foo"],
         ..Default::default()
     };
-    let p = Pair::connected(&config, SessionOptions::default(), client);
+    let p = Pair::connected(&config, SessionOptions::s_server(), client);
     assert!(
         p.events.contains(&Event::Alpn {
             offered: vec!["foo".into()],
@@ -241,7 +241,7 @@ fn alpn_without_overlap_fails_with_alert() {
 #[test]
 fn alpn_client_without_alpn_still_connects() {
     let config = server_config(|b| b.alpn(&["h2"]).unwrap());
-    let p = Pair::connected(&config, SessionOptions::default(), ClientOptions::default());
+    let p = Pair::connected(&config, SessionOptions::s_server(), ClientOptions::default());
     assert_eq!(p.handshake_info().alpn, None);
     assert!(!p.events.iter().any(|e| matches!(e, Event::Alpn { .. })));
 }
@@ -273,7 +273,7 @@ fn required_client_cert_missing_fails() {
     let ca = make_ca("Test CA");
     let config = verifying_config(&ca, false);
     for client in [ClientOptions::tls13(), ClientOptions::tls12()] {
-        let p = Pair::connected(&config, SessionOptions::default(), client);
+        let p = Pair::connected(&config, SessionOptions::s_server(), client);
         assert!(
             !p.events.iter().any(|e| matches!(e, Event::HandshakeComplete(_))),
             "{:?}",
@@ -300,7 +300,7 @@ fn client_cert_signed_by_ca_is_accepted() {
             cert: Some(leaf.clone()),
             ..Default::default()
         };
-        let mut p = Pair::connected(&config, SessionOptions::default(), client);
+        let mut p = Pair::connected(&config, SessionOptions::s_server(), client);
         p.assert_established();
         let info = p.handshake_info();
         let cert = info.peer_certificate.expect("peer certificate");
@@ -342,7 +342,7 @@ fn untrusted_client_cert_is_forgiven_without_verify_return_error() {
         cert: Some(stranger),
         ..Default::default()
     };
-    let mut p = Pair::connected(&config, SessionOptions::default(), client);
+    let mut p = Pair::connected(&config, SessionOptions::s_server(), client);
     p.assert_established();
     let steps = verify_steps(&p);
     assert!(
@@ -363,7 +363,7 @@ fn untrusted_client_cert_fails_with_verify_return_error() {
         cert: Some(stranger),
         ..Default::default()
     };
-    let p = Pair::connected(&config, SessionOptions::default(), client);
+    let p = Pair::connected(&config, SessionOptions::s_server(), client);
     assert!(!p.events.iter().any(|e| matches!(e, Event::HandshakeComplete(_))));
     match p.closed() {
         Some(CloseReason::Error(SessionError::Tls(e))) => {
@@ -379,7 +379,7 @@ fn untrusted_client_cert_fails_with_verify_return_error() {
 #[test]
 fn ssl_conf_cipher_is_negotiated() {
     let config = server_config(|b| b.ssl_conf("-cipher", Some("ECDHE-ECDSA-AES128-GCM-SHA256")).unwrap());
-    let p = Pair::connected(&config, SessionOptions::default(), ClientOptions::tls12());
+    let p = Pair::connected(&config, SessionOptions::s_server(), ClientOptions::tls12());
     assert_eq!(p.handshake_info().cipher, "ECDHE-ECDSA-AES128-GCM-SHA256");
     assert_eq!(p.handshake_info().shared_ciphers, "ECDHE-ECDSA-AES128-GCM-SHA256");
 }
@@ -402,14 +402,14 @@ fn ssl_conf_rejects_unknown_and_incomplete_options() {
 #[test]
 fn ssl_conf_protocol_switch_applies() {
     let config = server_config(|b| b.ssl_conf("-no_tls1_3", None).unwrap());
-    let p = Pair::connected(&config, SessionOptions::default(), ClientOptions::default());
+    let p = Pair::connected(&config, SessionOptions::s_server(), ClientOptions::default());
     assert_eq!(p.handshake_info().protocol, "TLSv1.2");
 }
 
 #[test]
 fn handshake_timeout_fires_at_deadline() {
     let config = default_config();
-    let mut s = session(&config, SessionOptions::default());
+    let mut s = session(&config, SessionOptions::s_server());
     let deadline = Instant::ZERO + Duration::from_secs(10);
     assert_eq!(s.poll_timeout(), Some(deadline));
     s.handle_timeout(Instant::from_micros(deadline.as_micros() - 1));
@@ -431,7 +431,7 @@ fn handshake_timeout_fires_at_deadline() {
 #[test]
 fn handshake_timeout_during_a_stalled_handshake() {
     let config = default_config();
-    let mut p = Pair::new(&config, SessionOptions::default(), ClientOptions::tls13());
+    let mut p = Pair::new(&config, SessionOptions::s_server(), ClientOptions::tls13());
     // Only the ClientHello reaches the server; the client never answers.
     p.client.pump();
     let hello = std::mem::take(&mut p.client.stream.get_mut().outgoing);
@@ -464,7 +464,7 @@ fn no_handshake_timer_when_disabled() {
 #[test]
 fn handshake_timer_is_gone_after_handshake() {
     let config = default_config();
-    let mut p = Pair::connected(&config, SessionOptions::default(), ClientOptions::tls13());
+    let mut p = Pair::connected(&config, SessionOptions::s_server(), ClientOptions::tls13());
     p.assert_established();
     assert_eq!(p.server.poll_timeout(), None);
     p.server.handle_timeout(Instant::ZERO + Duration::from_secs(3600));

@@ -19,7 +19,7 @@ fn http_request_into_tls_fails_without_alert() {
     // OpenSSL recognises a plain HTTP request and, like for any first record that does not look
     // like TLS, sends no alert (SSL_AD_NO_ALERT): s_server's peer sees the connection close.
     let config = default_config();
-    let mut s = session(&config, SessionOptions::default());
+    let mut s = session(&config, SessionOptions::s_server());
     s.handle_input(sserve_engine::Instant::ZERO, b"GET / HTTP/1.0\r\n\r\n");
     assert!(s.is_closed());
     let (out, events) = drain(&mut s);
@@ -33,7 +33,7 @@ fn http_request_into_tls_fails_without_alert() {
 #[test]
 fn malformed_client_hello_gets_an_alert() {
     let config = default_config();
-    let mut s = session(&config, SessionOptions::default());
+    let mut s = session(&config, SessionOptions::s_server());
     // A TLS handshake record holding a truncated ClientHello.
     s.handle_input(
         sserve_engine::Instant::ZERO,
@@ -50,7 +50,7 @@ fn malformed_client_hello_gets_an_alert() {
 #[test]
 fn wrong_record_version_gets_an_alert() {
     let config = default_config();
-    let mut s = session(&config, SessionOptions::default());
+    let mut s = session(&config, SessionOptions::s_server());
     // A handshake record whose body is garbage.
     let mut rec = b"\x16\x03\x01\x00\x40".to_vec();
     rec.extend(std::iter::repeat_n(0xee, 0x40));
@@ -63,7 +63,7 @@ fn wrong_record_version_gets_an_alert() {
 #[test]
 fn input_after_close_is_ignored() {
     let config = default_config();
-    let mut s = session(&config, SessionOptions::default());
+    let mut s = session(&config, SessionOptions::s_server());
     s.handle_input(
         sserve_engine::Instant::ZERO,
         b"\x16\x03\x01\x00\x08\x01\x00\x00\x04\x03\x03\x00\x00",
@@ -85,7 +85,7 @@ fn input_after_close_is_ignored() {
 #[test]
 fn empty_input_is_harmless() {
     let config = default_config();
-    let mut s = session(&config, SessionOptions::default());
+    let mut s = session(&config, SessionOptions::s_server());
     s.handle_input(sserve_engine::Instant::ZERO, b"");
     assert!(!s.is_closed());
     assert_eq!(drain(&mut s), (vec![], vec![]));
@@ -95,7 +95,7 @@ fn empty_input_is_harmless() {
 fn byte_at_a_time_garbage_never_panics() {
     let config = default_config();
     for seed in 0u32..32 {
-        let mut s = session(&config, SessionOptions::default());
+        let mut s = session(&config, SessionOptions::s_server());
         let mut x = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
         for _ in 0..4096 {
             x ^= x << 13;
@@ -123,7 +123,7 @@ fn byte_at_a_time_garbage_never_panics() {
 fn garbage_after_handshake_is_an_error_with_alert() {
     let config = default_config();
     for (client, alert_type) in [(ClientOptions::tls13(), 0x17), (ClientOptions::tls12(), 0x15)] {
-        let mut p = Pair::connected(&config, SessionOptions::default(), client);
+        let mut p = Pair::connected(&config, SessionOptions::s_server(), client);
         p.assert_established();
         let at = p.to_client.len();
         // An application-data record with a bogus authentication tag.
@@ -146,7 +146,7 @@ fn garbage_after_handshake_is_an_error_with_alert() {
 #[test]
 fn client_alert_closes_the_session() {
     let config = default_config();
-    let mut p = Pair::connected(&config, SessionOptions::default(), ClientOptions::tls12());
+    let mut p = Pair::connected(&config, SessionOptions::s_server(), ClientOptions::tls12());
     // A fatal alert in the clear is refused once encryption is on, which is also fatal.
     p.server.handle_input(p.now, b"\x15\x03\x03\x00\x02\x02\x28");
     p.drain_server();
@@ -186,7 +186,7 @@ const DECODE_ERROR_ALERT: &[u8] = b"\x15\x03\x03\x00\x02\x02\x32";
 #[test]
 fn record_cut_short_by_eof_gets_decode_error() {
     let config = default_config();
-    let mut hello = Pair::new(&config, SessionOptions::default(), ClientOptions::tls13());
+    let mut hello = Pair::new(&config, SessionOptions::s_server(), ClientOptions::tls13());
     hello.client.pump();
     let hello = std::mem::take(&mut hello.client.stream.get_mut().outgoing);
     let cuts: [&[u8]; 5] = [
@@ -197,7 +197,7 @@ fn record_cut_short_by_eof_gets_decode_error() {
         &hello[..hello.len() - 1],
     ];
     for cut in cuts {
-        let mut s = session(&config, SessionOptions::default());
+        let mut s = session(&config, SessionOptions::s_server());
         s.handle_input(sserve_engine::Instant::ZERO, cut);
         assert!(!s.is_closed(), "waiting for the rest of the record");
         s.handle_eof(sserve_engine::Instant::ZERO);
@@ -212,7 +212,7 @@ fn record_cut_short_by_eof_gets_decode_error() {
 fn sslv2_client_hello_cut_short_gets_decode_error() {
     // An SSLv2-format ClientHello (2-byte header with the high bit set), cut after 10 bytes.
     let config = default_config();
-    let mut s = session(&config, SessionOptions::default());
+    let mut s = session(&config, SessionOptions::s_server());
     s.handle_input(
         sserve_engine::Instant::ZERO,
         b"\x80\x22\x01\x03\x03\x00\x09\x00\x00\x00",
@@ -226,7 +226,7 @@ fn sslv2_client_hello_cut_short_gets_decode_error() {
 #[test]
 fn ignore_unexpected_eof_makes_eof_a_clean_close() {
     let config = server_config(|b| b.ignore_unexpected_eof());
-    let mut p = Pair::connected(&config, SessionOptions::default(), ClientOptions::tls12());
+    let mut p = Pair::connected(&config, SessionOptions::s_server(), ClientOptions::tls12());
     p.assert_established();
     p.server.handle_eof(p.now);
     p.drive();

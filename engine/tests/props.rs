@@ -48,7 +48,7 @@ struct Outcome {
 fn conversation(version: Version, chunking: Vec<usize>, messages: &[Vec<u8>]) -> Outcome {
     let mut p = Pair::new(
         keylog_config(),
-        SessionOptions::default(),
+        SessionOptions::s_server(),
         ClientOptions {
             version,
             ..Default::default()
@@ -179,7 +179,7 @@ proptest! {
         tls_prefix in any::<bool>(),
         chunking in prop::collection::vec(1usize..512, 1..6),
     ) {
-        let mut s = session(plain_config(), SessionOptions::default());
+        let mut s = session(plain_config(), SessionOptions::s_server());
         let mut input = if tls_prefix { b"\x16\x03\x01".to_vec() } else { Vec::new() };
         input.extend_from_slice(&data);
         let mut rest = &input[..];
@@ -336,7 +336,7 @@ proptest! {
         chunking in prop::collection::vec(1usize..64, 0..5),
     ) {
         let version = if tls13 { Version::Tls13 } else { Version::Tls12 };
-        let mut p = Pair::new(plain_config(), SessionOptions::default(), ClientOptions { version, ..Default::default() });
+        let mut p = Pair::new(plain_config(), SessionOptions::s_server(), ClientOptions { version, ..Default::default() });
         p.chunking = chunking;
         p.drive();
         p.assert_established();

@@ -8,7 +8,7 @@ use sserve_engine::http::{WebMode, HTML_HEADER, TEXT_HEADER};
 use sserve_engine::{AppMode, CloseReason, Event, FileError, FileRequest, SessionOptions};
 
 fn web_pair(mode: WebMode, client: ClientOptions) -> Pair {
-    web_pair_with(mode, client, SessionOptions::default())
+    web_pair_with(mode, client, SessionOptions::s_server())
 }
 
 fn web_pair_with(mode: WebMode, client: ClientOptions, opts: SessionOptions) -> Pair {

@@ -141,7 +141,7 @@ pub fn check_command_parser(data: &[u8]) {
     let opts = SessionOptions {
         commands: flags & 0x02 == 0,
         ign_eof: flags & 0x04 != 0,
-        ..SessionOptions::default()
+        ..SessionOptions::s_server()
     };
     let version = if flags & 0x08 != 0 {
         Version::Tls12
@@ -498,7 +498,7 @@ impl SessionInput {
             handshake_timeout: (self.config & 0x04 == 0).then(|| Duration::from_secs(10)),
             argv: vec!["sserve".into(), "-www".into()],
             max_pending_console: 4096,
-            ..SessionOptions::default()
+            ..SessionOptions::s_server()
         }
     }
 
@@ -954,7 +954,7 @@ pub fn session_seeds() -> Vec<(String, Vec<u8>)> {
         ("tls12-clientauth", Version::Tls12, 2),
     ] {
         // Capture the client's flights while it really talks to a server session.
-        let mut d = Driver::new(config(cfg), SessionOptions::default(), version);
+        let mut d = Driver::new(config(cfg), SessionOptions::s_server(), version);
         let mut client = Client::new(version);
         let mut flights = Vec::new();
         for _ in 0..8 {

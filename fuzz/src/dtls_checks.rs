@@ -140,7 +140,7 @@ impl Harness {
     fn new(mode: AppMode) -> Harness {
         let opts = Arc::new(SessionOptions {
             mode,
-            ..SessionOptions::default()
+            ..SessionOptions::s_server()
         });
         let settings = DtlsSettings {
             mtu: MTU,
@@ -280,7 +280,7 @@ pub fn check_dtls_datagram(data: &[u8]) {
     let Some(mut c) = client else { return };
     // A spoofed datagram may break the client, and so may a console command or the clock: the handshake timeout
     // (10 s by default) can expire while the client has not finished.
-    let timed_out = SessionOptions::default()
+    let timed_out = SessionOptions::s_server()
         .handshake_timeout
         .is_some_and(|t| h.now - h.start >= t);
     if spoof || timed_out || commanded {

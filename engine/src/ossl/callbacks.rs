@@ -6,7 +6,7 @@ use alloc::vec::Vec;
 use openssl::ex_data::Index;
 use openssl::ssl::{AlpnError, Ssl, SslRef};
 use openssl::x509::X509StoreContextRef;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
 use std::sync::Mutex;
 
 use crate::event::{Event, VerifyStep};
@@ -21,9 +21,28 @@ pub(crate) struct ConnEvents {
     any: AtomicBool,
     /// The peer's transport has ended (answered to OpenSSL's `BIO_eof`, see `ossl::eof`).
     transport_eof: AtomicBool,
+    /// The last alert sent and received: `0x100 | description`, 0 for none (see
+    /// [`ConnEvents::record_alert`]), so a failure can say which alert ended it.
+    alert_sent: AtomicU16,
+    alert_received: AtomicU16,
 }
 
 impl ConnEvents {
+    /// Notes an alert the info callback saw go out (`read` false) or come in.
+    pub(crate) fn record_alert(&self, read: bool, description: u8) {
+        let slot = if read { &self.alert_received } else { &self.alert_sent };
+        slot.store(0x100 | u16::from(description), Ordering::Relaxed);
+    }
+
+    /// The last alert sent and the last one received, if any.
+    pub(crate) fn alerts(&self) -> (Option<u8>, Option<u8>) {
+        let get = |slot: &AtomicU16| {
+            let v = slot.load(Ordering::Relaxed);
+            (v != 0).then_some((v & 0xff) as u8)
+        };
+        (get(&self.alert_sent), get(&self.alert_received))
+    }
+
     pub(crate) fn set_transport_eof(&self) {
         self.transport_eof.store(true, Ordering::Release);
     }

@@ -104,6 +104,8 @@ impl ServerConfigBuilder {
         ctx.set_mode(SslMode::RELEASE_BUFFERS);
         // SAFETY: `ctx` is a live SSL_CTX; SSL_CTRL_SET_DH_AUTO takes a long flag and no pointer.
         unsafe { ffi::SSL_CTX_ctrl(ctx.as_ptr(), ffi::SSL_CTRL_SET_DH_AUTO, 1, ffi::NO_ARG) };
+        // SAFETY: live SSL_CTX; the callback only reads the SSL it is given.
+        unsafe { ffi::SSL_CTX_set_info_callback(ctx.as_ptr(), Some(super::output::alert_cb)) };
         Ok(ServerConfigBuilder {
             ctx,
             conf: Vec::new(),
@@ -127,6 +129,8 @@ impl ServerConfigBuilder {
         ctx.set_mode(SslMode::RELEASE_BUFFERS);
         // SAFETY: `ctx` is a live SSL_CTX; SSL_CTRL_SET_DH_AUTO takes a long flag and no pointer.
         unsafe { ffi::SSL_CTX_ctrl(ctx.as_ptr(), ffi::SSL_CTRL_SET_DH_AUTO, 1, ffi::NO_ARG) };
+        // SAFETY: live SSL_CTX; the callback only reads the SSL it is given.
+        unsafe { ffi::SSL_CTX_set_info_callback(ctx.as_ptr(), Some(super::output::alert_cb)) };
         // The MTU is always set explicitly (SSL_set_mtu); a memory BIO cannot be asked for one.
         ctx.set_options(openssl::ssl::SslOptions::NO_QUERY_MTU);
         ctx.set_cookie_generate_cb(super::dtls::generate_cookie);

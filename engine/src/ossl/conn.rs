@@ -179,7 +179,7 @@ impl<T: Transport> SslConn<T> {
                     self.blocked_write.extend_from_slice(rest);
                     return Ok(());
                 }
-                Err(e) => return Err(from_ssl_error(e)),
+                Err(e) => return Err(self.with_alerts(from_ssl_error(e))),
             }
         }
         Ok(())
@@ -192,6 +192,16 @@ impl<T: Transport> SslConn<T> {
         }
         let data = core::mem::take(&mut self.blocked_write);
         self.write_now(&data)
+    }
+}
+
+impl<T: Transport> SslConn<T> {
+    /// `err` with the alerts this connection sent and received so far.
+    fn with_alerts(&self, mut err: TlsError) -> TlsError {
+        if let Some(ev) = self.stream.ssl().ex_data(events_index()) {
+            (err.alert_sent, err.alert_received) = ev.alerts();
+        }
+        err
     }
 }
 
@@ -239,7 +249,7 @@ impl<T: Transport> TlsBackend for SslConn<T> {
                 Ok(HandshakeStatus::WantInput)
             }
             Err(e) => {
-                let mut err = from_ssl_error(e);
+                let mut err = self.with_alerts(from_ssl_error(e));
                 let v = self.stream.ssl().verify_result();
                 if v.as_raw() != 0 {
                     err.kind = TlsErrorKind::Verify;
@@ -267,7 +277,7 @@ impl<T: Transport> TlsBackend for SslConn<T> {
                     self.flush_blocked_write().map(|()| ReadStatus::WantInput)
                 }
                 ErrorCode::ZERO_RETURN => Ok(ReadStatus::Closed),
-                _ => Err(from_ssl_error(e)),
+                _ => Err(self.with_alerts(from_ssl_error(e))),
             },
         }
     }
@@ -346,6 +356,10 @@ impl<T: Transport> TlsBackend for SslConn<T> {
 
     fn handshake_info(&self, detailed: bool) -> HandshakeInfo {
         info::handshake_info(self.stream.ssl(), detailed)
+    }
+
+    fn connection_info(&self) -> crate::ConnectionInfo {
+        info::connection_info(self.stream.ssl())
     }
 
     fn supported_ciphers(&self) -> Vec<(String, String)> {

@@ -43,6 +43,7 @@ fn from_stack(kind: TlsErrorKind, context: &str, stack: &ErrorStack) -> TlsError
         reason,
         stack: lines,
         alert_sent: None,
+        alert_received: None,
         verify_error: None,
     }
 }

@@ -7,11 +7,12 @@ use core::ptr;
 use foreign_types::ForeignTypeRef;
 use openssl::hash::MessageDigest;
 use openssl::nid::Nid;
-use openssl::ssl::{NameType, SslContextRef, SslRef};
+use openssl::ssl::{NameType, SslContextRef, SslRef, SslVersion};
 use openssl::x509::X509Ref;
 
 use super::ffi;
 use super::membio::MemBio;
+use crate::connection::{Certificate, CipherSuite, ConnectionInfo, ProtocolVersion};
 use crate::event::{CacheStats, HandshakeInfo, KeyingMaterial, PeerCertificate};
 
 fn ssl_ptr(ssl: &SslRef) -> *mut openssl_sys::SSL {
@@ -66,6 +67,59 @@ pub(crate) fn handshake_info(ssl: &SslRef, detailed: bool) -> HandshakeInfo {
         info.groups_lines = groups_lines(ssl);
     }
     info
+}
+
+/// The typed facts an embedding program gets ([`crate::ConnectionInfo`]).
+pub(crate) fn connection_info(ssl: &SslRef) -> ConnectionInfo {
+    let protocol = match ssl.version2() {
+        Some(v) if v == SslVersion::TLS1 => ProtocolVersion::Tls1_0,
+        Some(v) if v == SslVersion::TLS1_1 => ProtocolVersion::Tls1_1,
+        Some(v) if v == SslVersion::TLS1_2 => ProtocolVersion::Tls1_2,
+        Some(v) if v == SslVersion::TLS1_3 => ProtocolVersion::Tls1_3,
+        Some(v) if v == SslVersion::DTLS1 => ProtocolVersion::Dtls1_0,
+        Some(v) if v == SslVersion::DTLS1_2 => ProtocolVersion::Dtls1_2,
+        _ => ProtocolVersion::Other(0),
+    };
+    let cipher_suite = match ssl.current_cipher() {
+        Some(c) => CipherSuite::new(
+            u16::from_be_bytes(c.protocol_id()),
+            c.standard_name().unwrap_or(c.name()),
+            c.name(),
+        ),
+        None => CipherSuite::new(0, "", ""),
+    };
+    // On a server, SSL_get_peer_cert_chain leaves out the peer's own certificate.
+    let mut chain: Vec<Certificate> = ssl.peer_certificate().iter().map(|c| certificate(c)).collect();
+    if let Some(rest) = ssl.peer_cert_chain() {
+        chain.extend(rest.iter().map(certificate));
+    }
+    let verify_result = (!chain.is_empty()).then(|| {
+        let v = ssl.verify_result();
+        (i64::from(v.as_raw()), v.error_string().to_string())
+    });
+    ConnectionInfo::new(
+        protocol,
+        cipher_suite,
+        ssl.selected_alpn_protocol().map(<[u8]>::to_vec),
+        ssl.servername(NameType::HOST_NAME).map(ToString::to_string),
+        ssl.session_reused(),
+        chain,
+        verify_result,
+    )
+}
+
+fn certificate(cert: &X509Ref) -> Certificate {
+    let name = |n| super::verify::name_print_ex(n, 0, super::verify::XN_FLAG_RFC2253);
+    let mut sha256 = [0u8; 32];
+    if let Ok(d) = cert.digest(MessageDigest::sha256()) {
+        sha256.copy_from_slice(&d[..32]);
+    }
+    Certificate::new(
+        cert.to_der().unwrap_or_default(),
+        name(cert.subject_name()),
+        name(cert.issuer_name()),
+        sha256,
+    )
 }
 
 /// What `-keymatexport`/`-keymatexportlen` ask for (stored as `SSL_CTX` ex_data).

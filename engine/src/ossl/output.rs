@@ -139,11 +139,30 @@ extern "C" fn trace_cb(
     }
 }
 
+/// Notes the alerts of an info-callback call in the connection's [`super::callbacks::ConnEvents`].
+fn record_alert(s: &SslRef, where_: c_int, ret: c_int) {
+    if where_ & ffi::SSL_CB_ALERT != 0 {
+        if let Some(ev) = s.ex_data(events_index()) {
+            ev.record_alert(where_ & ffi::SSL_CB_READ != 0, (ret & 0xff) as u8);
+        }
+    }
+}
+
+/// The info callback every context has (unless `-state` installs [`info_cb`]): it only
+/// records alerts, so a failure's [`crate::TlsError`] says which alert was sent or received.
+pub(crate) extern "C" fn alert_cb(ssl: *const openssl_sys::SSL, where_: c_int, ret: c_int) {
+    // SAFETY: OpenSSL passes the live SSL.
+    if let Some(s) = unsafe { ssl_ref(ssl) } {
+        record_alert(s, where_, ret);
+    }
+}
+
 extern "C" fn info_cb(ssl: *const openssl_sys::SSL, where_: c_int, ret: c_int) {
     // SAFETY: OpenSSL passes the live SSL.
     let Some(s) = (unsafe { ssl_ref(ssl) }) else {
         return;
     };
+    record_alert(s, where_, ret);
     let w = where_ & !ffi::SSL_ST_MASK;
     let side = if w & ffi::SSL_ST_CONNECT != 0 {
         "SSL_connect"

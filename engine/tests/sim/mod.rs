@@ -855,7 +855,7 @@ impl Conn {
             mode: scenario.app.mode(),
             handshake_timeout: Some(HANDSHAKE_TIMEOUT),
             argv: vec!["sserve".into(), "-sim".into()],
-            ..SessionOptions::default()
+            ..SessionOptions::s_server()
         };
         let server = config
             .session(Arc::new(opts), scenario.start)
