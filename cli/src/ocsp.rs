@@ -12,6 +12,7 @@
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::ArgMatches;
@@ -120,11 +121,14 @@ fn configure_status(b: &mut ServerConfigBuilder, m: &ArgMatches) -> Result<(), S
     };
     let source = QuerySource::from_args(m);
     let mut state = Refresh::default();
+    let wanted = Arc::new(Wanted::default());
+    let hook = wanted.clone();
+    staple.on_wanted(move || hook.set());
     state.attempt(&source, &settings, &staple);
     std::thread::Builder::new()
         .name("ocsp-refresh".into())
         .spawn(move || loop {
-            state.wait(&staple);
+            state.wait(&staple, &wanted);
             state.attempt(&source, &settings, &staple);
         })
         .map_err(|e| format!("cannot start the OCSP refresh thread: {e}"))?;
@@ -186,6 +190,30 @@ impl QuerySource {
     }
 }
 
+/// Set by the staple's hook when a handshake found no response; the refresh thread waits on it.
+#[derive(Debug, Default)]
+struct Wanted {
+    flag: std::sync::Mutex<bool>,
+    changed: std::sync::Condvar,
+}
+
+impl Wanted {
+    fn set(&self) {
+        *self.flag.lock().unwrap_or_else(|p| p.into_inner()) = true;
+        self.changed.notify_all();
+    }
+
+    /// Waits until set (`true`, clearing it) or `timeout` passed (`false`).
+    fn wait(&self, timeout: Duration) -> bool {
+        let flag = self.flag.lock().unwrap_or_else(|p| p.into_inner());
+        let (mut flag, _) = self
+            .changed
+            .wait_timeout_while(flag, timeout, |f| !*f)
+            .unwrap_or_else(|p| p.into_inner());
+        std::mem::take(&mut *flag)
+    }
+}
+
 /// The refresh schedule.
 #[derive(Debug, Default)]
 struct Refresh {
@@ -201,7 +229,7 @@ struct Refresh {
 
 impl Refresh {
     /// Sleeps until the next query is due.
-    fn wait(&mut self, staple: &OcspStaple) {
+    fn wait(&mut self, staple: &OcspStaple, wanted: &Wanted) {
         loop {
             let now = Instant::now();
             let due = match self.refresh_at {
@@ -213,7 +241,7 @@ impl Refresh {
                 break;
             }
             // A handshake that found no response brings the query forward.
-            if staple.wait_wanted(due - now) && !staple.is_set() {
+            if wanted.wait(due - now) && staple.take_wanted() && !staple.is_set() {
                 self.only_when_wanted = false;
                 let earliest = self.last_attempt.map_or(now, |t| t + MIN_GAP);
                 if let Some(d) = earliest.checked_duration_since(Instant::now()) {

@@ -68,7 +68,7 @@ fn read_file(what: &str, path: &str) -> Result<Vec<u8>, Fatal> {
     std::fs::read(path).map_err(|e| Fatal(format!("cannot read {what} '{path}': {}", io_text(&e))))
 }
 
-fn io_text(e: &std::io::Error) -> String {
+pub(crate) fn io_text(e: &std::io::Error) -> String {
     let s = e.to_string();
     s.split(" (os error").next().unwrap_or(&s).to_string()
 }

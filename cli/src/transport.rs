@@ -72,7 +72,8 @@ pub(crate) fn start(m: &ArgMatches) -> Result<Startup, String> {
     for list in m.get_many::<String>("rand").into_iter().flatten() {
         // LIST_SEPARATOR_CHAR is ':' on Unix; an empty tail ends the list, as in app_rand.c.
         for file in list.split(':').filter(|f| !f.is_empty()) {
-            ossl::rand_load_file(file).map_err(|_| format!("Can't load {file} into RNG"))?;
+            let seed = read_rand_file(file).map_err(|_| format!("Can't load {file} into RNG"))?;
+            ossl::rand_add(&seed).map_err(|_| format!("Can't load {file} into RNG"))?;
         }
     }
     if let Some(f) = m.get_one::<String>("writerand") {
@@ -81,16 +82,46 @@ pub(crate) fn start(m: &ArgMatches) -> Result<Startup, String> {
     Ok(startup)
 }
 
+/// `-rand file`: what `RAND_load_file(file, -1)` reads: a regular file whole, anything else
+/// (`/dev/urandom`) 256 bytes.
+fn read_rand_file(path: &str) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let file = std::fs::File::open(path)?;
+    let limit = if file.metadata()?.is_file() { u64::MAX } else { 256 };
+    let mut seed = Vec::new();
+    file.take(limit).read_to_end(&mut seed)?;
+    Ok(seed)
+}
+
+/// `-writerand file`: as `RAND_write_file`, 1024 fresh random bytes, the file created with
+/// mode 0600 (an existing one is overwritten in place and then restricted to 0600).
+fn write_rand_file(path: &str) -> Result<(), String> {
+    use std::io::Write;
+    let bytes = ossl::random_bytes(ossl::RAND_FILE_BYTES).map_err(|e| e.reason)?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path).map_err(|e| crate::setup::io_text(&e))?;
+    file.write_all(&bytes).map_err(|e| crate::setup::io_text(&e))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = file.set_permissions(std::fs::Permissions::from_mode(0o600));
+    }
+    Ok(())
+}
+
 /// At exit: `-writerand` (on success and failure alike, as s_server). Returns the exit status,
 /// 1 if the file could not be written.
 pub(crate) fn finish(code: i32) -> i32 {
     let Some(path) = WRITERAND.get() else {
         return code;
     };
-    match ossl::rand_write_file(path) {
-        Ok(_) => code,
+    match write_rand_file(path) {
+        Ok(()) => code,
         Err(e) => {
-            eprintln!("sserve: Cannot write random bytes to {path}: {}", e.reason);
+            eprintln!("sserve: Cannot write random bytes to {path}: {e}");
             1
         }
     }

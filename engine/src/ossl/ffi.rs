@@ -90,10 +90,6 @@ extern "C" {
     pub(crate) fn SSL_CTX_config(ctx: *mut SSL_CTX, name: *const c_char) -> c_int;
     // EVP_set_default_properties(3)
     pub(crate) fn EVP_set_default_properties(libctx: *mut c_void, propq: *const c_char) -> c_int;
-    // RAND_load_file(3)
-    pub(crate) fn RAND_load_file(filename: *const c_char, max_bytes: core::ffi::c_long) -> c_int;
-    // RAND_load_file(3)
-    pub(crate) fn RAND_write_file(filename: *const c_char) -> c_int;
     // --- verify ---
     // X509_NAME_print_ex(3)
     pub(crate) fn X509_NAME_print_ex(
@@ -310,8 +306,6 @@ mod tests {
             // --- transport ---
             super::SSL_CTX_config as *const () as usize,
             super::EVP_set_default_properties as *const () as usize,
-            super::RAND_load_file as *const () as usize,
-            super::RAND_write_file as *const () as usize,
             // --- verify ---
             super::X509_NAME_print_ex as *const () as usize,
             super::X509_NAME_oneline as *const () as usize,

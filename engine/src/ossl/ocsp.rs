@@ -4,8 +4,9 @@
 //! The engine never fetches anything: [`OcspStaple`] is a slot shared by every connection that
 //! the caller fills with a DER `OCSPResponse` (read from `-status_file`, or fetched from a
 //! responder with the request [`OcspQuery`] builds). The status callback staples what the slot
-//! holds; when it is empty the callback says so through [`OcspStaple::wait_wanted`], so a
-//! fetcher can try again at once instead of waiting for its next refresh.
+//! holds; when it is empty the callback says so through the hook of [`OcspStaple::on_wanted`]
+//! (it never blocks), so a fetcher can try again at once instead of waiting for its next
+//! refresh.
 
 use alloc::collections::VecDeque;
 use alloc::string::String;
@@ -21,7 +22,7 @@ use openssl::pkey::PKey;
 use openssl::sign::Signer;
 use openssl::ssl::{SslContext, SslRef, SslSession, SslSessionCacheMode, SslStream};
 use openssl::x509::{X509VerifyResult, X509};
-use std::sync::{Condvar, Mutex, OnceLock};
+use std::sync::{Mutex, OnceLock};
 
 use super::callbacks::events_index;
 use super::config::{CertFormat, ServerConfigBuilder};
@@ -49,11 +50,22 @@ struct Staple {
     text: String,
 }
 
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct StapleSlot {
     staple: Option<Arc<Staple>>,
     /// A handshake asked for a response while the slot was empty.
     wanted: bool,
+    /// Told (once per empty spell) that a handshake wants a response.
+    hook: Option<Arc<dyn Fn() + Send + Sync>>,
+}
+
+impl core::fmt::Debug for StapleSlot {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("StapleSlot")
+            .field("staple", &self.staple)
+            .field("wanted", &self.wanted)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The OCSP response stapled to every handshake whose client asks for one (`status_request`).
@@ -61,7 +73,7 @@ struct StapleSlot {
 /// the other.
 #[derive(Debug, Clone, Default)]
 pub struct OcspStaple {
-    shared: Arc<(Mutex<StapleSlot>, Condvar)>,
+    shared: Arc<Mutex<StapleSlot>>,
 }
 
 /// What [`OcspStaple::set`] learned from a response.
@@ -82,7 +94,7 @@ impl OcspStaple {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, StapleSlot> {
         // A poisoned lock only means a holder panicked; the slot is still consistent.
-        self.shared.0.lock().unwrap_or_else(|p| p.into_inner())
+        self.shared.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Staples `der` (a DER `OCSPResponse`) from now on. Fails, leaving the slot as it was, if
@@ -107,24 +119,33 @@ impl OcspStaple {
         self.lock().staple.is_some()
     }
 
-    /// Blocks until a handshake found the slot empty (`true`) or `timeout` passed (`false`).
-    pub fn wait_wanted(&self, timeout: std::time::Duration) -> bool {
-        let slot = self.lock();
-        let (mut slot, _) = self
-            .shared
-            .1
-            .wait_timeout_while(slot, timeout, |s| !s.wanted)
-            .unwrap_or_else(|p| p.into_inner());
-        core::mem::take(&mut slot.wanted)
+    /// Calls `hook` whenever a handshake finds the slot empty (once until the slot is set or
+    /// [`OcspStaple::take_wanted`] is called). It runs inside the handshake, so it must not
+    /// block: wake a fetcher and return.
+    pub fn on_wanted(&self, hook: impl Fn() + Send + Sync + 'static) {
+        self.lock().hook = Some(Arc::new(hook));
+    }
+
+    /// Did a handshake find the slot empty since the last call?
+    pub fn take_wanted(&self) -> bool {
+        core::mem::take(&mut self.lock().wanted)
     }
 
     fn current(&self) -> Option<Arc<Staple>> {
-        let mut slot = self.lock();
-        if slot.staple.is_none() && !slot.wanted {
-            slot.wanted = true;
-            self.shared.1.notify_all();
+        let (staple, hook) = {
+            let mut slot = self.lock();
+            let hook = if slot.staple.is_none() && !slot.wanted {
+                slot.wanted = true;
+                slot.hook.clone()
+            } else {
+                None
+            };
+            (slot.staple.clone(), hook)
+        };
+        if let Some(hook) = hook {
+            hook();
         }
-        slot.staple.clone()
+        staple
     }
 }
 
@@ -522,8 +543,21 @@ mod tests {
     fn an_empty_slot_is_wanted() {
         let s = OcspStaple::new();
         assert!(s.current().is_none());
-        assert!(s.wait_wanted(std::time::Duration::from_millis(1)));
-        assert!(!s.wait_wanted(std::time::Duration::from_millis(1)));
+        let calls = Arc::new(core::sync::atomic::AtomicUsize::new(0));
+        let seen = calls.clone();
+        s.on_wanted(move || {
+            seen.fetch_add(1, core::sync::atomic::Ordering::SeqCst);
+        });
+        assert!(s.current().is_none());
+        assert!(s.take_wanted());
+        assert!(!s.take_wanted());
+        assert!(s.current().is_none());
+        assert!(s.current().is_none());
+        assert_eq!(
+            calls.load(core::sync::atomic::Ordering::SeqCst),
+            1,
+            "once per empty spell"
+        );
         assert!(s.set(alloc::vec![1, 2, 3]).is_err());
         assert!(!s.is_set());
     }

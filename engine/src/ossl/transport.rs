@@ -5,6 +5,8 @@
 
 use alloc::ffi::CString;
 use alloc::string::String;
+use alloc::vec::Vec;
+use core::ffi::c_int;
 use openssl::provider::Provider;
 use openssl::ssl::SslContextBuilder;
 
@@ -84,21 +86,30 @@ pub fn set_default_properties(query: &str) -> Result<(), TlsError> {
     }
 }
 
-/// `-rand file`: `RAND_load_file(file, -1)` (the whole file is mixed into the generator's
-/// state). Returns the bytes read.
-pub fn rand_load_file(path: &str) -> Result<usize, TlsError> {
-    let c = c_string("-rand", path)?;
-    // SAFETY: `c` is a valid C string; OpenSSL only reads the named file.
-    let n = unsafe { ffi::RAND_load_file(c.as_ptr(), -1) };
-    usize::try_from(n).map_err(|_| take_queue(TlsErrorKind::Config, &alloc::format!("Can't load {path} into RNG")))
+/// `-rand file`: mixes `seed` (the file's contents, which the caller read) into the random
+/// generator, counting every byte as entropy, as `RAND_load_file` does.
+pub fn rand_add(seed: &[u8]) -> Result<(), TlsError> {
+    for chunk in seed.chunks(1 << 20) {
+        // SAFETY: `chunk` is readable for its length (at most 1 MiB, so it fits a c_int);
+        // OpenSSL only reads it.
+        unsafe { openssl_sys::RAND_add(chunk.as_ptr().cast(), chunk.len() as c_int, chunk.len() as f64) };
+    }
+    // SAFETY: a read-only query of the default generator.
+    if unsafe { openssl_sys::RAND_status() } == 1 {
+        Ok(())
+    } else {
+        Err(take_queue(TlsErrorKind::Config, "the random generator is not seeded"))
+    }
 }
 
-/// `-writerand file`: `RAND_write_file` (1024 fresh random bytes, for a later `-rand`).
-pub fn rand_write_file(path: &str) -> Result<usize, TlsError> {
-    let c = c_string("-writerand", path)?;
-    // SAFETY: `c` is a valid C string; OpenSSL creates or overwrites the named file.
-    let n = unsafe { ffi::RAND_write_file(c.as_ptr()) };
-    usize::try_from(n).map_err(|_| take_queue(TlsErrorKind::Config, "Cannot write random bytes"))
+/// How many bytes `RAND_write_file` writes, and so `-writerand` does.
+pub const RAND_FILE_BYTES: usize = 1024;
+
+/// `-writerand file`: fresh random bytes for the caller to save (for a later `-rand`).
+pub fn random_bytes(n: usize) -> Result<Vec<u8>, TlsError> {
+    let mut buf = alloc::vec![0u8; n];
+    openssl::rand::rand_bytes(&mut buf).map_err(|e| config_error("Cannot write random bytes", &e))?;
+    Ok(buf)
 }
 
 /// What [`ServerConfigBuilder::build`] still has to apply for this module.
