@@ -166,11 +166,13 @@ impl Connection {
     }
 
     /// Console input (the blocking console mode).
+    #[cfg_attr(not(feature = "blocking"), allow(dead_code))]
     pub(crate) fn console(&mut self, data: &[u8]) {
         self.session.console_input(data);
     }
 
     /// The console reached EOF.
+    #[cfg_attr(not(feature = "blocking"), allow(dead_code))]
     pub(crate) fn console_eof(&mut self) {
         self.session.console_eof();
     }
@@ -218,6 +220,7 @@ impl Connection {
     }
 
     /// An event asked to stop the whole server (console `Q`, console EOF).
+    #[cfg_attr(not(feature = "blocking"), allow(dead_code))]
     pub(crate) fn stop_requested(&self) -> bool {
         self.stop
     }

@@ -94,10 +94,13 @@ impl FileRoot {
             use std::os::unix::fs::OpenOptionsExt;
             options.custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32);
         }
-        options.open(&real).map_err(|e| match e.raw_os_error() {
+        options.open(&real).map_err(|e| {
             // A socket cannot be opened: answer as for anything else that is not a file.
-            Some(code) if cfg!(unix) && code == rustix::io::Errno::NXIO.raw_os_error() => not_found(),
-            _ => FileError::Open(os_text(&e)),
+            #[cfg(unix)]
+            if e.raw_os_error() == Some(rustix::io::Errno::NXIO.raw_os_error()) {
+                return not_found();
+            }
+            FileError::Open(os_text(&e))
         })
     }
 

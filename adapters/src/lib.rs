@@ -1,41 +1,65 @@
-//! I/O adapters for [`sserve_engine`]: they move bytes, time and files between the operating
-//! system and the engine's sans-I/O [`Session`](sserve_engine::Session); no protocol logic lives
-//! here.
+//! I/O adapters for [`sserve_engine`]: TLS server streams for tokio and for futures-io
+//! (smol, async-std), built on the engine's sans-I/O [`Session`](sserve_engine::Session). They
+//! move bytes between a socket and the session; all protocol logic is in the engine.
 //!
-//! - [`blocking`] (feature `blocking`): `std::net`, one connection at a time like
-//!   `openssl s_server`, with a handshake timeout so a silent peer cannot hold the server.
-//! - [`driver`]: one async connection driver and accept loop, generic over a small
-//!   [`runtime::Runtime`] trait implemented by [`tokio`] and [`smol`] (features of the same
-//!   names): connections are served concurrently.
-//! - [`listen`]: address parsing and binding shared by every runtime.
-//! - [`udp`]: DTLS over UDP, every association on one socket demultiplexed by peer address
-//!   (blocking, tokio and smol loops).
-//! - [`transport`]: TCP or Unix-domain stream sockets (`-unix`) for every loop.
-//! - [`files`]: the `-WWW`/`-HTTP` file lookup confined to the served directory.
-//! - [`shutdown`]: the one stop switch every serving loop watches.
+//! - [`tokio::accept`] (feature `tokio`): a server TLS stream over any tokio
+//!   `AsyncRead + AsyncWrite`, like tokio-rustls' `TlsAcceptor::accept`.
+//! - [`smol::accept`] (feature `smol`): the same over futures-io streams.
+//! - [`stream`]: what both have in common, and how errors are reported.
 //!
-//! The blocking loop and the async driver share one application layer (`connection.rs`): the
-//! file protocol, the handling of a peer gone mid-write or not reading, and event reporting are
-//! written once there, sans-I/O, and the loops only carry its steps out.
+//! ```no_run
+//! # async fn example() -> std::io::Result<()> {
+//! use tokio::io::{AsyncReadExt, AsyncWriteExt};
+//!
+//! let mut builder = sserve_engine::ServerConfigBuilder::new().map_err(std::io::Error::other)?;
+//! builder.ephemeral_certificate().map_err(std::io::Error::other)?;
+//! let config = builder.build().map_err(std::io::Error::other)?;
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8443").await?;
+//! let (tcp, _) = listener.accept().await?;
+//! let mut tls = sserve_adapters::tokio::accept(&config, tcp).await?;
+//! println!("{} {}", tls.info().protocol(), tls.info().cipher_suite());
+//! let mut buf = [0u8; 1024];
+//! let n = tls.read(&mut buf).await?;
+//! tls.write_all(&buf[..n]).await?;
+//! tls.shutdown().await // close_notify
+//! # }
+//! ```
+//!
+//! The rest of the crate is the `sserve` command's serving machinery (one application layer,
+//! `connection.rs`, shared by a blocking loop, an async driver written once over a small runtime
+//! trait, and a UDP server for DTLS); it is public for that command only and hidden from these
+//! docs.
 #![warn(missing_docs, unreachable_pub)]
 
+#[doc(hidden)]
 pub mod files;
+#[doc(hidden)]
 pub mod keylog;
+#[doc(hidden)]
 pub mod listen;
+#[doc(hidden)]
 pub mod observer;
+#[doc(hidden)]
 pub mod shutdown;
+#[cfg(unix)]
+#[doc(hidden)]
 pub mod transport;
 mod trim;
+#[cfg(unix)]
+#[doc(hidden)]
 pub mod udp;
 
-#[cfg(feature = "blocking")]
+#[cfg(all(feature = "blocking", unix))]
+#[doc(hidden)]
 pub mod blocking;
 
-#[cfg(any(feature = "blocking", feature = "async"))]
+#[cfg(all(any(feature = "blocking", feature = "async"), unix))]
 mod connection;
-#[cfg(feature = "async")]
+#[cfg(all(feature = "async", unix))]
+#[doc(hidden)]
 pub mod driver;
-#[cfg(feature = "async")]
+#[cfg(all(feature = "async", unix))]
+#[doc(hidden)]
 pub mod runtime;
 #[cfg(feature = "smol")]
 pub mod smol;
@@ -44,4 +68,5 @@ pub mod stream;
 #[cfg(feature = "tokio")]
 pub mod tokio;
 
+#[doc(hidden)]
 pub use listen::{bind, ListenSpec};

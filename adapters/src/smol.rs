@@ -1,121 +1,137 @@
-//! smol: the [`Runtime`] for the [`driver`](crate::driver) (async-io reactor, async-executor,
-//! blocking pool), and the embeddable futures-io [`TlsStream`].
+//! smol and any futures-io runtime: the embeddable server [`TlsStream`] ([`accept`]).
 
-use std::future::Future;
 use std::io;
 use std::sync::Arc;
-use std::time::Instant as StdInstant;
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use async_executor::Executor;
-use async_io::Timer;
 use futures_io::{AsyncRead, AsyncWrite};
 use sserve_engine::ossl::OpensslTls;
 use sserve_engine::tls::TlsBackend;
 use sserve_engine::{ConnectionInfo, ServerConfig, Session, SessionOptions};
 
-use crate::driver::{self, AsyncServeOptions, SharedObserver, Shutdown};
-use crate::observer::Summary;
-use crate::runtime::Runtime;
 use crate::stream::{stream_options, PollIo, StreamCore};
-use crate::transport::{self, Listener, Peer};
 
-/// [`Runtime`] on an async-executor shared by a few threads.
-#[derive(Clone)]
-pub struct Smol {
-    executor: Arc<Executor<'static>>,
-}
+/// The `sserve` command's concurrent server on smol (Unix only, hidden from the docs).
+#[cfg(unix)]
+mod serving {
+    use std::future::Future;
+    use std::io;
+    use std::sync::Arc;
+    use std::time::Instant as StdInstant;
 
-impl std::fmt::Debug for Smol {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Smol").finish_non_exhaustive()
+    use async_executor::Executor;
+    use async_io::Timer;
+    use sserve_engine::{ServerConfig, SessionOptions};
+
+    use crate::driver::{self, AsyncServeOptions, SharedObserver, Shutdown};
+    use crate::observer::Summary;
+    use crate::runtime::Runtime;
+    use crate::transport::{self, Listener, Peer};
+
+    /// [`Runtime`] on an async-executor shared by a few threads.
+    #[derive(Clone)]
+    pub struct Smol {
+        executor: Arc<Executor<'static>>,
+    }
+
+    impl std::fmt::Debug for Smol {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("Smol").finish_non_exhaustive()
+        }
+    }
+
+    impl Smol {
+        /// A runtime spawning onto `executor`.
+        pub fn new(executor: Arc<Executor<'static>>) -> Self {
+            Smol { executor }
+        }
+    }
+
+    impl Runtime for Smol {
+        type Listener = transport::smol_io::Listener;
+        type Stream = transport::smol_io::Stream;
+
+        fn listener(&self, listener: Listener) -> io::Result<Self::Listener> {
+            transport::smol_io::Listener::from_std(listener)
+        }
+
+        async fn accept(&self, listener: &Self::Listener) -> io::Result<(Self::Stream, Peer)> {
+            listener.accept().await
+        }
+
+        async fn readable(stream: &Self::Stream) -> io::Result<()> {
+            stream.readable().await
+        }
+
+        fn try_read(stream: &Self::Stream, buf: &mut [u8]) -> io::Result<usize> {
+            stream.try_read(buf)
+        }
+
+        fn write_all<'a>(
+            stream: &'a mut Self::Stream,
+            buf: &'a [u8],
+        ) -> impl Future<Output = io::Result<()>> + Send + 'a {
+            stream.write_all(buf)
+        }
+
+        fn shutdown_write(stream: &Self::Stream) -> io::Result<()> {
+            stream.shutdown_write()
+        }
+
+        async fn sleep_until(&self, deadline: StdInstant) {
+            Timer::at(deadline).await;
+        }
+
+        fn spawn<F: Future<Output = ()> + Send + 'static>(&self, task: F) {
+            self.executor.spawn(task).detach();
+        }
+
+        async fn unblock<T: Send + 'static, F: FnOnce() -> T + Send + 'static>(&self, work: F) -> T {
+            blocking::unblock(work).await
+        }
+    }
+
+    /// Serves on a new executor run by `threads` threads until done; see [`driver::serve`].
+    pub fn serve(
+        threads: usize,
+        listener: impl Into<Listener>,
+        config: Arc<ServerConfig>,
+        opts: Arc<SessionOptions>,
+        serve: AsyncServeOptions,
+        observer: SharedObserver,
+        shutdown: Arc<Shutdown>,
+    ) -> io::Result<Summary> {
+        let executor = Arc::new(Executor::new());
+        let stop_workers = Shutdown::new();
+        let mut workers = Vec::new();
+        for _ in 1..threads.max(1) {
+            let ex = executor.clone();
+            let stop = stop_workers.clone();
+            workers.push(std::thread::spawn(move || async_io::block_on(ex.run(stop.wait()))));
+        }
+        let smol = Smol::new(executor.clone());
+        let summary = async_io::block_on(executor.run(driver::serve(
+            smol,
+            listener.into(),
+            config,
+            opts,
+            serve,
+            observer,
+            shutdown,
+        )));
+        stop_workers.trigger();
+        for w in workers {
+            let _ = w.join();
+        }
+        Ok(summary)
     }
 }
 
-impl Smol {
-    /// A runtime spawning onto `executor`.
-    pub fn new(executor: Arc<Executor<'static>>) -> Self {
-        Smol { executor }
-    }
-}
-
-impl Runtime for Smol {
-    type Listener = transport::smol_io::Listener;
-    type Stream = transport::smol_io::Stream;
-
-    fn listener(&self, listener: Listener) -> io::Result<Self::Listener> {
-        transport::smol_io::Listener::from_std(listener)
-    }
-
-    async fn accept(&self, listener: &Self::Listener) -> io::Result<(Self::Stream, Peer)> {
-        listener.accept().await
-    }
-
-    async fn readable(stream: &Self::Stream) -> io::Result<()> {
-        stream.readable().await
-    }
-
-    fn try_read(stream: &Self::Stream, buf: &mut [u8]) -> io::Result<usize> {
-        stream.try_read(buf)
-    }
-
-    fn write_all<'a>(stream: &'a mut Self::Stream, buf: &'a [u8]) -> impl Future<Output = io::Result<()>> + Send + 'a {
-        stream.write_all(buf)
-    }
-
-    fn shutdown_write(stream: &Self::Stream) -> io::Result<()> {
-        stream.shutdown_write()
-    }
-
-    async fn sleep_until(&self, deadline: StdInstant) {
-        Timer::at(deadline).await;
-    }
-
-    fn spawn<F: Future<Output = ()> + Send + 'static>(&self, task: F) {
-        self.executor.spawn(task).detach();
-    }
-
-    async fn unblock<T: Send + 'static, F: FnOnce() -> T + Send + 'static>(&self, work: F) -> T {
-        blocking::unblock(work).await
-    }
-}
-
-/// Serves on a new executor run by `threads` threads until done; see [`driver::serve`].
-pub fn serve(
-    threads: usize,
-    listener: impl Into<Listener>,
-    config: Arc<ServerConfig>,
-    opts: Arc<SessionOptions>,
-    serve: AsyncServeOptions,
-    observer: SharedObserver,
-    shutdown: Arc<Shutdown>,
-) -> io::Result<Summary> {
-    let executor = Arc::new(Executor::new());
-    let stop_workers = Shutdown::new();
-    let mut workers = Vec::new();
-    for _ in 1..threads.max(1) {
-        let ex = executor.clone();
-        let stop = stop_workers.clone();
-        workers.push(std::thread::spawn(move || async_io::block_on(ex.run(stop.wait()))));
-    }
-    let smol = Smol::new(executor.clone());
-    let summary = async_io::block_on(executor.run(driver::serve(
-        smol,
-        listener.into(),
-        config,
-        opts,
-        serve,
-        observer,
-        shutdown,
-    )));
-    stop_workers.trigger();
-    for w in workers {
-        let _ = w.join();
-    }
-    Ok(summary)
-}
+#[cfg(unix)]
+#[doc(hidden)]
+pub use serving::*;
 
 /// A server-side TLS stream over any futures-io `AsyncRead + AsyncWrite` (smol, async-std,
 /// async-io), built on the engine's `Session`. Create it with [`accept`].

@@ -30,6 +30,7 @@ const READ_SIZE: usize = 16 * 1024;
 const WRITE_HIGH_WATER: usize = 64 * 1024;
 
 /// A poll-based byte stream (what tokio's and futures-io's traits have in common).
+#[doc(hidden)]
 pub trait PollIo {
     /// Reads into `buf`; `Ok(0)` is EOF.
     fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>>;
@@ -49,6 +50,7 @@ pub fn stream_options() -> Arc<SessionOptions> {
 }
 
 /// A server TLS session over an inner stream `S`.
+#[doc(hidden)]
 pub struct StreamCore<S, B: TlsBackend = OpensslTls> {
     io: S,
     session: Session<B>,

@@ -1,10 +1,7 @@
-//! tokio: the [`Runtime`] for the [`driver`](crate::driver) (a multi-thread runtime serving
-//! connections concurrently), and the embeddable [`TlsStream`].
+//! tokio: the embeddable server [`TlsStream`] ([`accept`]), like tokio-rustls' `TlsAcceptor`.
 
-use std::future::Future;
 use std::io;
 use std::sync::Arc;
-use std::time::Instant as StdInstant;
 
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
@@ -14,102 +11,121 @@ use sserve_engine::tls::TlsBackend;
 use sserve_engine::{ConnectionInfo, ServerConfig, Session, SessionOptions};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-use crate::driver::{self, AsyncServeOptions, SharedObserver, Shutdown};
-use crate::observer::Summary;
-use crate::runtime::Runtime;
 use crate::stream::{stream_options, PollIo, StreamCore};
-use crate::transport::{self, Listener, Peer};
 
-/// [`Runtime`] on a tokio runtime handle.
-#[derive(Debug, Clone)]
-pub struct Tokio {
-    handle: tokio::runtime::Handle,
-}
+/// The `sserve` command's concurrent server on tokio (Unix only, hidden from the docs).
+#[cfg(unix)]
+mod serving {
+    use std::future::Future;
+    use std::io;
+    use std::sync::Arc;
+    use std::time::Instant as StdInstant;
 
-impl Tokio {
-    /// The runtime whose handle this is.
-    pub fn new(handle: tokio::runtime::Handle) -> Self {
-        Tokio { handle }
-    }
-}
+    use sserve_engine::{ServerConfig, SessionOptions};
 
-impl Runtime for Tokio {
-    type Listener = transport::tokio_io::Listener;
-    type Stream = transport::tokio_io::Stream;
+    use crate::driver::{self, AsyncServeOptions, SharedObserver, Shutdown};
+    use crate::observer::Summary;
+    use crate::runtime::Runtime;
+    use crate::transport::{self, Listener, Peer};
 
-    fn listener(&self, listener: Listener) -> io::Result<Self::Listener> {
-        let _guard = self.handle.enter();
-        transport::tokio_io::Listener::from_std(listener)
+    /// [`Runtime`] on a tokio runtime handle.
+    #[derive(Debug, Clone)]
+    pub struct Tokio {
+        handle: tokio::runtime::Handle,
     }
 
-    async fn accept(&self, listener: &Self::Listener) -> io::Result<(Self::Stream, Peer)> {
-        listener.accept().await
-    }
-
-    async fn readable(stream: &Self::Stream) -> io::Result<()> {
-        stream.readable().await
-    }
-
-    fn try_read(stream: &Self::Stream, buf: &mut [u8]) -> io::Result<usize> {
-        stream.try_read(buf)
-    }
-
-    fn write_all<'a>(stream: &'a mut Self::Stream, buf: &'a [u8]) -> impl Future<Output = io::Result<()>> + Send + 'a {
-        stream.write_all(buf)
-    }
-
-    fn shutdown_write(stream: &Self::Stream) -> io::Result<()> {
-        stream.shutdown_write()
-    }
-
-    async fn sleep_until(&self, deadline: StdInstant) {
-        tokio::time::sleep_until(deadline.into()).await
-    }
-
-    fn spawn<F: Future<Output = ()> + Send + 'static>(&self, task: F) {
-        self.handle.spawn(task);
-    }
-
-    async fn unblock<T: Send + 'static, F: FnOnce() -> T + Send + 'static>(&self, work: F) -> T {
-        match self.handle.spawn_blocking(work).await {
-            Ok(v) => v,
-            // The work panicked: surface the panic here, in the connection task that asked.
-            Err(e) => std::panic::resume_unwind(e.into_panic()),
+    impl Tokio {
+        /// The runtime whose handle this is.
+        pub fn new(handle: tokio::runtime::Handle) -> Self {
+            Tokio { handle }
         }
     }
+
+    impl Runtime for Tokio {
+        type Listener = transport::tokio_io::Listener;
+        type Stream = transport::tokio_io::Stream;
+
+        fn listener(&self, listener: Listener) -> io::Result<Self::Listener> {
+            let _guard = self.handle.enter();
+            transport::tokio_io::Listener::from_std(listener)
+        }
+
+        async fn accept(&self, listener: &Self::Listener) -> io::Result<(Self::Stream, Peer)> {
+            listener.accept().await
+        }
+
+        async fn readable(stream: &Self::Stream) -> io::Result<()> {
+            stream.readable().await
+        }
+
+        fn try_read(stream: &Self::Stream, buf: &mut [u8]) -> io::Result<usize> {
+            stream.try_read(buf)
+        }
+
+        fn write_all<'a>(
+            stream: &'a mut Self::Stream,
+            buf: &'a [u8],
+        ) -> impl Future<Output = io::Result<()>> + Send + 'a {
+            stream.write_all(buf)
+        }
+
+        fn shutdown_write(stream: &Self::Stream) -> io::Result<()> {
+            stream.shutdown_write()
+        }
+
+        async fn sleep_until(&self, deadline: StdInstant) {
+            tokio::time::sleep_until(deadline.into()).await
+        }
+
+        fn spawn<F: Future<Output = ()> + Send + 'static>(&self, task: F) {
+            self.handle.spawn(task);
+        }
+
+        async fn unblock<T: Send + 'static, F: FnOnce() -> T + Send + 'static>(&self, work: F) -> T {
+            match self.handle.spawn_blocking(work).await {
+                Ok(v) => v,
+                // The work panicked: surface the panic here, in the connection task that asked.
+                Err(e) => std::panic::resume_unwind(e.into_panic()),
+            }
+        }
+    }
+
+    /// Serves on a new multi-thread tokio runtime (`threads` workers) until done; see
+    /// [`driver::serve`].
+    pub fn serve(
+        threads: usize,
+        listener: impl Into<Listener>,
+        config: Arc<ServerConfig>,
+        opts: Arc<SessionOptions>,
+        serve: AsyncServeOptions,
+        observer: SharedObserver,
+        shutdown: Arc<Shutdown>,
+    ) -> io::Result<Summary> {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads.max(1))
+            .enable_all()
+            .build()?;
+        let tokio = Tokio::new(rt.handle().clone());
+        // The accept loop runs as a task on a worker, not in `block_on` on this thread: a task it
+        // spawns then starts on the same worker (tokio's LIFO slot), instead of every accepted
+        // connection waking a worker from another thread.
+        let serving = rt.spawn(driver::serve(
+            tokio,
+            listener.into(),
+            config,
+            opts,
+            serve,
+            observer,
+            shutdown,
+        ));
+        rt.block_on(serving)
+            .map_err(|e| io::Error::other(format!("the accept loop failed: {e}")))
+    }
 }
 
-/// Serves on a new multi-thread tokio runtime (`threads` workers) until done; see
-/// [`driver::serve`].
-pub fn serve(
-    threads: usize,
-    listener: impl Into<Listener>,
-    config: Arc<ServerConfig>,
-    opts: Arc<SessionOptions>,
-    serve: AsyncServeOptions,
-    observer: SharedObserver,
-    shutdown: Arc<Shutdown>,
-) -> io::Result<Summary> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(threads.max(1))
-        .enable_all()
-        .build()?;
-    let tokio = Tokio::new(rt.handle().clone());
-    // The accept loop runs as a task on a worker, not in `block_on` on this thread: a task it
-    // spawns then starts on the same worker (tokio's LIFO slot), instead of every accepted
-    // connection waking a worker from another thread.
-    let serving = rt.spawn(driver::serve(
-        tokio,
-        listener.into(),
-        config,
-        opts,
-        serve,
-        observer,
-        shutdown,
-    ));
-    rt.block_on(serving)
-        .map_err(|e| io::Error::other(format!("the accept loop failed: {e}")))
-}
+#[cfg(unix)]
+#[doc(hidden)]
+pub use serving::*;
 
 /// A server-side TLS stream over any tokio `AsyncRead + AsyncWrite`, built on the engine's
 /// `Session`. Create it with [`accept`].

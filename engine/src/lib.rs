@@ -34,14 +34,19 @@ pub mod connection;
 pub mod dtls;
 pub mod error;
 pub mod event;
-pub mod http;
-pub mod line;
 pub mod mode;
 pub mod output;
 pub mod session;
-pub mod status_page;
 pub mod time;
 pub mod tls;
+// s_server's parsers and pages: the session uses them, the command-line tool and the fuzzers
+// reach in; not part of the documented API.
+#[doc(hidden)]
+pub mod http;
+#[doc(hidden)]
+pub mod line;
+#[doc(hidden)]
+pub mod status_page;
 
 #[cfg(feature = "openssl")]
 #[allow(unsafe_code)]
@@ -50,8 +55,11 @@ pub mod ossl;
 pub use command::Command;
 pub use connection::{Certificate, CipherSuite, ConnectionInfo, ProtocolVersion};
 pub use error::{SessionError, TlsError, TlsErrorKind};
-pub use event::CertChainCheck; // --- certs ---
-pub use event::{CacheStats, CloseReason, Event, FileRequest, HandshakeInfo, KeyingMaterial, PeerCertificate};
+pub use event::{
+    CacheStats, CertChainCheck, CloseReason, EarlyDataStatus, Event, FileRequest, HandshakeInfo, KeyingMaterial,
+    PeerCertificate,
+};
+pub use http::WebMode;
 pub use mode::{AppMode, SessionOptions};
 pub use session::{FileError, Session, Transmit};
 pub use time::{Duration, Instant};
@@ -59,6 +67,4 @@ pub use time::{Duration, Instant};
 pub use dtls::{DatagramListener, DatagramTransmit, DtlsSession, ListenerLimits};
 #[cfg(feature = "openssl")]
 pub use ossl::{DtlsListener, DtlsSettings, ServerConfig, ServerConfigBuilder, TlsSession};
-// --- psk ---
-pub use event::EarlyDataStatus;
 pub use tls::EarlyRead;

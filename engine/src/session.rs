@@ -131,7 +131,8 @@ impl<B: TlsBackend> Session<B> {
     }
 
     /// The TLS backend, mutably (the DTLS wrapper drains datagrams and drives retransmission
-    /// timers through it).
+    /// timers through it). Going around the state machine breaks it: not for applications.
+    #[doc(hidden)]
     pub fn tls_mut(&mut self) -> &mut B {
         &mut self.tls
     }

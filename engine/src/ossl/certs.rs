@@ -468,7 +468,7 @@ impl ServerConfigBuilder {
         second
             .ctx
             .set_servername_callback(move |ssl: &mut SslRef, _: &mut SslAlert| servername(&on_second, None, ssl));
-        let second = second.build()?.context().clone();
+        let second = second.build()?.ctx().clone();
         let on_first = policy(name);
         self.ctx
             .set_servername_callback(move |ssl: &mut SslRef, _: &mut SslAlert| {

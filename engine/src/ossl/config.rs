@@ -473,6 +473,21 @@ impl ServerConfigBuilder {
         &mut self.ctx
     }
 
+    /// Customises the OpenSSL context directly, for what this crate does not wrap (feature
+    /// `openssl-context`). Runs at once; later builder calls may override what it set. This is
+    /// the one place the `openssl` crate's types appear in the API.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), sserve_engine::TlsError> {
+    /// let mut builder = sserve_engine::ServerConfigBuilder::new()?;
+    /// builder.configure_context(|ctx| ctx.set_options(openssl::ssl::SslOptions::NO_TICKET));
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "openssl-context")]
+    pub fn configure_context<R>(&mut self, f: impl FnOnce(&mut SslContextBuilder) -> R) -> R {
+        f(&mut self.ctx)
+    }
+
     /// Was a certificate configured (by bytes or [`ServerConfigBuilder::ephemeral_certificate`])?
     pub fn has_certificate(&self) -> bool {
         self.has_cert
@@ -564,8 +579,14 @@ impl ServerConfig {
         super::info::cache_stats(&self.ctx)
     }
 
-    /// The underlying context (for tests and for options not wrapped here).
+    /// The underlying OpenSSL context, for what this crate does not wrap (feature
+    /// `openssl-context`; it ties your code to the `openssl` crate's version).
+    #[cfg(feature = "openssl-context")]
     pub fn context(&self) -> &SslContext {
+        &self.ctx
+    }
+
+    pub(crate) fn ctx(&self) -> &SslContext {
         &self.ctx
     }
 }

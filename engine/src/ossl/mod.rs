@@ -8,10 +8,11 @@
 //! [`membio::MemBio`]).
 
 mod callbacks;
-mod certs; // --- certs ---
+mod certs;
 mod conf;
 mod config;
 mod conn;
+#[doc(hidden)]
 pub mod dtls;
 mod eof;
 mod errors;
@@ -22,23 +23,32 @@ mod memio;
 mod memory;
 mod ocsp;
 mod output;
-// --- verify ---
-pub mod verify;
-// --- psk ---
 mod psk;
 mod srp;
-pub use psk::DEFAULT_PSK_IDENTITY;
+// What only the command-line tool uses (s_server's option groups, its diagnostics and
+// process-wide OpenSSL settings) stays reachable for it but out of the documented API.
+#[doc(hidden)]
 pub mod transport;
+#[doc(hidden)]
+pub mod verify;
+#[doc(hidden)]
+pub use certs::{has_dh_params, parse_serverinfo, ExtendedCert};
+#[doc(hidden)]
+pub use conn::{SslConn, Transport};
+#[doc(hidden)]
+pub use memio::MemIo;
+#[doc(hidden)]
+pub use ocsp::{OcspQuery, OcspQueryError};
+#[doc(hidden)]
+pub use output::SecuritySink;
+#[doc(hidden)]
+pub use psk::DEFAULT_PSK_IDENTITY;
 
 pub use config::{CertFormat, DtlsVersion, ServerConfig, ServerConfigBuilder, TlsVersion};
-pub use conn::{OpensslTls, SslConn, Transport};
+pub use conn::OpensslTls;
 pub use dtls::{DtlsAcceptor, DtlsListener, DtlsSettings, OpensslDtls};
-pub use memio::MemIo;
 pub use memory::release_free_memory;
-pub use ocsp::{OcspQuery, OcspQueryError, OcspStaple, StapleInfo};
-pub use output::SecuritySink;
-// --- certs ---
-pub use certs::{has_dh_params, parse_serverinfo, ExtendedCert};
+pub use ocsp::{OcspStaple, StapleInfo};
 
 /// A [`Session`](crate::Session) over OpenSSL.
 pub type TlsSession = crate::Session<OpensslTls>;
