@@ -18,7 +18,7 @@ use futures_lite::future;
 use sserve_engine::{Instant, ServerConfig, SessionOptions};
 
 use crate::connection::{self, Connection, SendEnd, Step, FILE_PIECE, LINGER, READ_SIZE, SEND_CHUNK};
-use crate::files::{open_requested, read_piece, FileRoot};
+use crate::files::{open_requested, read_piece, read_piece_cached, FileRoot};
 use crate::keylog::KeyLog;
 use crate::observer::{ConnId, Observer, Summary};
 use crate::runtime::Runtime;
@@ -249,13 +249,19 @@ async fn drive<R: Runtime>(shared: &Shared<R>, id: ConnId, mut stream: R::Stream
                     batch.push(more);
                     after = conn.next();
                 }
-                let read = match (&after, file.take()) {
-                    (Step::Read, Some(f)) => Some(shared.rt.unblock(move || {
+                // The next piece comes from the page cache at once if it is there; otherwise it
+                // is read on the blocking pool while these bytes are written.
+                let mut cached = None;
+                if let (Step::Read, Some(f)) = (&after, file.as_mut()) {
+                    cached = read_piece_cached(f, FILE_PIECE);
+                }
+                let read = match (&after, cached.is_none(), file.take()) {
+                    (Step::Read, true, Some(f)) => Some(shared.rt.unblock(move || {
                         let mut f = f;
                         let piece = read_piece(&mut f, FILE_PIECE);
                         (f, piece)
                     })),
-                    (_, f) => {
+                    (.., f) => {
                         file = f;
                         None
                     }
@@ -268,7 +274,13 @@ async fn drive<R: Runtime>(shared: &Shared<R>, id: ConnId, mut stream: R::Stream
                         after = answer_read(shared, &mut conn, piece);
                         sent
                     }
-                    None => sent.await,
+                    None => {
+                        let sent = sent.await;
+                        if let Some(piece) = cached {
+                            after = answer_read(shared, &mut conn, piece);
+                        }
+                        sent
+                    }
                 };
                 if let Err(end) = sent {
                     connection::report_send_end(&mut *lock(&shared.observer), &end);
@@ -284,9 +296,7 @@ async fn drive<R: Runtime>(shared: &Shared<R>, id: ConnId, mut stream: R::Stream
                 conn.next()
             }
             Step::Open(req) => {
-                // Opening cannot block (non-blocking open, regular files only), and a small
-                // file's first piece comes from the page cache in microseconds, while a trip to
-                // the blocking pool costs two thread hand-offs per request.
+                // Opening cannot block (non-blocking open, regular files only).
                 match open_requested(shared.files.as_deref(), &req.path) {
                     Ok(f) => {
                         conn.opened(Ok(()));
@@ -297,8 +307,25 @@ async fn drive<R: Runtime>(shared: &Shared<R>, id: ConnId, mut stream: R::Stream
                 conn.next()
             }
             Step::Read => {
-                let piece = match file.as_mut() {
-                    Some(f) => read_piece(f, FILE_PIECE),
+                // A small file's piece comes from the page cache in microseconds, while a trip
+                // to the blocking pool costs two thread hand-offs; only a read that would wait
+                // for the disk goes there.
+                let piece = match file.as_mut().map(|f| read_piece_cached(f, FILE_PIECE)) {
+                    Some(Some(piece)) => piece,
+                    Some(None) => match file.take() {
+                        Some(mut f) => {
+                            let (f, piece) = shared
+                                .rt
+                                .unblock(move || {
+                                    let piece = read_piece(&mut f, FILE_PIECE);
+                                    (f, piece)
+                                })
+                                .await;
+                            file = Some(f);
+                            piece
+                        }
+                        None => Err(io::Error::other("no file open")),
+                    },
                     None => Err(io::Error::other("no file open")),
                 };
                 answer_read(shared, &mut conn, piece)
