@@ -11,7 +11,7 @@
 use std::collections::VecDeque;
 use std::io::{self, Read, Write};
 use std::net::Shutdown as SocketShutdown;
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
 use std::sync::Arc;
 use std::thread;
 use std::time::Duration as StdDuration;
@@ -78,13 +78,7 @@ impl BlockingServer {
         serve: ServeOptions,
         shutdown: Arc<Shutdown>,
     ) -> Self {
-        let (tx, rx) = mpsc::sync_channel(QUEUE);
-        let wake = tx.clone();
-        // A full queue wakes the loop anyway, and the loop looks at the switch after every
-        // message: a failed try_send loses nothing.
-        shutdown.on_trigger(move || {
-            let _ = wake.try_send(Input::Wake);
-        });
+        let (tx, rx) = crate::shutdown::woken_channel(&shutdown, QUEUE, || Input::Wake);
         BlockingServer {
             config,
             opts,

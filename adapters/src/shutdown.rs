@@ -72,3 +72,19 @@ impl Shutdown {
         wakers.push(Box::new(wake));
     }
 }
+
+/// A bounded channel for a blocking loop that `shutdown` wakes with a `wake` message (which the
+/// loop answers by looking at the switch). A full queue wakes the loop anyway, so a failed send
+/// of the wake message loses nothing.
+pub(crate) fn woken_channel<T: Send + 'static>(
+    shutdown: &Shutdown,
+    capacity: usize,
+    wake: fn() -> T,
+) -> (std::sync::mpsc::SyncSender<T>, std::sync::mpsc::Receiver<T>) {
+    let (tx, rx) = std::sync::mpsc::sync_channel(capacity);
+    let waker = tx.clone();
+    shutdown.on_trigger(move || {
+        let _ = waker.try_send(wake());
+    });
+    (tx, rx)
+}

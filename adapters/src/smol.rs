@@ -1,17 +1,33 @@
 //! smol and any futures-io runtime: the embeddable server [`TlsStream`] ([`accept`]).
+//!
+//! ```no_run
+//! # fn main() -> std::io::Result<()> { async_io::block_on(async {
+//! use futures_lite::{AsyncReadExt, AsyncWriteExt};
+//! use sserve_engine::ServerConfigBuilder;
+//!
+//! let mut builder = ServerConfigBuilder::new().map_err(|e| std::io::Error::other(e.reason))?;
+//! builder.ephemeral_certificate().map_err(|e| std::io::Error::other(e.reason))?;
+//! let config = builder.build().map_err(|e| std::io::Error::other(e.reason))?;
+//! let listener = async_io::Async::<std::net::TcpListener>::bind(([127, 0, 0, 1], 0))?;
+//! let (tcp, _) = listener.accept().await?;
+//! let mut tls = sserve_adapters::smol::accept(&config, tcp).await?;
+//! println!("negotiated {} {}", tls.info().protocol(), tls.info().cipher_suite());
+//! let mut buf = [0u8; 1024];
+//! let n = tls.read(&mut buf).await?;
+//! tls.write_all(&buf[..n]).await?;
+//! tls.close().await
+//! # }) }
+//! ```
 
 use std::io;
-use std::sync::Arc;
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use futures_io::{AsyncRead, AsyncWrite};
-use sserve_engine::ossl::OpensslTls;
 use sserve_engine::tls::TlsBackend;
-use sserve_engine::{ConnectionInfo, ServerConfig, Session, SessionOptions};
 
-use crate::stream::{stream_options, PollIo, StreamCore};
+use crate::stream::PollIo;
 
 /// The `sserve` command's concurrent server on smol (Unix only, hidden from the docs).
 #[cfg(unix)]
@@ -133,91 +149,7 @@ mod serving {
 #[doc(hidden)]
 pub use serving::*;
 
-/// A server-side TLS stream over any futures-io `AsyncRead + AsyncWrite` (smol, async-std,
-/// async-io), built on the engine's `Session`. Create it with [`accept`].
-///
-/// ```no_run
-/// # fn main() -> std::io::Result<()> { async_io::block_on(async {
-/// use futures_lite::{AsyncReadExt, AsyncWriteExt};
-/// use sserve_engine::ServerConfigBuilder;
-///
-/// let mut builder = ServerConfigBuilder::new().map_err(|e| std::io::Error::other(e.reason))?;
-/// builder.ephemeral_certificate().map_err(|e| std::io::Error::other(e.reason))?;
-/// let config = builder.build().map_err(|e| std::io::Error::other(e.reason))?;
-/// let listener = async_io::Async::<std::net::TcpListener>::bind(([127, 0, 0, 1], 0))?;
-/// let (tcp, _) = listener.accept().await?;
-/// let mut tls = sserve_adapters::smol::accept(&config, tcp).await?;
-/// println!("negotiated {} {}", tls.info().protocol(), tls.info().cipher_suite());
-/// let mut buf = [0u8; 1024];
-/// let n = tls.read(&mut buf).await?;
-/// tls.write_all(&buf[..n]).await?;
-/// tls.close().await
-/// # }) }
-/// ```
-#[derive(Debug)]
-pub struct TlsStream<S, B: TlsBackend = OpensslTls> {
-    core: StreamCore<FuturesIo<S>, B>,
-    info: ConnectionInfo,
-}
-
-impl<S, B: TlsBackend> TlsStream<S, B> {
-    /// The negotiated parameters: protocol version, cipher suite, ALPN, SNI, resumption, the
-    /// peer's certificates.
-    pub fn info(&self) -> &ConnectionInfo {
-        &self.info
-    }
-
-    /// The inner stream.
-    pub fn get_ref(&self) -> &S {
-        &self.core.get_ref().0
-    }
-
-    /// The inner stream, mutably (reading or writing it directly corrupts the TLS stream).
-    pub fn get_mut(&mut self) -> &mut S {
-        &mut self.core.get_mut().0
-    }
-
-    /// The inner stream and the TLS session, for a program that takes the connection over.
-    pub fn into_inner(self) -> (S, Session<B>) {
-        let (io, session) = self.core.into_inner();
-        (io.0, session)
-    }
-}
-
-/// Completes a server handshake on `io` with `config` and [`SessionOptions::default`]. Errors
-/// carry the typed [`sserve_engine::TlsError`] inside (see [`crate::stream`]). Bound the time it
-/// may take with the runtime's timeout: the stream runs no timers of its own.
-pub async fn accept<S: AsyncRead + AsyncWrite + Unpin>(config: &ServerConfig, io: S) -> io::Result<TlsStream<S>> {
-    accept_with(config, stream_options(), io).await
-}
-
-/// [`accept`] with session options of your own.
-pub async fn accept_with<S: AsyncRead + AsyncWrite + Unpin>(
-    config: &ServerConfig,
-    opts: Arc<SessionOptions>,
-    io: S,
-) -> io::Result<TlsStream<S>> {
-    handshake(StreamCore::new(config, opts, FuturesIo(io))?).await
-}
-
-/// Completes the handshake of `session` (a new server session of any [`TlsBackend`]) on `io`.
-pub async fn accept_session<S: AsyncRead + AsyncWrite + Unpin, B: TlsBackend>(
-    session: Session<B>,
-    io: S,
-) -> io::Result<TlsStream<S, B>> {
-    handshake(StreamCore::from_session(session, FuturesIo(io))).await
-}
-
-async fn handshake<S: AsyncRead + AsyncWrite + Unpin, B: TlsBackend>(
-    mut core: StreamCore<FuturesIo<S>, B>,
-) -> io::Result<TlsStream<S, B>> {
-    std::future::poll_fn(|cx| core.poll_handshake(cx)).await?;
-    let info = core
-        .info()
-        .cloned()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::NotConnected, "the TLS session is closed"))?;
-    Ok(TlsStream { core, info })
-}
+crate::stream::tls_stream!(FuturesIo, AsyncRead + AsyncWrite);
 
 /// futures-io's traits seen as [`PollIo`].
 #[derive(Debug)]

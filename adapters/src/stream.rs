@@ -256,3 +256,83 @@ impl<S: PollIo + Unpin, B: TlsBackend> StreamCore<S, B> {
         Pin::new(&mut self.io).poll_close(cx)
     }
 }
+
+/// The embeddable stream type and its `accept` functions for one runtime: `$io` is that
+/// runtime's [`PollIo`] wrapper (a one-field tuple struct over its streams), `$bound` the
+/// runtime's `AsyncRead + AsyncWrite` traits. Written once here, expanded in [`crate::tokio`]
+/// and [`crate::smol`]; only the read and write trait impls differ between runtimes.
+macro_rules! tls_stream {
+    ($io:ident, $($bound:tt)+) => {
+        /// A server-side TLS stream over the runtime's `AsyncRead + AsyncWrite`, built on the
+        /// engine's [`Session`](sserve_engine::Session). Create it with [`accept`].
+        #[derive(Debug)]
+        pub struct TlsStream<S, B: sserve_engine::tls::TlsBackend = sserve_engine::ossl::OpensslTls> {
+            core: crate::stream::StreamCore<$io<S>, B>,
+            info: sserve_engine::ConnectionInfo,
+        }
+
+        impl<S, B: sserve_engine::tls::TlsBackend> TlsStream<S, B> {
+            /// The negotiated parameters: protocol version, cipher suite, ALPN, SNI, resumption,
+            /// the peer's certificates.
+            pub fn info(&self) -> &sserve_engine::ConnectionInfo {
+                &self.info
+            }
+
+            /// The inner stream.
+            pub fn get_ref(&self) -> &S {
+                &self.core.get_ref().0
+            }
+
+            /// The inner stream, mutably (reading or writing it directly corrupts the TLS stream).
+            pub fn get_mut(&mut self) -> &mut S {
+                &mut self.core.get_mut().0
+            }
+
+            /// The inner stream and the TLS session, for a program that takes the connection over.
+            pub fn into_inner(self) -> (S, sserve_engine::Session<B>) {
+                let (io, session) = self.core.into_inner();
+                (io.0, session)
+            }
+        }
+
+        /// Completes a server handshake on `io` with `config` and
+        /// [`SessionOptions::default`](sserve_engine::SessionOptions::default). Errors carry the
+        /// typed [`sserve_engine::TlsError`] inside (see [`crate::stream`]). Bound the time it
+        /// may take with the runtime's timeout: the stream runs no timers of its own.
+        pub async fn accept<S: $($bound)+ + Unpin>(
+            config: &sserve_engine::ServerConfig,
+            io: S,
+        ) -> std::io::Result<TlsStream<S>> {
+            accept_with(config, crate::stream::stream_options(), io).await
+        }
+
+        /// [`accept`] with session options of your own.
+        pub async fn accept_with<S: $($bound)+ + Unpin>(
+            config: &sserve_engine::ServerConfig,
+            opts: std::sync::Arc<sserve_engine::SessionOptions>,
+            io: S,
+        ) -> std::io::Result<TlsStream<S>> {
+            handshake(crate::stream::StreamCore::new(config, opts, $io(io))?).await
+        }
+
+        /// Completes the handshake of `session` (a new server session of any
+        /// [`TlsBackend`](sserve_engine::tls::TlsBackend)) on `io`.
+        pub async fn accept_session<S: $($bound)+ + Unpin, B: sserve_engine::tls::TlsBackend>(
+            session: sserve_engine::Session<B>,
+            io: S,
+        ) -> std::io::Result<TlsStream<S, B>> {
+            handshake(crate::stream::StreamCore::from_session(session, $io(io))).await
+        }
+
+        async fn handshake<S: $($bound)+ + Unpin, B: sserve_engine::tls::TlsBackend>(
+            mut core: crate::stream::StreamCore<$io<S>, B>,
+        ) -> std::io::Result<TlsStream<S, B>> {
+            std::future::poll_fn(|cx| core.poll_handshake(cx)).await?;
+            let info = core.info().cloned().ok_or_else(|| {
+                std::io::Error::new(std::io::ErrorKind::NotConnected, "the TLS session is closed")
+            })?;
+            Ok(TlsStream { core, info })
+        }
+    };
+}
+pub(crate) use tls_stream;

@@ -181,11 +181,7 @@ impl UdpServer {
         console: bool,
         shutdown: Arc<Shutdown>,
     ) -> Self {
-        let (tx, rx) = mpsc::sync_channel(QUEUE);
-        let wake = tx.clone();
-        shutdown.on_trigger(move || {
-            let _ = wake.try_send(Input::Wake);
-        });
+        let (tx, rx) = crate::shutdown::woken_channel(&shutdown, QUEUE, || Input::Wake);
         UdpServer {
             socket,
             listener,
