@@ -1,6 +1,6 @@
 //! The async connection driver and accept loop, written once for every runtime.
 //!
-//! Per connection: carry out the [`Connection`]'s steps (write, report, open and read files),
+//! Per connection: carry out the `Connection`'s steps (write, report, open and read files),
 //! then wait for the first of "socket readable", "the session's `poll_timeout`" and "server
 //! shutdown". Writes race the same timer and the shutdown, so a peer that stops reading is
 //! dropped at the send timeout. Reads go through one buffer per thread, so an idle connection

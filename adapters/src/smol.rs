@@ -1,4 +1,4 @@
-//! smol: the [`Runtime`] for the [`driver`](crate::driver) (async-io reactor, async-executor,
+//! smol: the [`Runtime`] for the [`driver`] (async-io reactor, async-executor,
 //! blocking pool), and the embeddable futures-io [`TlsStream`].
 
 use std::future::Future;

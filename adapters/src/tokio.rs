@@ -1,4 +1,4 @@
-//! tokio: the [`Runtime`] for the [`driver`](crate::driver) (a multi-thread runtime serving
+//! tokio: the [`Runtime`] for the [`driver`] (a multi-thread runtime serving
 //! connections concurrently), and the embeddable [`TlsStream`].
 
 use std::future::Future;
