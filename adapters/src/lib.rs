@@ -45,3 +45,9 @@ pub mod stream;
 pub mod tokio;
 
 pub use listen::{bind, ListenSpec};
+
+/// The README's code blocks, compiled by `cargo test --doc` (and only then: the README is not
+/// part of this package).
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
