@@ -70,3 +70,9 @@ pub mod tokio;
 
 #[doc(hidden)]
 pub use listen::{bind, ListenSpec};
+
+/// The README's code blocks, compiled by `cargo test --doc` (and only then: the README is not
+/// part of this package).
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;

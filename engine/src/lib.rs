@@ -7,7 +7,7 @@
 //!
 //! ```text
 //!   socket ──bytes──▶ Session::handle_input(now, bytes)
-//!   console ─bytes──▶ Session::console_input(now, bytes)
+//!   console ─bytes──▶ Session::console_input(bytes)
 //!   clock ───now────▶ Session::handle_timeout(now)      (when poll_timeout() says so)
 //!   files ──chunks──▶ Session::respond_file / file_data / file_end (after Event::FileRequest)
 //!
@@ -18,7 +18,7 @@
 //! After every input, drain `poll_transmit` until it returns `None`, then `poll_event` until it
 //! returns `None`, then wait for socket input, console input or `poll_timeout()`.
 //!
-//! The parsers ([`command`], [`http`], [`line`]) and the [`Session`] state machine are `no_std` +
+//! The parsers ([`command`], [`http`], [`line`](mod@line)) and the [`Session`] state machine are `no_std` +
 //! `alloc`. TLS is done by a [`tls::TlsBackend`]; the OpenSSL one ([`ossl`], feature `openssl`,
 //! on by default) needs `std` and is the only place with `unsafe` code.
 #![no_std]

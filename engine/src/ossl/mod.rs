@@ -4,8 +4,8 @@
 //! This module is the only place with `unsafe` code (which is also why the one process-wide
 //! call an adapter needs, [`release_free_memory`], lives here). Object ownership is left to the `openssl`
 //! crate's owning types wherever it has them (`SslContext`, `Ssl`, `SslStream`, `X509`, `PKey`);
-//! the few objects it lacks get their own owning wrapper with `Drop` ([`conf::ConfCtx`],
-//! [`membio::MemBio`]).
+//! the few objects it lacks get their own owning wrapper with `Drop` (`conf::ConfCtx`,
+//! `membio::MemBio`).
 
 mod callbacks;
 mod certs;
