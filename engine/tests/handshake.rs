@@ -60,7 +60,9 @@ fn check_info(p: &Pair, protocol: &str) {
         info.shared_ciphers
     );
     assert!(info.client_ciphers.contains(&info.cipher), "{:?}", info.client_ciphers);
-    assert!(info.group.is_some(), "a key-exchange group is known");
+    // OpenSSL 1.1.1 has no SSL_get_negotiated_group.
+    let ossl3 = sserve_engine::ossl::version::openssl_version_number() >= 0x3000_0000;
+    assert_eq!(info.group.is_some(), ossl3, "a key-exchange group is known on 3.x");
     assert!(info.secure_renegotiation, "OpenSSL clients support RFC 5746");
     assert!(!info.resumed);
     assert!(info.peer_certificate.is_none());
@@ -235,7 +237,11 @@ fn alpn_without_overlap_fails_with_alert() {
     );
     assert_eq!(p.to_client.first(), Some(&0x15), "an alert record");
     let err = p.client.error.as_deref().expect("client fails");
-    assert!(err.contains("no application protocol"), "{err}");
+    // 1.1.1 may print the bare reason code; the alert is no_application_protocol (120) either way.
+    assert!(
+        err.contains("no application protocol") || err.contains("alert number 120"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -136,10 +136,17 @@ impl<T> SslConn<T> {
     }
 
     /// Was the context built with `SSL_OP_IGNORE_UNEXPECTED_EOF` (`-ignore_unexpected_eof`)?
+    #[cfg(ossl300)]
     fn ignores_unexpected_eof(&self) -> bool {
         // SAFETY: the SSL's context is live as long as the SSL; a read-only query.
         let opts = unsafe { openssl_sys::SSL_CTX_get_options(self.stream.ssl().ssl_context().as_ptr()) };
         opts & openssl_sys::SSL_OP_IGNORE_UNEXPECTED_EOF != 0
+    }
+
+    /// 1.1.1 has no `SSL_OP_IGNORE_UNEXPECTED_EOF` (the CLI refuses the option there).
+    #[cfg(not(ossl300))]
+    fn ignores_unexpected_eof(&self) -> bool {
+        false
     }
 
     /// Our latest Finished message (it changes with every completed handshake).

@@ -26,6 +26,7 @@ mod psk;
 mod srp;
 pub use psk::DEFAULT_PSK_IDENTITY;
 pub mod transport;
+pub mod version;
 
 pub use config::{CertFormat, DtlsVersion, ServerConfig, ServerConfigBuilder, TlsVersion};
 pub use conn::{OpensslTls, SslConn, Transport};
