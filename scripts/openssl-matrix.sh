@@ -56,6 +56,8 @@ matrix_system() {
 
 matrix_35() {
     run_tests 3.5 target/matrix-3.5 --features sserve/vendored
+    # The test build's own binary is statically linked as well: the same checks as `static`.
+    check_static "3.5 static binary" target/matrix-3.5/debug/sserve "$SECONDS"
 }
 
 matrix_111() {
@@ -78,17 +80,24 @@ matrix_static() {
         status=1
         return
     fi
-    local why=""
-    if ldd "$bin" 2>&1 | grep -Eq 'libssl|libcrypto'; then
+    check_static static "$bin" "$start"
+}
+
+# check_static NAME BIN START: ldd lists no libssl/libcrypto, and BIN serves -www to curl.
+check_static() {
+    local name=$1 bin=$2 start=$3 why=""
+    if [ ! -x "$bin" ]; then
+        why="$bin was not built"
+    elif ldd "$bin" 2>&1 | grep -Eq 'libssl|libcrypto'; then
         why="ldd lists libssl/libcrypto"
     else
         why=$(smoke_www "$bin") || true
     fi
     if [ -n "$why" ]; then
-        summary+=("static: FAILED: $why")
+        summary+=("$name: FAILED: $why")
         status=1
     else
-        summary+=("static: ok, $(linked_version "$bin"), no libssl/libcrypto in ldd, -www served to curl, $((SECONDS - start)) s")
+        summary+=("$name: ok, $(linked_version "$bin"), no libssl/libcrypto in ldd, -www served to curl with an empty environment, $((SECONDS - start)) s")
     fi
 }
 

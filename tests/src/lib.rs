@@ -94,6 +94,19 @@ pub fn server_is_ossl3() -> bool {
     is_openssl() || sserve_engine::ossl::version::openssl_version_number() >= 0x3000_0000
 }
 
+/// Is the server under test backed by the same OpenSSL as the system's `openssl` command (the
+/// real s_server the output comparisons run, and the owner of the system's provider modules)?
+/// Not so for the vendored 3.5 and the 1.1.1 builds.
+pub fn server_is_system_openssl() -> bool {
+    static IS: OnceLock<bool> = OnceLock::new();
+    *IS.get_or_init(|| {
+        is_openssl()
+            || openssl(&["version"], Path::new("."))
+                .out()
+                .starts_with(&format!("{} ", sserve_engine::ossl::version::openssl_version()))
+    })
+}
+
 /// Why the server under test refuses s_server option `option` (no dash) with the linked
 /// OpenSSL, or `None` when it has it.
 pub fn unsupported_option(option: &str) -> Option<String> {
