@@ -44,6 +44,7 @@ run_tests() {
     else
         result=FAILED
         status=1
+        grep -E '^test .* FAILED$|^error' "$log" | head -20
     fi
     local version
     version=$(linked_version "$dir/debug/sserve-under-test")
