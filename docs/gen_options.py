@@ -21,13 +21,21 @@ refused={}
 for names, why in re.findall(r'((?:"[A-Za-z0-9_-]+"\s*\|?\s*)+)=>\s*\{?\s*"((?:[^"\\]|\\.)*)"', nblock):
     for n in re.findall(r'"([A-Za-z0-9_-]+)"', names):
         refused[n]=why.replace('\\"','"')
+# Options only some OpenSSL versions have, read from the GATES table of engine/src/ossl/version.rs.
+vsrc=open('engine/src/ossl/version.rs').read()
+versions={}
+for names, v in re.findall(r'options: &\[([^\]]*)\],.*?versions: "((?:[^"\\]|\\.)*)"', vsrc, re.S):
+    for n in re.findall(r'"([A-Za-z0-9_-]+)"', names):
+        versions[n]=v
 rows=[]
 for o in opts:
     if o in ours: st='implemented'; note=ours[o]
     elif o in conf: st='implemented (SSL_CONF_cmd)'; note='passed to OpenSSL by name, as s_server does'
     elif o in refused: st='rejected'; note=refused[o]
     else: raise SystemExit(f'-{o}: neither implemented nor refused with a reason in not_implemented()')
+    if o in versions: note += f' [{versions[o]}; elsewhere refused at start-up, naming the linked version]'
     cov=tests.get(o, 'cli/tests/option_surface.rs (every refusal: its message and exit 1)' if st.startswith('rejected') else '')
+    if o in versions: cov += ', tests/tests/openssl_versions.rs (taken, or refused naming the version)'
     rows.append(f"| `-{o}` | {st} | {note} | {cov} |")
 ext_tests={'handshake_timeout':'tests/tests/errors.rs','runtime':'tests/tests/concurrency.rs','max_conns':'tests/tests/concurrency.rs','idle_timeout':'engine/tests/handshake.rs','threads':'tests/tests/concurrency.rs','json':'tests/tests/json.rs'}
 extra=[f"| `-{n}` | sserve extension | {ours[n]} | {t} |" for n,t in ext_tests.items()]
@@ -39,7 +47,12 @@ s_server; *rejected* ones exit 1 with a one-line reason (nothing is silently ign
 OpenSSL's `SSL_CONF_cmd` knows by name are handed to it unchanged, exactly as s_server's
 `config_ctx` does. Deviations from s_server are in [compat.md](compat.md).
 
-Regenerate after changing `cli/src/options.rs`: `python3 docs/gen_options.py > docs/options.md`.
+Options marked with versions in brackets need that OpenSSL: sserve builds against OpenSSL 1.1.1, 3.0
+and 3.5 ([compat.md](compat.md#openssl-versions)), and refuses such an option at start-up, naming the
+linked version, when the library lacks it.
+
+Regenerate after changing `cli/src/options.rs` or `engine/src/ossl/version.rs`:
+`python3 docs/gen_options.py > docs/options.md`.
 
 | option | status | notes | covered by |
 | --- | --- | --- | --- |

@@ -67,7 +67,12 @@ pub async fn serve(listener: TcpListener, config: Arc<ServerConfig>) -> io::Resu
 /// The TLS handshake, then HTTP/1.1 until the client is done.
 async fn connection(config: &ServerConfig, tcp: TcpStream) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let tls = sserve_adapters::tokio::accept(config, tcp).await?;
-    let summary: Arc<str> = format!("protocol: {}\ncipher: {}\n", tls.info().protocol(), tls.info().cipher_suite()).into();
+    let summary: Arc<str> = format!(
+        "protocol: {}\ncipher: {}\n",
+        tls.info().protocol(),
+        tls.info().cipher_suite()
+    )
+    .into();
     let service = service_fn(move |req| respond(req, summary.clone()));
     http1::Builder::new()
         .serve_connection(TokioIo::new(tls), service)

@@ -470,6 +470,9 @@ pub fn split_args(args: &[String], conf_lookup: impl Fn(&str) -> Option<bool>) -
                 .cloned()
                 .ok_or_else(|| UsageError(format!("Option -{name} needs a value ({what})")))
         };
+        if let Some(why) = sserve_engine::ossl::version::unsupported_option(name) {
+            return Err(UsageError(format!("option -{name}: {why}")));
+        }
         if flag_option(name) {
             out.clap_args.push(format!("--{name}"));
         } else if value_option(name) {
@@ -491,6 +494,14 @@ pub fn split_args(args: &[String], conf_lookup: impl Fn(&str) -> Option<bool>) -
     Ok(out)
 }
 
+/// `help`, plus which OpenSSL versions have the option when not all of them do.
+fn with_versions(name: &str, help: &str) -> String {
+    match sserve_engine::ossl::version::option_versions(name) {
+        Some(v) => format!("{help} [{v}]"),
+        None => help.to_string(),
+    }
+}
+
 /// The clap command describing our options.
 pub fn command() -> Command {
     let mut cmd = Command::new("sserve")
@@ -500,13 +511,16 @@ pub fn command() -> Command {
         .disable_version_flag(true)
         // s_server takes an option given twice: the last value wins (repeatable ones append).
         .args_override_self(true)
-        .after_help(CONF_HELP);
+        .after_help(format!(
+            "{CONF_HELP}\n\nLinked with {}.",
+            sserve_engine::ossl::version::openssl_version()
+        ));
     for (name, value_name, help) in VALUE_OPTIONS {
         cmd = cmd.arg(
             Arg::new(*name)
                 .long(*name)
                 .value_name(*value_name)
-                .help(*help)
+                .help(with_versions(name, help))
                 .allow_hyphen_values(true)
                 .action(if REPEATABLE.contains(name) {
                     ArgAction::Append
@@ -521,7 +535,12 @@ pub fn command() -> Command {
         } else {
             ArgAction::SetTrue
         };
-        cmd = cmd.arg(Arg::new(*name).long(*name).help(*help).action(action));
+        cmd = cmd.arg(
+            Arg::new(*name)
+                .long(*name)
+                .help(with_versions(name, help))
+                .action(action),
+        );
     }
     // --- verify ---
     cmd = crate::verify::adjust_command(cmd);

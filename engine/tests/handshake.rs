@@ -60,8 +60,16 @@ fn check_info(p: &Pair, protocol: &str) {
         info.shared_ciphers
     );
     assert!(info.client_ciphers.contains(&info.cipher), "{:?}", info.client_ciphers);
-    assert!(info.group.is_some(), "a key-exchange group is known");
-    assert!(info.secure_renegotiation, "OpenSSL clients support RFC 5746");
+    // OpenSSL 1.1.1 has no SSL_get_negotiated_group.
+    let ossl3 = sserve_engine::ossl::version::openssl_version_number() >= 0x3000_0000;
+    assert_eq!(info.group.is_some(), ossl3, "a key-exchange group is known on 3.x");
+    // OpenSSL clients signal RFC 5746, but 3.5's no longer does in a TLS 1.3-only hello.
+    let tls13_only =
+        sserve_engine::ossl::version::openssl_version_number() >= 0x3050_0000 && info.protocol == "TLSv1.3";
+    assert!(
+        info.secure_renegotiation || tls13_only,
+        "OpenSSL clients support RFC 5746"
+    );
     assert!(!info.resumed);
     assert!(info.peer_certificate.is_none());
     assert_eq!(info.verify_result, (0, "ok".to_string()));
@@ -235,7 +243,11 @@ fn alpn_without_overlap_fails_with_alert() {
     );
     assert_eq!(p.to_client.first(), Some(&0x15), "an alert record");
     let err = p.client.error.as_deref().expect("client fails");
-    assert!(err.contains("no application protocol"), "{err}");
+    // 1.1.1 may print the bare reason code; the alert is no_application_protocol (120) either way.
+    assert!(
+        err.contains("no application protocol") || err.contains("alert number 120"),
+        "{err}"
+    );
 }
 
 #[test]

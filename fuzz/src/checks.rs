@@ -992,7 +992,13 @@ pub fn session_seeds() -> Vec<(String, Vec<u8>)> {
             SessionInput {
                 flags,
                 config: cfg_byte,
-                ops: ch.chunks(7).map(|c| Op::Raw(c.to_vec())).chain([Op::Eof]).collect(),
+                // Pieces of 7 bytes, larger if the hello would need more than MAX_OPS of them
+                // (OpenSSL 3.5's ML-KEM key share makes it about 1.5 KB).
+                ops: ch
+                    .chunks(ch.len().div_ceil(MAX_OPS - 1).max(7))
+                    .map(|c| Op::Raw(c.to_vec()))
+                    .chain([Op::Eof])
+                    .collect(),
             },
         ));
         // Every flight, as replayed ciphertext (later flights fail: new server randomness).

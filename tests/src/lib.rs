@@ -78,6 +78,44 @@ pub fn is_openssl() -> bool {
     })
 }
 
+/// `OpenSSL_version(OPENSSL_VERSION)` of the OpenSSL behind the server under test: the one this
+/// test build links (sserve-under-test is built with the same features), or the system's for
+/// the real s_server.
+pub fn server_openssl_version() -> String {
+    if is_openssl() {
+        return openssl(&["version"], Path::new(".")).out().trim().to_string();
+    }
+    sserve_engine::ossl::version::openssl_version().to_string()
+}
+
+/// Is the server under test backed by OpenSSL 3.0 or later? Tests of 3.x-only behaviour (and
+/// of text that OpenSSL 1.1.1 words differently) check this.
+pub fn server_is_ossl3() -> bool {
+    is_openssl() || sserve_engine::ossl::version::openssl_version_number() >= 0x3000_0000
+}
+
+/// Is the server under test backed by the same OpenSSL as the system's `openssl` command (the
+/// real s_server the output comparisons run, and the owner of the system's provider modules)?
+/// Not so for the vendored 3.5 and the 1.1.1 builds.
+pub fn server_is_system_openssl() -> bool {
+    static IS: OnceLock<bool> = OnceLock::new();
+    *IS.get_or_init(|| {
+        is_openssl()
+            || openssl(&["version"], Path::new("."))
+                .out()
+                .starts_with(&format!("{} ", sserve_engine::ossl::version::openssl_version()))
+    })
+}
+
+/// Why the server under test refuses s_server option `option` (no dash) with the linked
+/// OpenSSL, or `None` when it has it.
+pub fn unsupported_option(option: &str) -> Option<String> {
+    if is_openssl() {
+        return None;
+    }
+    sserve_engine::ossl::version::unsupported_option(option)
+}
+
 /// True if `tool` can be run (found on `PATH`).
 pub fn have(tool: &str) -> bool {
     let path = std::env::var_os("PATH").unwrap_or_default();

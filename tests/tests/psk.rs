@@ -131,11 +131,13 @@ fn psk_tls1_3_and_wrong_key() {
     );
     let bad = s_client_run(srv.port, &["-tls1_3", "-psk", "0011223344556677"], b"");
     assert!(cipher_line(&bad).contains("(NONE)"), "{}", bad.dump());
-    assert!(
-        bad.out().contains("illegal parameter") || bad.err().contains("illegal parameter"),
-        "{}",
-        bad.dump()
-    );
+    // OpenSSL 3.5 answers a wrong PSK binder with decrypt_error instead.
+    let alert = if sserve_tests::server_is_system_openssl() || !sserve_tests::server_is_ossl3() {
+        "illegal parameter"
+    } else {
+        "decrypt error"
+    };
+    assert!(bad.out().contains(alert) || bad.err().contains(alert), "{}", bad.dump());
     srv.expect_stderr("binder does not verify");
 }
 
@@ -170,6 +172,11 @@ fn psk_hint_with_tls1_3_only_is_a_warning() {
 #[test]
 fn psk_session_file() {
     require!("openssl");
+    // The session file comes from the system's s_client (3.0), whose SSL_SESSION encoding
+    // OpenSSL 1.1.1 cannot read ("nested asn1 error").
+    if !sserve_tests::server_is_ossl3() {
+        return;
+    }
     let dir = TestDir::new();
     let sess = dir.join("psk-session.pem");
     // Any TLS 1.3 session will do as an external PSK: take one from a normal handshake.

@@ -178,7 +178,11 @@ impl Outcome {
     /// Waits (bounded) for `pat` on the server's stderr: it is a separate pipe, read by its own
     /// thread, so it may lag behind what stdout shows.
     fn err_has(&self, pat: &str) -> bool {
-        self.srv.stderr().wait_for(pat, Duration::from_secs(5))
+        if self.srv.stderr().wait_for(pat, Duration::from_secs(5)) {
+            return true;
+        }
+        // OpenSSL 1.1.1 capitalises some verify error texts ("Hostname mismatch").
+        !sserve_tests::server_is_ossl3() && self.srv.stderr().text().to_lowercase().contains(&pat.to_lowercase())
     }
 }
 
@@ -395,16 +399,22 @@ fn verify_parameters_change_the_outcome() {
         connect(&dir, &strict(&a), &leaf)
     };
     expect(&with(&["-purpose", "sslclient"]), true, &[], "-purpose sslclient");
+    // OpenSSL 1.1.1 words X509_V_ERR_INVALID_PURPOSE "unsupported certificate purpose".
+    let purpose = if sserve_tests::server_is_ossl3() {
+        "unsuitable certificate purpose"
+    } else {
+        "unsupported certificate purpose"
+    };
     expect(
         &with(&["-purpose", "sslserver"]),
         false,
-        &["verify error:num=26:unsuitable certificate purpose"],
+        &[&format!("verify error:num=26:{purpose}")],
         "-purpose sslserver",
     );
     expect(
         &with(&["-verify_name", "ssl_server"]),
         false,
-        &["unsuitable certificate purpose"],
+        &[purpose],
         "-verify_name ssl_server",
     );
     // 2100-01-01: everything has expired; 0 (1970): nothing is valid yet.
@@ -463,13 +473,19 @@ fn verify_parameters_change_the_outcome() {
     ];
     let o = connect(&dir, &strict(&["-CAfile", &lax]), &strs(&laxclient));
     expect(&o, true, &[], "lax CA");
+    // OpenSSL 3.0 added this strict check (X509_V_ERR_CA_BCONS_NOT_CRITICAL); 1.1.1's
+    // -x509_strict accepts the lax CA.
     let o = connect(&dir, &strict(&["-CAfile", &lax, "-x509_strict"]), &strs(&laxclient));
-    expect(
-        &o,
-        false,
-        &["verify error:num=89:Basic Constraints of CA cert not marked critical"],
-        "-x509_strict",
-    );
+    if sserve_tests::server_is_ossl3() {
+        expect(
+            &o,
+            false,
+            &["verify error:num=89:Basic Constraints of CA cert not marked critical"],
+            "-x509_strict",
+        );
+    } else {
+        expect(&o, true, &[], "-x509_strict (1.1.1)");
+    }
 
     // -partial_chain: trusting only the intermediate is enough with it.
     let leaf_only = [

@@ -446,7 +446,10 @@ impl ServerConfigBuilder {
     }
 
     /// `-ignore_unexpected_eof`: a peer's EOF without close_notify counts as a clean close.
+    /// OpenSSL 3.0 and later only: on 1.1.1 this does nothing, and the CLI refuses the option
+    /// ([`super::version::unsupported_option`]).
     pub fn ignore_unexpected_eof(&mut self) {
+        #[cfg(ossl300)]
         self.ctx.set_options(openssl::ssl::SslOptions::IGNORE_UNEXPECTED_EOF);
     }
 

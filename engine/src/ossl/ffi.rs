@@ -39,7 +39,8 @@ extern "C" {
     pub(crate) fn SSL_SESSION_print(bp: *mut BIO, x: *const SSL_SESSION) -> c_int;
     // PEM_write_bio_SSL_SESSION(3)
     pub(crate) fn PEM_write_bio_SSL_SESSION(bp: *mut BIO, x: *const SSL_SESSION) -> c_int;
-    // SSL_group_to_name(3)
+    // SSL_group_to_name(3) (3.0; 1.1.1 names groups by NID, see info.rs)
+    #[cfg(ossl300)]
     pub(crate) fn SSL_group_to_name(s: *mut SSL, id: c_int) -> *const c_char;
     // SSL_get_client_ciphers(3)
     pub(crate) fn SSL_get_client_ciphers(s: *const SSL) -> *mut openssl_sys::stack_st_SSL_CIPHER;
@@ -88,7 +89,8 @@ extern "C" {
     // --- transport ---
     // SSL_CTX_config(3)
     pub(crate) fn SSL_CTX_config(ctx: *mut SSL_CTX, name: *const c_char) -> c_int;
-    // EVP_set_default_properties(3)
+    // EVP_set_default_properties(3) (3.0)
+    #[cfg(ossl300)]
     pub(crate) fn EVP_set_default_properties(libctx: *mut c_void, propq: *const c_char) -> c_int;
     // --- verify ---
     // X509_NAME_print_ex(3)
@@ -248,6 +250,8 @@ pub(crate) const SSL_CTRL_CERT_FLAGS: c_int = 99;
 pub(crate) const SSL_CTRL_BUILD_CERT_CHAIN: c_int = 105;
 pub(crate) const SSL_CTRL_SET_SPLIT_SEND_FRAGMENT: c_int = 125;
 pub(crate) const SSL_CTRL_SET_MAX_PIPELINES: c_int = 126;
+/// `SSL_get_negotiated_group` (3.0).
+#[cfg(ossl300)]
 pub(crate) const SSL_CTRL_GET_NEGOTIATED_GROUP: c_int = 134;
 /// `SSL_OP_DISABLE_TLSEXT_CA_NAMES` (`SSL_OP_BIT(9)`, SSL_CTX_set_options(3)).
 pub(crate) const SSL_OP_DISABLE_TLSEXT_CA_NAMES: u64 = 1 << 9;
@@ -293,7 +297,6 @@ mod tests {
             super::SSL_get_ciphers as *const () as usize,
             super::SSL_SESSION_print as *const () as usize,
             super::PEM_write_bio_SSL_SESSION as *const () as usize,
-            super::SSL_group_to_name as *const () as usize,
             super::SSL_get_client_ciphers as *const () as usize,
             super::SSL_get_sigalgs as *const () as usize,
             super::SSL_get_shared_sigalgs as *const () as usize,
@@ -305,7 +308,6 @@ mod tests {
             super::DTLS_get_data_mtu as *const () as usize,
             // --- transport ---
             super::SSL_CTX_config as *const () as usize,
-            super::EVP_set_default_properties as *const () as usize,
             // --- verify ---
             super::X509_NAME_print_ex as *const () as usize,
             super::X509_NAME_oneline as *const () as usize,
@@ -363,7 +365,8 @@ pub(crate) type BioCallbackEx = Option<
 extern "C" {
     // SSL_CTX_set_msg_callback(3)
     pub(crate) fn SSL_CTX_set_msg_callback(ctx: *mut SSL_CTX, cb: Option<MsgCallback>);
-    // SSL_CTX_set_msg_callback(3) (SSL_trace, built with ssl-trace)
+    // SSL_CTX_set_msg_callback(3) (SSL_trace, only in builds with enable-ssl-trace)
+    #[cfg(ssl_trace)]
     pub(crate) fn SSL_trace(
         write_p: c_int,
         version: c_int,
@@ -453,13 +456,33 @@ pub(crate) const SSL_SECOP_CA_KEY: c_int = 17 | SSL_SECOP_OTHER_CERT;
 pub(crate) const SSL_SECOP_CA_MD: c_int = 18 | SSL_SECOP_OTHER_CERT;
 
 #[cfg(test)]
+mod version_link_tests {
+    /// The declarations that exist only in some OpenSSL builds link where they are declared.
+    #[test]
+    #[cfg(ossl300)]
+    fn ossl300_symbols_link() {
+        let addrs = [
+            super::SSL_group_to_name as *const () as usize,
+            super::EVP_set_default_properties as *const () as usize,
+        ];
+        assert!(addrs.iter().all(|&a| a != 0));
+    }
+
+    /// `SSL_trace` exists only with enable-ssl-trace.
+    #[test]
+    #[cfg(ssl_trace)]
+    fn ssl_trace_links() {
+        assert_ne!(super::SSL_trace as *const () as usize, 0);
+    }
+}
+
+#[cfg(test)]
 mod output_link_tests {
     /// Taking each symbol's address makes the linker check every declaration.
     #[test]
     fn every_output_symbol_links() {
         let addrs = [
             super::SSL_CTX_set_msg_callback as *const () as usize,
-            super::SSL_trace as *const () as usize,
             super::SSL_CTX_set_info_callback as *const () as usize,
             super::SSL_alert_type_string_long as *const () as usize,
             super::SSL_want as *const () as usize,

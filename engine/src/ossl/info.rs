@@ -152,13 +152,39 @@ fn keying_material(ssl: &SslRef) -> Option<KeyingMaterial> {
     })
 }
 
+#[cfg(ossl300)]
 fn negotiated_group(ssl: &SslRef) -> Option<String> {
     let nid = ctrl(ssl, ffi::SSL_CTRL_GET_NEGOTIATED_GROUP, 0);
     if nid <= 0 {
         return None;
     }
+    group_name(ssl_ptr(ssl), nid as c_int)
+}
+
+/// 1.1.1 has no `SSL_get_negotiated_group`.
+#[cfg(not(ossl300))]
+fn negotiated_group(_ssl: &SslRef) -> Option<String> {
+    None
+}
+
+/// A group's name (`SSL_group_to_name`, 3.0).
+#[cfg(ossl300)]
+fn group_name(s: *mut openssl_sys::SSL, id: c_int) -> Option<String> {
     // SAFETY: live SSL; returns a static name or NULL.
-    cstr(unsafe { ffi::SSL_group_to_name(ssl_ptr(ssl), nid as c_int) })
+    cstr(unsafe { ffi::SSL_group_to_name(s, id) })
+}
+
+/// A group's name on 1.1.1, whose group lists hold NIDs: the NIST curve name, else the short
+/// name; an unknown group (`TLSEXT_nid_unknown` set) as its hex code point, as 1.1.1's
+/// `ssl_print_groups` prints them.
+#[cfg(not(ossl300))]
+fn group_name(_s: *mut openssl_sys::SSL, id: c_int) -> Option<String> {
+    const TLSEXT_NID_UNKNOWN: c_int = 0x100_0000;
+    if id & TLSEXT_NID_UNKNOWN != 0 {
+        return Some(alloc::format!("0x{:04X}", id & 0xFFFF));
+    }
+    // SAFETY: returns a static string or NULL for any NID.
+    cstr(unsafe { ffi::EC_curve_nid2nist(id) }).or_else(|| Nid::from_raw(id).short_name().ok().map(ToString::to_string))
 }
 
 fn session_print(ssl: &SslRef, pem: bool) -> String {
@@ -353,9 +379,7 @@ fn groups_lines(ssl: &SslRef) -> Vec<String> {
     let mut groups: Vec<c_int> = alloc::vec![0; n as usize];
     // SAFETY: `groups` has room for the `n` ints OpenSSL writes.
     unsafe { ffi::SSL_ctrl(s, ffi::SSL_CTRL_GET_GROUPS, 0, groups.as_mut_ptr().cast()) };
-    // SAFETY: live SSL; returns a static name or NULL.
-    let name =
-        |id: c_int| cstr(unsafe { ffi::SSL_group_to_name(s, id) }).unwrap_or_else(|| alloc::format!("0x{id:04X}"));
+    let name = |id: c_int| group_name(s, id).unwrap_or_else(|| alloc::format!("0x{id:04X}"));
     let supported: Vec<String> = groups.iter().map(|&g| name(g)).collect();
     // SAFETY: n = -1 asks for the number of shared groups.
     let nshared = unsafe { ffi::SSL_ctrl(s, ffi::SSL_CTRL_GET_SHARED_GROUP, -1, ptr::null_mut()) };

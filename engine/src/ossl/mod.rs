@@ -43,6 +43,7 @@ pub use ocsp::{OcspQuery, OcspQueryError};
 pub use output::SecuritySink;
 #[doc(hidden)]
 pub use psk::DEFAULT_PSK_IDENTITY;
+pub mod version;
 
 pub use config::{CertFormat, DtlsVersion, ServerConfig, ServerConfigBuilder, TlsVersion};
 pub use conn::OpensslTls;

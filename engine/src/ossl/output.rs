@@ -14,6 +14,7 @@ use openssl::ssl::{SslContext, SslContextRef, SslRef};
 use super::callbacks::events_index;
 use super::config::ServerConfigBuilder;
 use super::ffi;
+#[cfg(ssl_trace)]
 use super::membio::MemBio;
 use crate::event::Event;
 use crate::output::{Diagnostic, ProtocolMessage, SecurityCheck, StateChange, TlsExtension, TransportIo};
@@ -114,6 +115,7 @@ extern "C" fn msg_cb(
     );
 }
 
+#[cfg(ssl_trace)]
 extern "C" fn trace_cb(
     write_p: c_int,
     version: c_int,
@@ -404,7 +406,7 @@ unsafe fn security_detail(op: c_int, bits: c_int, nid: c_int, other: *mut c_void
                         )
                     };
                     // SAFETY: `alg` is NULL or a static string of the method; `pkey` is live.
-                    let (alg, bits) = unsafe { (text(alg), openssl_sys::EVP_PKEY_get_bits(pkey)) };
+                    let (alg, bits) = unsafe { (text(alg), openssl_sys::EVP_PKEY_bits(pkey)) };
                     let _ = write!(out, "{alg}, bits={bits}");
                 }
             }
@@ -527,7 +529,14 @@ impl ServerConfigBuilder {
     /// `-msg` (or `-trace` with `trace`): report every protocol message as
     /// [`Diagnostic::Message`] (or as `SSL_trace` text, [`Diagnostic::Trace`]).
     pub fn message_callback(&mut self, trace: bool) {
+        // Without enable-ssl-trace the CLI refuses -trace (version::unsupported_option).
+        #[cfg(ssl_trace)]
         let cb: ffi::MsgCallback = if trace { trace_cb } else { msg_cb };
+        #[cfg(not(ssl_trace))]
+        let cb: ffi::MsgCallback = {
+            let _ = trace;
+            msg_cb
+        };
         // SAFETY: live SSL_CTX; the callback uses no argument and only the SSL it is given.
         unsafe { ffi::SSL_CTX_set_msg_callback(self.ctx.as_ptr(), Some(cb)) };
     }

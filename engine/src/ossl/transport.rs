@@ -7,6 +7,7 @@ use alloc::ffi::CString;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::ffi::c_int;
+#[cfg(ossl300)]
 use openssl::provider::Provider;
 use openssl::ssl::SslContextBuilder;
 
@@ -34,6 +35,7 @@ pub fn ssl_conf_lookup(cmd: &str) -> Option<bool> {
 /// A provider loaded into the default library context; unloaded on drop (s_server unloads its
 /// providers at exit), so keep it for as long as anything may fetch from it.
 pub struct LoadedProvider {
+    #[cfg(ossl300)]
     _provider: Provider,
 }
 
@@ -45,6 +47,7 @@ impl core::fmt::Debug for LoadedProvider {
 
 /// `-provider name`: `OSSL_PROVIDER_load` into the default library context. Loading any
 /// provider explicitly turns off the automatic loading of `default`, exactly as in s_server.
+#[cfg(ossl300)]
 pub fn load_provider(name: &str) -> Result<LoadedProvider, TlsError> {
     openssl_sys::init();
     Provider::load(None, name)
@@ -56,8 +59,22 @@ pub fn load_provider(name: &str) -> Result<LoadedProvider, TlsError> {
         })
 }
 
+/// `-provider name` on 1.1.1: there are no providers.
+#[cfg(not(ossl300))]
+pub fn load_provider(_name: &str) -> Result<LoadedProvider, TlsError> {
+    Err(needs_ossl300("-provider"))
+}
+
+/// The error of a provider option on a library older than 3.0.
+#[cfg(not(ossl300))]
+fn needs_ossl300(what: &str) -> TlsError {
+    let why = super::version::unsupported_option(what.trim_start_matches('-')).unwrap_or_default();
+    TlsError::new(TlsErrorKind::Config, alloc::format!("{what}: {why}"))
+}
+
 /// `-provider-path dir`: `OSSL_PROVIDER_set_default_search_path`; an empty path restores the
 /// built-in default (s_server passes NULL for it).
+#[cfg(ossl300)]
 pub fn set_provider_search_path(path: &str) -> Result<(), TlsError> {
     let c = c_string("-provider-path", path)?;
     let p = if path.is_empty() { core::ptr::null() } else { c.as_ptr() };
@@ -73,9 +90,16 @@ pub fn set_provider_search_path(path: &str) -> Result<(), TlsError> {
     }
 }
 
+/// `-provider-path dir` on 1.1.1: there are no providers.
+#[cfg(not(ossl300))]
+pub fn set_provider_search_path(_path: &str) -> Result<(), TlsError> {
+    Err(needs_ossl300("-provider-path"))
+}
+
 /// `-propquery q`: the property query every later fetch uses (`EVP_set_default_properties` on
 /// the default library context). s_server passes it to each fetch it makes (`SSL_CTX_new_ex`,
 /// key and certificate loading); setting it as the default reaches the same fetches.
+#[cfg(ossl300)]
 pub fn set_default_properties(query: &str) -> Result<(), TlsError> {
     let c = c_string("-propquery", query)?;
     // SAFETY: NULL selects the default library context; OpenSSL parses and copies the query.
@@ -84,6 +108,12 @@ pub fn set_default_properties(query: &str) -> Result<(), TlsError> {
     } else {
         Err(take_queue(TlsErrorKind::Config, "invalid property query"))
     }
+}
+
+/// `-propquery q` on 1.1.1: there are no properties to query.
+#[cfg(not(ossl300))]
+pub fn set_default_properties(_query: &str) -> Result<(), TlsError> {
+    Err(needs_ossl300("-propquery"))
 }
 
 /// `-rand file`: mixes `seed` (the file's contents, which the caller read) into the random
