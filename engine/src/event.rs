@@ -10,6 +10,10 @@ use crate::command::Command;
 use crate::error::SessionError;
 
 /// Something that happened on a session, in the order it happened.
+///
+/// A few variants exist only for the `sserve` command's console (the `S`, `B` and `Q` commands,
+/// `-rev`'s `CLOSE`, `-www`'s `/reneg`, callback notes); they are hidden from these docs, and a
+/// program that embeds the engine without s_server's modes never sees them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Event {
@@ -44,14 +48,19 @@ pub enum Event {
         error: Option<String>,
     },
     /// `GET /reneg` in `-www`: `SSL_renegotiate` was called (s_server prints `SSL_renegotiate -> 1`).
+    #[doc(hidden)]
     Renegotiating(i32),
     /// The `S` command: the session-cache statistics to print.
+    #[doc(hidden)]
     Stats(CacheStats),
     /// The `B` command: heartbeats do not exist any more (removed in OpenSSL 1.1.1).
+    #[doc(hidden)]
     HeartbeatUnsupported,
     /// Console `Q` or console EOF: close this connection and stop the server.
+    #[doc(hidden)]
     StopServer,
     /// In `-rev` mode, the peer sent `CLOSE`.
+    #[doc(hidden)]
     RevClose,
     /// DTLS: a peer returned a valid cookie and got an association (counted for `-naccept`).
     DatagramAccepted,
@@ -64,6 +73,7 @@ pub enum Event {
     /// A line (or lines, with their newlines) that s_server prints on stderr from a callback:
     /// `cert_status: …` (`-status_verbose`), `New session added to external cache`,
     /// `Lookup session: cache hit|miss` (`-ext_cache`).
+    #[doc(hidden)]
     Note(String),
     /// The client sent SNI and `-servername` is configured (s_server prints
     /// `Hostname in TLS extension: "<host>"`, then `Switching server context.` on a match).
