@@ -30,7 +30,7 @@ mod srp;
 pub use psk::DEFAULT_PSK_IDENTITY;
 pub mod transport;
 
-pub use config::{CertFormat, DtlsVersion, ServerConfig, ServerConfigBuilder, TlsVersion};
+pub use config::{CertFormat, CertificatePins, DtlsVersion, ServerConfig, ServerConfigBuilder, TlsVersion};
 pub use conn::{OpensslTls, SslConn, Transport};
 pub use dtls::{DtlsAcceptor, DtlsListener, DtlsSettings, OpensslDtls};
 pub use memio::MemIo;
@@ -42,3 +42,9 @@ pub use certs::{has_dh_params, parse_serverinfo, ExtendedCert};
 
 /// A [`Session`](crate::Session) over OpenSSL.
 pub type TlsSession = crate::Session<OpensslTls>;
+
+/// The OpenSSL library in use, as `OpenSSL_version(OPENSSL_VERSION)` names it (for example
+/// `OpenSSL 3.0.13 30 Jan 2024`).
+pub fn openssl_version() -> &'static str {
+    openssl::version::version()
+}
