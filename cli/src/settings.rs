@@ -111,9 +111,10 @@ const NUMBERS: &[(&str, u64, u64)] = &[
     ("verify", 0, i32::MAX as u64),
     ("Verify", 0, i32::MAX as u64),
     ("keymatexportlen", 1, 1 << 16),
-    ("max_send_frag", 0, 16384),
-    ("split_send_frag", 0, 16384),
-    ("max_pipelines", 0, 32),
+    // OpenSSL checks these ranges itself, with its own messages.
+    ("max_send_frag", 0, i32::MAX as u64),
+    ("split_send_frag", 0, i32::MAX as u64),
+    ("max_pipelines", 0, i32::MAX as u64),
     ("status_timeout", 0, MAX_TIMEOUT_SECS),
     ("max_early_data", 0, u32::MAX as u64),
     ("recv_max_early_data", 0, u32::MAX as u64),

@@ -508,7 +508,7 @@ fn announce(m: &ArgMatches, s: &Settings, bound: &crate::transport::Bound, built
     }
     if s.json {
         crate::json::emit(serde_json::json!({"event": "listening", "address": bound.to_string()}));
-        return Arc::new(Mutex::new(JsonOutput::default()));
+        return Arc::new(Mutex::new(JsonOutput::new(bound.to_string())));
     }
     // `-debug` makes s_server's `bio_s_out` stdout even with `-quiet`.
     if !verbosity.quiet || crate::output::debug_forces_output() {
