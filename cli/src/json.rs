@@ -174,6 +174,16 @@ impl Observer for JsonOutput {
             }),
             Event::FileRequest(req) => json!({"event": "file_request", "conn": conn, "path": req.path}),
             Event::FileServed(path) => json!({"event": "file_served", "conn": conn, "path": path}),
+            Event::WebRequest(r) => json!({
+                "event": "request",
+                "conn": conn,
+                "method": r.method,
+                "path": r.path,
+                "status": r.status,
+                "refusal": r.refusal,
+                "bytes": r.bytes,
+                "complete": !r.incomplete,
+            }),
             Event::CommandDone { command, result, error } => json!({
                 "event": "command",
                 "conn": conn,

@@ -23,7 +23,6 @@ pub const HTML_HEADER: &[u8] = b"HTTP/1.0 200 ok\r\nContent-type: text/html\r\n\
 /// Header s_server sends before a text file or an error message.
 pub const TEXT_HEADER: &[u8] = b"HTTP/1.0 200 ok\r\nContent-type: text/plain\r\n\r\n";
 
-// --- psk ---
 /// The answer to a request other than `GET` sent as TLS 1.3 early data (RFC 8470).
 pub const TOO_EARLY: &[u8] =
     b"HTTP/1.0 425 Too Early\r\nContent-type: text/plain\r\n\r\nRequest sent in TLS early data; send it again after the handshake\r\n";
@@ -144,6 +143,16 @@ pub fn validate_path(rest: &[u8]) -> Result<String, PathError> {
         return Err(PathError::InvalidPath(path.to_vec()));
     }
     String::from_utf8(path.to_vec()).map_err(|e| PathError::NotUtf8(e.into_bytes()))
+}
+
+/// The method and target of a request line (`GET /a.txt HTTP/1.0` → `("GET", "/a.txt")`),
+/// lossily decoded, for logs.
+pub fn request_target(line: &[u8]) -> (String, String) {
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let mut words = line.split(|&b| b == b' ').filter(|w| !w.is_empty());
+    let mut word = || String::from_utf8_lossy(words.next().unwrap_or_default()).into_owned();
+    (word(), word())
 }
 
 /// The `-WWW` header for a served file: text/html for `.html`, `.htm`, `.php`, else text/plain.

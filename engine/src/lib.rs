@@ -48,15 +48,16 @@ pub mod ossl;
 
 pub use command::Command;
 pub use error::{SessionError, TlsError, TlsErrorKind};
-pub use event::CertChainCheck; // --- certs ---
-pub use event::{CacheStats, CloseReason, Event, FileRequest, HandshakeInfo, KeyingMaterial, PeerCertificate};
+pub use event::CertChainCheck;
+pub use event::{
+    CacheStats, CloseReason, Event, FileRequest, HandshakeInfo, KeyingMaterial, PeerCertificate, WebRequest,
+};
 pub use mode::{AppMode, SessionOptions};
 pub use session::{FileError, Session, Transmit};
 pub use time::{Duration, Instant};
 
 pub use dtls::{DatagramListener, DatagramTransmit, DtlsSession, ListenerLimits};
+pub use event::EarlyDataStatus;
 #[cfg(feature = "openssl")]
 pub use ossl::{DtlsListener, DtlsSettings, ServerConfig, ServerConfigBuilder, TlsSession};
-// --- psk ---
-pub use event::EarlyDataStatus;
 pub use tls::EarlyRead;

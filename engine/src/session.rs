@@ -9,7 +9,7 @@ use bytes::{Bytes, BytesMut};
 
 use crate::command::{expand_crlf, parse_console_chunk, Command, ConsoleInput};
 use crate::error::{SessionError, TlsError, TlsErrorKind};
-use crate::event::{CloseReason, Event, FileRequest};
+use crate::event::{CloseReason, Event, FileRequest, WebRequest};
 use crate::http::{self, Request, WebMode};
 use crate::line::LineBuffer;
 use crate::mode::{AppMode, SessionOptions};
@@ -86,6 +86,8 @@ pub struct Session<B: TlsBackend> {
     /// The peer's close_notify arrived while its web request was still being answered: nothing
     /// more is read, the answer is still sent.
     peer_closed: bool,
+    /// The web request being answered, reported as [`Event::WebRequest`] when its answer ends.
+    web_log: Option<WebRequest>,
 }
 
 /// Where a session is in reading TLS 1.3 early data.
@@ -122,6 +124,7 @@ impl<B: TlsBackend> Session<B> {
             console_closed: false,
             early,
             peer_closed: false,
+            web_log: None,
         }
     }
 
@@ -409,9 +412,15 @@ impl<B: TlsBackend> Session<B> {
                 }
                 self.web = WebState::SendingFile;
             }
-            Err(FileError::IsDirectory) => self.answer_and_close(&http::directory_message(&request.path)),
+            Err(FileError::IsDirectory) => {
+                let msg = http::directory_message(&request.path);
+                self.refused(&msg);
+                self.answer_and_close(&msg)
+            }
             Err(FileError::Open(reason)) => {
-                self.answer_and_close(&http::open_error_message(&request.path, binmode, &reason))
+                let msg = http::open_error_message(&request.path, binmode, &reason);
+                self.refused(&msg);
+                self.answer_and_close(&msg)
             }
         }
     }
@@ -427,6 +436,7 @@ impl<B: TlsBackend> Session<B> {
     pub fn file_end(&mut self) {
         if self.web == WebState::SendingFile {
             self.web = WebState::Done;
+            self.log_request(false);
             self.close_locally();
         }
     }
@@ -475,7 +485,6 @@ impl<B: TlsBackend> Session<B> {
         }
     }
 
-    // --- psk ---
     /// Reads TLS 1.3 early data until the backend says it is over; false while more input is
     /// needed (or the session failed).
     fn read_early_data(&mut self) -> bool {
@@ -651,12 +660,18 @@ impl<B: TlsBackend> Session<B> {
         lines.push(data, |line| match http::classify_line(mode, line) {
             Request::Ignore => true,
             r => {
-                request = Some(r);
+                request = Some((r, http::request_target(line)));
                 false
             }
         });
         self.lines = lines;
-        if let Some(r) = request {
+        if let Some((r, (method, path))) = request {
+            self.web_log = Some(WebRequest {
+                method,
+                path,
+                status: (mode != WebMode::Raw).then_some(200),
+                ..WebRequest::default()
+            });
             self.on_request(r);
         }
     }
@@ -682,7 +697,10 @@ impl<B: TlsBackend> Session<B> {
                 self.web = WebState::AwaitingFile(path.clone());
                 self.events.push_back(Event::FileRequest(FileRequest { path }));
             }
-            Request::Reject(msg) => self.answer_and_close(&msg),
+            Request::Reject(msg) => {
+                self.refused(&msg);
+                self.answer_and_close(&msg)
+            }
             Request::Ignore => {}
         }
     }
@@ -696,6 +714,7 @@ impl<B: TlsBackend> Session<B> {
         );
         self.web = WebState::Done;
         self.write_plain(&page);
+        self.log_request(false);
         self.close_locally();
     }
 
@@ -705,12 +724,33 @@ impl<B: TlsBackend> Session<B> {
         body.extend_from_slice(http::TEXT_HEADER);
         body.extend_from_slice(message);
         self.write_plain(&body);
+        self.log_request(false);
         self.close_locally();
+    }
+
+    /// Notes why the current web request is not served (the first line of the message).
+    fn refused(&mut self, message: &[u8]) {
+        if let Some(log) = self.web_log.as_mut() {
+            let line = message.split(|&b| b == b'\n').next().unwrap_or_default();
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            log.refusal = Some(String::from_utf8_lossy(line).into_owned());
+        }
+    }
+
+    /// Reports the current web request, if any (its answer is complete unless `incomplete`).
+    fn log_request(&mut self, incomplete: bool) {
+        if let Some(mut log) = self.web_log.take() {
+            log.incomplete = incomplete;
+            self.events.push_back(Event::WebRequest(log));
+        }
     }
 
     fn write_plain(&mut self, data: &[u8]) {
         if self.phase != Phase::Open {
             return;
+        }
+        if let Some(log) = self.web_log.as_mut() {
+            log.bytes += data.len() as u64;
         }
         let r = self.tls.write(data);
         self.pump();
@@ -733,6 +773,7 @@ impl<B: TlsBackend> Session<B> {
     }
 
     fn finish(&mut self, reason: CloseReason) {
+        self.log_request(true);
         if self.phase != Phase::Closed {
             self.phase = Phase::Closed;
             self.events.push_back(Event::Closed(reason));

@@ -8,7 +8,7 @@
 //! [`membio::MemBio`]).
 
 mod callbacks;
-mod certs; // --- certs ---
+mod certs;
 mod conf;
 mod config;
 mod conn;
@@ -22,14 +22,13 @@ mod memio;
 mod memory;
 mod ocsp;
 mod output;
-// --- verify ---
-pub mod verify;
-// --- psk ---
 mod psk;
 mod srp;
+pub mod verify;
 pub use psk::DEFAULT_PSK_IDENTITY;
 pub mod transport;
 
+pub use certs::{has_dh_params, parse_serverinfo, ExtendedCert};
 pub use config::{CertFormat, CertificatePins, DtlsVersion, ServerConfig, ServerConfigBuilder, TlsVersion};
 pub use conn::{OpensslTls, SslConn, Transport};
 pub use dtls::{DtlsAcceptor, DtlsListener, DtlsSettings, OpensslDtls};
@@ -37,8 +36,6 @@ pub use memio::MemIo;
 pub use memory::release_free_memory;
 pub use ocsp::{OcspQuery, OcspQueryError, OcspStaple, StapleInfo};
 pub use output::SecuritySink;
-// --- certs ---
-pub use certs::{has_dh_params, parse_serverinfo, ExtendedCert};
 
 /// A [`Session`](crate::Session) over OpenSSL.
 pub type TlsSession = crate::Session<OpensslTls>;
