@@ -220,7 +220,8 @@ impl BlockingServer {
                 }
                 Step::Open(req) => {
                     let opened = open_requested(self.serve.files.as_ref(), &req.path);
-                    conn.opened(opened.as_ref().map(|_| ()).map_err(Clone::clone));
+                    let len = opened.as_ref().ok().and_then(|f| f.metadata().ok()).map(|m| m.len());
+                    conn.opened_len(opened.as_ref().map(|_| ()).map_err(Clone::clone), len);
                     file = opened.ok();
                 }
                 Step::Read => {

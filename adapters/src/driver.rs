@@ -300,7 +300,7 @@ async fn drive<R: Runtime>(shared: &Shared<R>, id: ConnId, mut stream: R::Stream
                 // the blocking pool costs two thread hand-offs per request.
                 match open_requested(shared.files.as_deref(), &req.path) {
                     Ok(f) => {
-                        conn.opened(Ok(()));
+                        conn.opened_len(Ok(()), f.metadata().ok().map(|m| m.len()));
                         file = Some(f);
                     }
                     Err(e) => conn.opened(Err(e)),

@@ -225,8 +225,13 @@ impl Settings {
         };
         let dtls = ["dtls", "dtls1", "dtls1_2"].iter().any(|f| m.get_flag(f));
         let keep_alive = m.get_flag("keep_alive");
-        if keep_alive && !matches!(mode, AppMode::Web(_)) {
-            return Err(Error("-keep_alive needs -www, -WWW or -HTTP".into()));
+        if keep_alive && !matches!(mode, AppMode::Web(WebMode::Status | WebMode::Files)) {
+            return Err(Error(
+                "-keep_alive needs -www or -WWW (an -HTTP file carries its own headers)".into(),
+            ));
+        }
+        if let Some(list) = m.get_one::<String>("alpn") {
+            crate::web::check_alpn(list, mode)?;
         }
         let brief = m.get_flag("brief");
         Ok(Settings {

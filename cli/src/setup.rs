@@ -139,7 +139,7 @@ fn build_config(m: &ArgMatches, split: &SplitArgs, s: &Settings, dtls: Option<Dt
         b.ssl_config(name, exact.is_some() || dtls.is_some());
     }
     if let Some(list) = m.get_one::<String>("alpn") {
-        let protos = crate::web::alpn_protocols(list, s)?;
+        let protos: Vec<&str> = list.split(',').collect();
         b.alpn(&protos).map_err(tls("-alpn"))?;
     }
     if m.get_flag("no_cache") {

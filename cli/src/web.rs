@@ -7,19 +7,21 @@ use sserve_engine::{AppMode, SessionOptions};
 use crate::error::Error;
 use crate::settings::Settings;
 
-/// `-alpn list` as protocols. In the web modes `h2` is refused: the server would agree on it
-/// and then speak HTTP/1.x, which an h2 client cannot read.
-pub fn alpn_protocols<'a>(list: &'a str, s: &Settings) -> Result<Vec<&'a str>, Error> {
-    let protos: Vec<&str> = list.split(',').collect();
-    if matches!(s.mode, AppMode::Web(_)) && protos.contains(&"h2") {
+/// `-alpn list`: in the web modes `h2` is refused, because the server would agree on it and
+/// then speak HTTP/1.x, which an h2 client cannot read.
+pub fn check_alpn(list: &str, mode: AppMode) -> Result<(), Error> {
+    if matches!(mode, AppMode::Web(_)) && list.split(',').any(|p| p == "h2") {
         return Err(Error(format!(
             "-alpn {list}: the web modes speak HTTP/1.x, not h2 (offer http/1.1 instead)"
         )));
     }
-    Ok(protos)
+    Ok(())
 }
 
-/// The session options for the web modes.
-pub fn session_options(opts: SessionOptions, _s: &Settings) -> SessionOptions {
-    opts
+/// The session options with `-keep_alive` applied.
+pub fn session_options(opts: SessionOptions, s: &Settings) -> SessionOptions {
+    SessionOptions {
+        keep_alive: s.keep_alive,
+        ..opts
+    }
 }

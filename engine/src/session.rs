@@ -2,6 +2,7 @@
 
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
+use alloc::format;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -88,6 +89,21 @@ pub struct Session<B: TlsBackend> {
     peer_closed: bool,
     /// The web request being answered, reported as [`Event::WebRequest`] when its answer ends.
     web_log: Option<WebRequest>,
+    /// `-keep_alive`: the request being read and what follows it.
+    keep: KeepAlive,
+}
+
+/// `-keep_alive` bookkeeping: a request is answered once its header block has ended.
+#[derive(Debug, Default)]
+struct KeepAlive {
+    /// The request line was read; its headers are being skipped.
+    pending: Option<(Request, String, String)>,
+    /// The connection stays open after the answer (HTTP/1.1 without `Connection: close`).
+    persist: bool,
+    /// A file's answer is sent chunked (its size was unknown).
+    chunked: bool,
+    /// Bytes after the request (a pipelined next request), read once the answer is done.
+    backlog: Vec<u8>,
 }
 
 /// Where a session is in reading TLS 1.3 early data.
@@ -125,6 +141,7 @@ impl<B: TlsBackend> Session<B> {
             early,
             peer_closed: false,
             web_log: None,
+            keep: KeepAlive::default(),
         }
     }
 
@@ -400,6 +417,12 @@ impl<B: TlsBackend> Session<B> {
     /// [`Session::file_data`] and finish with [`Session::file_end`]; on `Err` the engine answers
     /// the client with s_server's message and closes.
     pub fn respond_file(&mut self, request: &FileRequest, result: Result<(), FileError>) {
+        self.respond_file_len(request, result, None);
+    }
+
+    /// [`Session::respond_file`] with the file's size, which `-keep_alive` sends as
+    /// `Content-Length` (without it, the answer is chunked).
+    pub fn respond_file_len(&mut self, request: &FileRequest, result: Result<(), FileError>, len: Option<u64>) {
         if self.web != WebState::AwaitingFile(request.path.clone()) || self.phase != Phase::Open {
             return;
         }
@@ -407,7 +430,11 @@ impl<B: TlsBackend> Session<B> {
         match result {
             Ok(()) => {
                 self.events.push_back(Event::FileServed(request.path.clone()));
-                if self.opts.mode == AppMode::Web(WebMode::Files) {
+                if self.opts.keep_alive {
+                    self.keep.chunked = len.is_none();
+                    let head = http::response_head(200, http::content_type(&request.path), len, !self.keep.persist);
+                    self.write_plain(&head);
+                } else if self.opts.mode == AppMode::Web(WebMode::Files) {
                     self.write_plain(http::file_header(&request.path));
                 }
                 self.web = WebState::SendingFile;
@@ -415,29 +442,41 @@ impl<B: TlsBackend> Session<B> {
             Err(FileError::IsDirectory) => {
                 let msg = http::directory_message(&request.path);
                 self.refused(&msg);
-                self.answer_and_close(&msg)
+                self.answer_error(403, &msg)
             }
             Err(FileError::Open(reason)) => {
                 let msg = http::open_error_message(&request.path, binmode, &reason);
                 self.refused(&msg);
-                self.answer_and_close(&msg)
+                let status = if reason.contains("No such file") { 404 } else { 403 };
+                self.answer_error(status, &msg)
             }
         }
     }
 
     /// A piece of the file being served (after `respond_file(.., Ok(()))`).
     pub fn file_data(&mut self, data: &[u8]) {
-        if self.web == WebState::SendingFile && self.phase == Phase::Open {
-            self.write_plain(data);
+        if self.web == WebState::SendingFile && self.phase == Phase::Open && !data.is_empty() {
+            if self.keep.chunked {
+                let mut chunk = format!("{:x}\r\n", data.len()).into_bytes();
+                chunk.extend_from_slice(data);
+                chunk.extend_from_slice(b"\r\n");
+                self.write_plain(&chunk);
+            } else {
+                self.write_plain(data);
+            }
         }
     }
 
-    /// The whole file was sent: close the connection as s_server does.
+    /// The whole file was sent: close the connection as s_server does (or, with
+    /// `-keep_alive`, read the next request).
     pub fn file_end(&mut self) {
         if self.web == WebState::SendingFile {
+            if self.keep.chunked {
+                self.write_plain(b"0\r\n\r\n");
+            }
             self.web = WebState::Done;
             self.log_request(false);
-            self.close_locally();
+            self.answered();
         }
     }
 
@@ -652,6 +691,14 @@ impl<B: TlsBackend> Session<B> {
     }
 
     fn on_web_data(&mut self, mode: WebMode, data: &[u8]) {
+        if self.opts.keep_alive {
+            if self.web == WebState::Reading {
+                self.on_keep_alive_data(mode, data);
+            } else {
+                self.keep.backlog.extend_from_slice(data);
+            }
+            return;
+        }
         if self.web != WebState::Reading {
             return; // one request per connection; later bytes are ignored, as in s_server
         }
@@ -674,6 +721,107 @@ impl<B: TlsBackend> Session<B> {
             });
             self.on_request(r);
         }
+    }
+
+    /// `-keep_alive`: reads a request line and its header block (noting `Connection:`), then
+    /// answers; bytes after the block wait in the backlog until the answer is done.
+    fn on_keep_alive_data(&mut self, mode: WebMode, data: &[u8]) {
+        let mut lines = core::mem::take(&mut self.lines);
+        let mut pending = self.keep.pending.take();
+        let mut persist = self.keep.persist;
+        let mut ready = false;
+        let consumed = lines.push(data, |line| {
+            let blank = matches!(line, b"\r\n" | b"\n");
+            if pending.is_none() {
+                if let Some((method, http11)) = http::request_line(line) {
+                    let request = match http::classify_line(mode, line) {
+                        Request::Ignore if method != b"GET" => Request::Reject(Vec::new()),
+                        Request::Ignore => return true,
+                        r => r,
+                    };
+                    let (m, p) = http::request_target(line);
+                    persist = http11;
+                    pending = Some((request, m, p));
+                }
+                return true;
+            }
+            if blank {
+                ready = true;
+                return false;
+            }
+            if let Some(value) = header_value(line, b"connection") {
+                if value.eq_ignore_ascii_case(b"close") {
+                    persist = false;
+                } else if value.eq_ignore_ascii_case(b"keep-alive") {
+                    persist = true;
+                }
+            }
+            true
+        });
+        self.lines = lines;
+        self.keep.persist = persist;
+        if !ready {
+            self.keep.pending = pending;
+            return;
+        }
+        self.keep.backlog.extend_from_slice(&data[consumed..]);
+        if let Some((request, method, path)) = pending {
+            self.web_log = Some(WebRequest {
+                method: method.clone(),
+                path,
+                status: Some(200),
+                ..WebRequest::default()
+            });
+            match request {
+                Request::Reject(msg) if msg.is_empty() => {
+                    let msg = format!("method {method} is not supported (GET only)\r\n").into_bytes();
+                    self.refused(&msg);
+                    self.answer_error(405, &msg);
+                }
+                Request::Reject(msg) => {
+                    self.refused(&msg);
+                    self.answer_error(403, &msg);
+                }
+                r => self.on_request(r),
+            }
+        }
+    }
+
+    /// An answer is complete: close as s_server does, or (`-keep_alive`, persistent) read the
+    /// next request, starting with what already arrived.
+    fn answered(&mut self) {
+        if !(self.opts.keep_alive && self.keep.persist) || self.phase != Phase::Open {
+            self.close_locally();
+            return;
+        }
+        self.web = WebState::Reading;
+        self.keep.chunked = false;
+        let backlog = core::mem::take(&mut self.keep.backlog);
+        if let (AppMode::Web(mode), false) = (self.opts.mode, backlog.is_empty()) {
+            self.on_web_data(mode, &backlog);
+        }
+    }
+
+    /// Answers with a text message: s_server's `200 ok` (then closes), or with `-keep_alive`
+    /// the real `status`.
+    fn answer_error(&mut self, status: u16, message: &[u8]) {
+        if !self.opts.keep_alive {
+            return self.answer_and_close(message);
+        }
+        self.web = WebState::Done;
+        if let Some(log) = self.web_log.as_mut() {
+            log.status = Some(status);
+        }
+        let mut body = http::response_head(
+            status,
+            "text/plain; charset=utf-8",
+            Some(message.len() as u64),
+            !self.keep.persist,
+        );
+        body.extend_from_slice(message);
+        self.write_plain(&body);
+        self.log_request(false);
+        self.answered();
     }
 
     fn on_request(&mut self, request: Request) {
@@ -713,9 +861,21 @@ impl<B: TlsBackend> Session<B> {
             &self.tls.cache_stats(),
         );
         self.web = WebState::Done;
-        self.write_plain(&page);
+        if self.opts.keep_alive {
+            let body = page.strip_prefix(http::HTML_HEADER).unwrap_or(&page);
+            let mut answer = http::response_head(
+                200,
+                "text/html; charset=utf-8",
+                Some(body.len() as u64),
+                !self.keep.persist,
+            );
+            answer.extend_from_slice(body);
+            self.write_plain(&answer);
+        } else {
+            self.write_plain(&page);
+        }
         self.log_request(false);
-        self.close_locally();
+        self.answered();
     }
 
     fn answer_and_close(&mut self, message: &[u8]) {
@@ -779,6 +939,15 @@ impl<B: TlsBackend> Session<B> {
             self.events.push_back(Event::Closed(reason));
         }
     }
+}
+
+/// The value of header `name` (lower case) in `line`, trimmed.
+fn header_value<'a>(line: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
+    let colon = line.iter().position(|&b| b == b':')?;
+    if !line[..colon].eq_ignore_ascii_case(name) {
+        return None;
+    }
+    Some(line[colon + 1..].trim_ascii())
 }
 
 /// `-rev`'s answer to one line: the line without its line end, reversed, plus `\n`; `None` for
