@@ -338,9 +338,6 @@ impl Observer for Console {
     }
 
     fn io_error(&mut self, context: &str, error: &io::Error) {
-        // Without Rust's " (os error N)" suffix, like the other one-line messages.
-        let text = error.to_string();
-        let text = text.split(" (os error").next().unwrap_or(&text);
-        self.err(&format!("sserve: {context}: {text}\n"));
+        self.err(&format!("sserve: {context}: {}\n", crate::error::io_text(error)));
     }
 }

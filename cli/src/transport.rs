@@ -180,9 +180,10 @@ pub(crate) fn listen_unix(m: &ArgMatches) -> Result<Option<(Listener, Bound)>, S
         } else {
             ""
         };
-        let msg = e.to_string();
-        let msg = msg.split(" (os error").next().unwrap_or(&msg).to_string();
-        format!("cannot listen on unix socket {path}: {msg}{hint}")
+        format!(
+            "cannot listen on unix socket {path}: {}{hint}",
+            crate::error::io_text(&e)
+        )
     })?;
     Ok(Some((listener.into(), Bound::Unix(UnixPath(PathBuf::from(path))))))
 }
