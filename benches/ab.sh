@@ -1,17 +1,136 @@
 #!/usr/bin/env bash
-# ab.sh — loopback A/B of the sserve binary against openssl s_server with the same certificate
-# and flags: a thin wrapper around ../shared/tools/compare.sh (interleaved rounds, fresh server
-# per round, medians with min–max, guards against a busy machine).
+# ab.sh — loopback A/B of sserve against openssl s_server, same certificate, same flags.
 #
-# Usage: benches/ab.sh [extra compare.sh env, e.g. ROUNDS=5 BULK_MB=256]
-# Measures full and resumed TLS 1.3 handshakes/s, 8-client concurrent handshakes/s, bulk MB/s of a
-# -WWW download (AES-128-GCM and ChaCha20), time to first byte, server CPU µs per handshake, RSS
-# idle and peak. Prints compare.sh's table and SUMMARY line (ratios sserve/s_server).
+# Usage: benches/ab.sh [A-template B-template]
+#   Defaults: A = target/release/sserve (built here), B = openssl s_server, both
+#   '-accept {port} -cert {cert} -key {key} -WWW -quiet', started in a scratch document root.
+#   Placeholders: {port} {cert} {key}.
+#
+# Method: ROUNDS rounds (default 3), interleaved A B A B …, each side on a fresh server so
+# neither inherits the other's cache or heap. Before each side the script waits until the
+# machine is quiet (CPU busy <= QUIET_PCT, default 20 %, for two seconds running, at most
+# QUIET_MAX s); a side measured on a busy machine is repeated once and, if still busy, marked
+# with '!' in the table. Reported: the median of the rounds per side and the ratio A/B.
+#
+# Measures (clients: openssl s_time and curl, all on 127.0.0.1):
+#   full_hs/s     full TLS 1.3 handshakes per second (s_time -new, HS_TIME s, default 4)
+#   resumed_hs/s  resumed handshakes with a small GET (s_time -reuse -www /small.txt)
+#   bulk_MB/s     curl download of a BULK_MB MiB file (default 128), AES-128-GCM
+#   ttfb_ms       median time to first byte of 20 new connections (curl)
+#   rss_idle_kB   resident memory after start; rss_peak_kB peak after the round
 set -euo pipefail
 cd "$(dirname "$0")/.."
-COMPARE=${COMPARE:-../shared/tools/compare.sh}
-[[ -x $COMPARE || -f $COMPARE ]] || { echo "compare.sh not found at $COMPARE" >&2; exit 2; }
-cargo build --release -p sserve >&2
-exec bash "$COMPARE" \
-  'target/release/sserve -accept {port} -cert {cert} -key {key} -WWW -quiet' \
-  'openssl s_server -accept {port} -cert {cert} -key {key} -WWW -quiet'
+ROUNDS=${ROUNDS:-3}
+HS_TIME=${HS_TIME:-4}
+BULK_MB=${BULK_MB:-128}
+QUIET_PCT=${QUIET_PCT:-20}
+QUIET_MAX=${QUIET_MAX:-60}
+for tool in openssl curl awk; do
+  command -v "$tool" >/dev/null || { echo "ab.sh: $tool is needed" >&2; exit 2; }
+done
+
+SERVE='-accept {port} -cert {cert} -key {key} -WWW -quiet'
+if [[ $# -eq 2 ]]; then
+  A=$1 B=$2
+elif [[ $# -eq 0 ]]; then
+  cargo build --release -p sserve >&2
+  A="$PWD/target/release/sserve $SERVE" B="openssl s_server $SERVE"
+else
+  sed -n '2,/^set /p' "$0" | sed '$d; s/^# \{0,1\}//' >&2
+  exit 2
+fi
+
+WORK=$(mktemp -d -t sserve-ab.XXXXXX)
+PID=
+cleanup() {
+  [[ -n $PID ]] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30 \
+  -keyout "$WORK/key.pem" -out "$WORK/cert.pem" -subj /CN=localhost \
+  -addext subjectAltName=DNS:localhost,IP:127.0.0.1 2>/dev/null
+head -c $((BULK_MB << 20)) /dev/zero > "$WORK/big.bin"
+echo hello > "$WORK/small.txt"
+
+busy_pct() { # machine CPU busy over one second
+  local a b
+  a=($(head -1 /proc/stat)); sleep 1; b=($(head -1 /proc/stat))
+  local total=0 idle=$(( (b[4] + b[5]) - (a[4] + a[5]) ))
+  for i in 1 2 3 4 5 6 7 8; do total=$(( total + b[i] - a[i] )); done
+  echo $(( total > 0 ? 100 * (total - idle) / total : 0 ))
+}
+wait_quiet() { # 0 when the machine was quiet for two seconds running
+  local calm=0 waited=0
+  while (( waited < QUIET_MAX )); do
+    if (( $(busy_pct) <= QUIET_PCT )); then calm=$((calm + 1)); (( calm >= 2 )) && return 0; else calm=0; fi
+    waited=$((waited + 1))
+  done
+  return 1
+}
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+rss() { awk -v k="$2" '$1==k":" {print $2}' "/proc/$1/status"; }
+
+# Starts a server from template $1; sets PID and PORT.
+start() {
+  PORT=$(free_port)
+  local cmd=${1//\{port\}/$PORT}
+  cmd=${cmd//\{cert\}/$WORK/cert.pem}
+  cmd=${cmd//\{key\}/$WORK/key.pem}
+  (cd "$WORK" && exec $cmd </dev/null >/dev/null 2>&1) &
+  PID=$!
+  for _ in $(seq 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && return 0
+    sleep 0.05
+  done
+  echo "ab.sh: server did not start: $cmd" >&2
+  exit 1
+}
+stop() { kill "$PID" 2>/dev/null; wait "$PID" 2>/dev/null || true; PID=; }
+
+# One side of one round: prints "full resumed bulk ttfb rss_idle rss_peak".
+measure() {
+  start "$1"
+  local idle full resumed bulk ttfb
+  idle=$(rss "$PID" VmRSS)
+  full=$(openssl s_time -connect "127.0.0.1:$PORT" -new -tls1_3 -time "$HS_TIME" 2>/dev/null |
+    awk '/real seconds/ && $4 > 0 {printf "%.0f", $1 / $4}')
+  resumed=$(openssl s_time -connect "127.0.0.1:$PORT" -reuse -tls1_3 -www /small.txt -time "$HS_TIME" 2>/dev/null |
+    awk '/real seconds/ && $4 > 0 {printf "%.0f", $1 / $4}')
+  bulk=$(curl -sk --tls13-ciphers TLS_AES_128_GCM_SHA256 -o /dev/null -w '%{speed_download}' \
+    "https://127.0.0.1:$PORT/big.bin" | awk '{printf "%.1f", $1 / 1e6}')
+  ttfb=$(for _ in $(seq 20); do
+    curl -sk -o /dev/null -w '%{time_starttransfer}\n' "https://127.0.0.1:$PORT/small.txt"
+  done | sort -n | awk '{v[NR]=$1} END {printf "%.2f", 1000 * v[int((NR + 1) / 2)]}')
+  echo "${full:-0} ${resumed:-0} ${bulk:-0} ${ttfb:-0} ${idle:-0} $(rss "$PID" VmHWM)"
+  stop
+}
+
+declare -a RES_A RES_B
+for r in $(seq "$ROUNDS"); do
+  for side in A B; do
+    tpl=$A; [[ $side == B ]] && tpl=$B
+    mark=""
+    wait_quiet || { wait_quiet || mark="!"; }
+    line="$(measure "$tpl")$mark"
+    echo "round $r $side: $line" >&2
+    if [[ $side == A ]]; then RES_A+=("$line"); else RES_B+=("$line"); fi
+  done
+done
+
+median() { # column $1 of the lines on stdin
+  awk -v c="$1" '{gsub("!", ""); print $c}' | sort -g | awk '{v[NR]=$1} END {print v[int((NR + 1) / 2)]}'
+}
+printf '%-14s %12s %12s %8s\n' metric A B A/B
+i=1
+for name in full_hs/s resumed_hs/s bulk_MB/s ttfb_ms rss_idle_kB rss_peak_kB; do
+  a=$(printf '%s\n' "${RES_A[@]}" | median $i)
+  b=$(printf '%s\n' "${RES_B[@]}" | median $i)
+  printf '%-14s %12s %12s %8s\n' "$name" "$a" "$b" "$(awk -v a="$a" -v b="$b" 'BEGIN {printf (b > 0 ? "%.2f" : "-"), a / b}')"
+  i=$((i + 1))
+done
+if printf '%s\n' "${RES_A[@]}" "${RES_B[@]}" | grep -q '!'; then
+  echo "WARNING: some sides ran on a busy machine (marked ! above)" >&2
+fi
+echo "A: $A" >&2
+echo "B: $B" >&2

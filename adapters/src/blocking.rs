@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Duration as StdDuration;
 
-use sserve_engine::{Instant, ServerConfig, SessionOptions};
+use sserve_engine::{Event, Instant, ServerConfig, SessionOptions};
 
 use crate::connection::{self, Connection, SendEnd, Step, FILE_PIECE, LINGER, READ_SIZE, SEND_CHUNK};
 use crate::files::{open_requested, read_piece, FileRoot};
@@ -144,6 +144,9 @@ impl BlockingServer {
             let stream = match l.accept() {
                 Ok((s, peer)) => {
                     peer.report(observer, summary.connections + 1);
+                    if let Some(local) = s.local_addr() {
+                        observer.local_address(summary.connections + 1, local);
+                    }
                     s
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
@@ -203,10 +206,16 @@ impl BlockingServer {
                         conn.send_failed(self.now(), &end);
                     }
                 }
-                Step::Report(event) => crate::observer::report(self.serve.keylog.as_ref(), observer, id, &event),
+                Step::Report(event) => {
+                    if matches!(event, Event::Closed(_)) {
+                        observer.totals(id, &conn.totals());
+                    }
+                    crate::observer::report(self.serve.keylog.as_ref(), observer, id, &event)
+                }
                 Step::Open(req) => {
                     let opened = open_requested(self.serve.files.as_ref(), &req.path);
-                    conn.opened(opened.as_ref().map(|_| ()).map_err(Clone::clone));
+                    let len = opened.as_ref().ok().and_then(|f| f.metadata().ok()).map(|m| m.len());
+                    conn.opened_len(opened.as_ref().map(|_| ()).map_err(Clone::clone), len);
                     file = opened.ok();
                 }
                 Step::Read => {

@@ -9,6 +9,8 @@ use std::io;
 use std::time::Duration as StdDuration;
 
 use bytes::Bytes;
+
+use crate::observer::Totals;
 use sserve_engine::{Event, FileError, FileRequest, Instant, TlsSession};
 
 use crate::observer::Observer;
@@ -62,6 +64,8 @@ pub(crate) struct Connection {
     /// session still wants to send is dropped, its events are still reported.
     transport_gone: bool,
     stop: bool,
+    /// What moved on the transport, for [`Observer::totals`](crate::observer::Observer::totals).
+    totals: Totals,
 }
 
 /// How writing to the peer ended early.
@@ -82,7 +86,13 @@ impl Connection {
             file: FileState::Idle,
             transport_gone: false,
             stop: false,
+            totals: Totals::default(),
         }
+    }
+
+    /// Bytes received and handed out for sending so far.
+    pub(crate) fn totals(&self) -> Totals {
+        self.totals
     }
 
     /// The next thing to do (see [`Step`]). Call until it returns [`Step::Wait`] or
@@ -93,6 +103,7 @@ impl Connection {
                 if self.transport_gone {
                     continue;
                 }
+                self.totals.bytes_out += t.data.len() as u64;
                 return Step::Send(t.data);
             }
             let open = !self.session.is_closed() && !self.transport_gone;
@@ -126,9 +137,15 @@ impl Connection {
 
     /// The answer to [`Step::Open`].
     pub(crate) fn opened(&mut self, result: Result<(), FileError>) {
+        self.opened_len(result, None);
+    }
+
+    /// [`Connection::opened`] with the file's size (sent as `Content-Length` with
+    /// `-keep_alive`).
+    pub(crate) fn opened_len(&mut self, result: Result<(), FileError>, len: Option<u64>) {
         if let FileState::Opening(req) = std::mem::replace(&mut self.file, FileState::Idle) {
             let ok = result.is_ok();
-            self.session.respond_file(&req, result);
+            self.session.respond_file_len(&req, result, len);
             if ok {
                 self.file = FileState::ToRead;
             }
@@ -157,6 +174,7 @@ impl Connection {
 
     /// Ciphertext from the peer.
     pub(crate) fn input(&mut self, now: Instant, data: &[u8]) {
+        self.totals.bytes_in += data.len() as u64;
         self.session.handle_input(now, data);
     }
 

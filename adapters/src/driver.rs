@@ -15,7 +15,7 @@ use std::time::{Duration as StdDuration, Instant as StdInstant};
 
 use event_listener::Event as Notify;
 use futures_lite::future;
-use sserve_engine::{Instant, ServerConfig, SessionOptions};
+use sserve_engine::{Event, Instant, ServerConfig, SessionOptions};
 
 use crate::connection::{self, Connection, SendEnd, Step, FILE_PIECE, LINGER, READ_SIZE, SEND_CHUNK};
 use crate::files::{open_requested, read_piece, read_piece_cached, FileRoot};
@@ -201,7 +201,13 @@ pub async fn serve<R: Runtime>(
             Some(Ok((stream, peer))) => {
                 summary.connections += 1;
                 let id = summary.connections;
-                peer.report(&mut *lock(&shared.observer), id);
+                {
+                    let mut observer = lock(&shared.observer);
+                    peer.report(&mut *observer, id);
+                    if let Some(local) = R::local_addr(&stream) {
+                        observer.local_address(id, local);
+                    }
+                }
                 let live = Live::new(&tracker);
                 let shared = shared.clone();
                 rt.spawn(async move {
@@ -292,14 +298,19 @@ async fn drive<R: Runtime>(shared: &Shared<R>, id: ConnId, mut stream: R::Stream
                 after
             }
             Step::Report(event) => {
-                crate::observer::report(shared.keylog.as_deref(), &mut *lock(&shared.observer), id, &event);
+                let mut observer = lock(&shared.observer);
+                if matches!(event, Event::Closed(_)) {
+                    observer.totals(id, &conn.totals());
+                }
+                crate::observer::report(shared.keylog.as_deref(), &mut *observer, id, &event);
+                drop(observer);
                 conn.next()
             }
             Step::Open(req) => {
                 // Opening cannot block (non-blocking open, regular files only).
                 match open_requested(shared.files.as_deref(), &req.path) {
                     Ok(f) => {
-                        conn.opened(Ok(()));
+                        conn.opened_len(Ok(()), f.metadata().ok().map(|m| m.len()));
                         file = Some(f);
                     }
                     Err(e) => conn.opened(Err(e)),

@@ -20,6 +20,20 @@ pub trait Observer {
     fn event(&mut self, conn: ConnId, event: &Event);
     /// An I/O failure outside the engine (accept, socket write, file read, key log).
     fn io_error(&mut self, context: &str, error: &io::Error);
+    /// The local address of accepted connection `conn` (TCP and DTLS), right after
+    /// [`Observer::accepted`].
+    fn local_address(&mut self, _conn: ConnId, _local: SocketAddr) {}
+    /// What a stream connection moved, reported right before its `Event::Closed`.
+    fn totals(&mut self, _conn: ConnId, _totals: &Totals) {}
+}
+
+/// Bytes a connection moved on its transport (TLS records, so ciphertext).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Totals {
+    /// Bytes received from the peer.
+    pub bytes_in: u64,
+    /// Bytes handed to the socket for the peer.
+    pub bytes_out: u64,
 }
 
 /// How a serving run ended.

@@ -17,6 +17,10 @@ pub trait Runtime: Clone + Send + Sync + 'static {
 
     /// Registers a bound std listener (TCP or Unix domain) with the runtime.
     fn listener(&self, listener: Listener) -> io::Result<Self::Listener>;
+    /// The local address of a TCP connection (`None` for a Unix-domain one).
+    fn local_addr(_stream: &Self::Stream) -> Option<std::net::SocketAddr> {
+        None
+    }
     /// Accepts the next connection.
     fn accept(&self, listener: &Self::Listener) -> impl Future<Output = io::Result<(Self::Stream, Peer)>> + Send;
     /// Resolves when the socket may have data (or EOF) to read.

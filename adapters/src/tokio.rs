@@ -70,6 +70,10 @@ mod serving {
             listener.accept().await
         }
 
+        fn local_addr(stream: &Self::Stream) -> Option<std::net::SocketAddr> {
+            stream.local_addr()
+        }
+
         async fn readable(stream: &Self::Stream) -> io::Result<()> {
             stream.readable().await
         }

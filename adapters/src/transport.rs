@@ -127,6 +127,14 @@ pub enum Stream {
 }
 
 impl Stream {
+    /// The local address of a TCP connection.
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        match self {
+            Stream::Tcp(s) => s.local_addr().ok(),
+            Stream::Unix(_) => None,
+        }
+    }
+
     /// Disables Nagle's algorithm on TCP, as s_server does (`BIO_set_tcp_ndelay`); Unix-domain
     /// sockets have no such delay.
     pub fn set_nodelay(&self, on: bool) -> io::Result<()> {
@@ -256,6 +264,13 @@ pub mod tokio_io {
     }
 
     impl Stream {
+        pub(crate) fn local_addr(&self) -> Option<std::net::SocketAddr> {
+            match self {
+                Stream::Tcp(s) => s.local_addr().ok(),
+                Stream::Unix(_) => None,
+            }
+        }
+
         pub(crate) async fn readable(&self) -> io::Result<()> {
             match self {
                 Stream::Tcp(s) => s.readable().await,
@@ -345,6 +360,13 @@ pub mod smol_io {
     }
 
     impl Stream {
+        pub(crate) fn local_addr(&self) -> Option<std::net::SocketAddr> {
+            match self {
+                Stream::Tcp(s) => s.get_ref().local_addr().ok(),
+                Stream::Unix(_) => None,
+            }
+        }
+
         pub(crate) async fn readable(&self) -> io::Result<()> {
             match self {
                 Stream::Tcp(s) => s.readable().await,

@@ -9,18 +9,20 @@ use clap::ArgMatches;
 use sserve_engine::ossl::{has_dh_params, CertFormat, DtlsVersion, ExtendedCert, TlsVersion};
 use sserve_engine::ServerConfigBuilder;
 
-use super::{format_arg, password, read_file, tls, Fatal, DEFAULT_CERT};
+use crate::error::Error;
+use crate::load::{format_arg, named_format, password, read_file, tls};
 use crate::options::SplitArgs;
+use crate::setup::DEFAULT_CERT;
 
 /// s_server's default `-cert2`.
 const DEFAULT_CERT2: &str = "server2.pem";
 
 /// `-serverinfo` (for the main certificate) and then `-dcert`, as s_server orders them; call
 /// right after the main certificate is set.
-pub(super) fn configure_extra_certificates(b: &mut ServerConfigBuilder, m: &ArgMatches) -> Result<(), Fatal> {
+pub(crate) fn configure_extra_certificates(b: &mut ServerConfigBuilder, m: &ArgMatches) -> Result<(), Error> {
     if let Some(path) = m.get_one::<String>("serverinfo") {
         b.serverinfo(&read_file("serverinfo file", path)?)
-            .map_err(|e| Fatal(format!("-serverinfo '{path}': {}", e.reason)))?;
+            .map_err(|e| Error(format!("-serverinfo '{path}': {}", e.reason)))?;
     }
     let Some(dcert) = m.get_one::<String>("dcert") else {
         return Ok(());
@@ -43,22 +45,22 @@ pub(super) fn configure_extra_certificates(b: &mut ServerConfigBuilder, m: &ArgM
         dpass.as_deref(),
         chain.as_deref(),
     )
-    .map_err(|e| Fatal(format!("-dcert '{dcert}': {}", e.reason)))
+    .map_err(|e| Error(format!("-dcert '{dcert}': {}", e.reason)))
 }
 
 /// `-nextprotoneg`: refused with `-tls1_3` as by s_server.
-pub(super) fn configure_npn(b: &mut ServerConfigBuilder, m: &ArgMatches) -> Result<(), Fatal> {
+pub(crate) fn configure_npn(b: &mut ServerConfigBuilder, m: &ArgMatches) -> Result<(), Error> {
     let Some(list) = m.get_one::<String>("nextprotoneg") else {
         return Ok(());
     };
     if m.get_flag("tls1_3") {
-        return Err(Fatal("Cannot supply -nextprotoneg with TLSv1.3".into()));
+        return Err(Error("Cannot supply -nextprotoneg with TLSv1.3".into()));
     }
     b.next_protocols(list).map_err(tls("-nextprotoneg"))
 }
 
 /// What the second (SNI) context shares with the first: how s_server configures `ctx2`.
-pub(super) struct SecondContext<'a> {
+pub(crate) struct SecondContext<'a> {
     /// The parsed options.
     pub m: &'a ArgMatches,
     /// The `SSL_CONF` commands.
@@ -77,7 +79,7 @@ pub(super) struct SecondContext<'a> {
 /// except ALPN, NPN, `-serverinfo` and `-dcert` (which s_server sets on the first only), and
 /// installs the SNI switch. Returns the start-up lines s_server prints (secondary context and
 /// DH parameters), which also covers `-dhparam` and `-no_dhe` for both contexts.
-pub(super) fn configure_sni_and_dh(b: &mut ServerConfigBuilder, c: &SecondContext<'_>) -> Result<String, Fatal> {
+pub(crate) fn configure_sni_and_dh(b: &mut ServerConfigBuilder, c: &SecondContext<'_>) -> Result<String, Error> {
     let m = c.m;
     if !c.xcerts.is_empty() {
         b.extended_certificates(c.xcerts.clone());
@@ -149,7 +151,7 @@ fn cert2_path(m: &ArgMatches) -> &str {
 
 /// s_server's `ctx2`: same method and protocol flags, `-cert2`/`-key2`, verification, the
 /// `SSL_CONF` commands, cache and tuning flags, and (sserve) the key log.
-fn second_builder(c: &SecondContext<'_>) -> Result<ServerConfigBuilder, Fatal> {
+fn second_builder(c: &SecondContext<'_>) -> Result<ServerConfigBuilder, Error> {
     let m = c.m;
     let mut b2 = match c.dtls {
         Some(v) => ServerConfigBuilder::new_dtls(v).map_err(tls("creating the second DTLS context"))?,
@@ -165,17 +167,17 @@ fn second_builder(c: &SecondContext<'_>) -> Result<ServerConfigBuilder, Fatal> {
     let key_data = read_file("second server certificate private key", key2)?;
     let cert_data = read_file("second server certificate", cert2)?;
     b2.certificate(&cert_data, format_arg(m, "certform", &cert_data)?)
-        .map_err(|e| Fatal(format!("{} ('{cert2}')", e.reason)))?;
+        .map_err(|e| Error(format!("{} ('{cert2}')", e.reason)))?;
     b2.private_key(&key_data, format_arg(m, "keyform", &key_data)?, pass.as_deref())
-        .map_err(|e| Fatal(format!("{} ('{key2}'; wrong or missing -pass?)", e.reason)))?;
-    super::configure_verification(&mut b2, m, true)?;
+        .map_err(|e| Error(format!("{} ('{key2}'; wrong or missing -pass?)", e.reason)))?;
+    crate::setup::configure_verification(&mut b2, m, true)?;
     for (cmd, value) in &c.split.conf {
         b2.ssl_conf(cmd, value.as_deref()).map_err(tls(""))?;
     }
     if m.get_flag("no_cache") {
         b2.disable_session_cache();
     }
-    super::configure_tuning(&mut b2, m)?;
+    crate::setup::configure_tuning(&mut b2, m)?;
     if m.get_one::<String>("keylogfile").is_some() {
         b2.keylog();
     }
@@ -196,19 +198,14 @@ struct XSpec {
     build_chain: bool,
 }
 
-fn parse_form(name: &str, v: Option<&String>) -> Result<CertFormat, Fatal> {
-    match v.map(|s| s.to_ascii_uppercase()) {
-        None => Ok(CertFormat::Pem),
-        Some(f) if f == "PEM" => Ok(CertFormat::Pem),
-        Some(f) if f == "DER" => Ok(CertFormat::Der),
-        Some(f) => Err(Fatal(format!("-{name}: unsupported format '{f}' (PEM or DER)"))),
-    }
+fn parse_form(name: &str, v: Option<&String>) -> Result<CertFormat, Error> {
+    v.map_or(Ok(CertFormat::Pem), |f| named_format(name, f))
 }
 
 /// `-xcert`, `-xkey`, `-xchain`, `-xchain_build`, `-xcertform`, `-xkeyform` in command-line
 /// order: each `-xcert` after the first starts a new certificate, the others apply to the
 /// current one (a second `-xkey` or `-xchain` for it is an error), as in s_server.
-pub(super) fn extended_certificates(m: &ArgMatches) -> Result<Vec<ExtendedCert>, Fatal> {
+pub(crate) fn extended_certificates(m: &ArgMatches) -> Result<Vec<ExtendedCert>, Error> {
     let mut seen: Vec<(usize, &str, Option<&String>)> = Vec::new();
     for name in ["xcert", "xkey", "xchain", "xcertform", "xkeyform"] {
         if let (Some(idx), Some(vals)) = (m.indices_of(name), m.get_many::<String>(name)) {
@@ -234,9 +231,9 @@ pub(super) fn extended_certificates(m: &ArgMatches) -> Result<Vec<ExtendedCert>,
                 ..XSpec::default()
             }),
             "xcert" => cur.cert = v,
-            "xkey" if cur.key.is_some() => return Err(Fatal("-xkey: Key already specified".into())),
+            "xkey" if cur.key.is_some() => return Err(Error("-xkey: Key already specified".into())),
             "xkey" => cur.key = v,
-            "xchain" if cur.chain.is_some() => return Err(Fatal("-xchain: Chain already specified".into())),
+            "xchain" if cur.chain.is_some() => return Err(Error("-xchain: Chain already specified".into())),
             "xchain" => cur.chain = v,
             "xcertform" => cur.certform = v,
             "xkeyform" => cur.keyform = v,
@@ -249,7 +246,7 @@ pub(super) fn extended_certificates(m: &ArgMatches) -> Result<Vec<ExtendedCert>,
     let mut out = Vec::new();
     for s in specs {
         let Some(cert) = s.cert else {
-            return Err(Fatal("-xcert: Missing filename".into()));
+            return Err(Error("-xcert: Missing filename".into()));
         };
         let certform = parse_form("xcertform", s.certform.as_ref())?;
         let (key_path, keyform) = match &s.key {
@@ -265,7 +262,7 @@ pub(super) fn extended_certificates(m: &ArgMatches) -> Result<Vec<ExtendedCert>,
             chain.as_deref(),
             s.build_chain,
         )
-        .map_err(|e| Fatal(format!("-xcert '{cert}': {}", e.reason)))?;
+        .map_err(|e| Error(format!("-xcert '{cert}': {}", e.reason)))?;
         out.push(x);
     }
     Ok(out)

@@ -1,21 +1,27 @@
 //! `-json` (an sserve extension): one JSON object per line on stdout for everything that
 //! happens, with a stable schema (`docs/json.md`), instead of s_server's console text.
 
+use std::collections::HashMap;
 use std::io;
 use std::net::SocketAddr;
+use std::time::{Instant, SystemTime};
 
 use serde_json::{json, Value};
-use sserve_adapters::observer::{ConnId, Observer};
+use sserve_adapters::observer::{ConnId, Observer, Totals};
 use sserve_engine::output::{Diagnostic, StateChange};
 use sserve_engine::{CacheStats, CloseReason, EarlyDataStatus, Event, SessionError};
 
 /// The schema version every object carries; bump it on any incompatible change.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
-/// Writes one object, adding `schema_version`; a single write per line, so lines from
-/// concurrent connections never interleave.
+/// Writes one object, adding `time` (RFC 3339, UTC, milliseconds) and `schema_version`; a
+/// single write per line, so lines from concurrent connections never interleave.
 pub fn emit(mut object: Value) {
     if let Some(map) = object.as_object_mut() {
+        map.insert(
+            "time".into(),
+            json!(humantime::format_rfc3339_millis(SystemTime::now()).to_string()),
+        );
         map.insert("schema_version".into(), json!(SCHEMA_VERSION));
     }
     let mut line = object.to_string();
@@ -53,18 +59,82 @@ fn close(reason: &CloseReason) -> (&'static str, Option<String>) {
     }
 }
 
+/// What `close` reports about a connection, gathered from its start.
+#[derive(Debug)]
+struct ConnRecord {
+    started: Instant,
+    peer: String,
+    local: Option<String>,
+    totals: Option<Totals>,
+}
+
 /// The `-json` observer.
-#[derive(Debug, Default)]
-pub struct JsonOutput;
+#[derive(Debug)]
+pub struct JsonOutput {
+    /// The listening address (`local` of a connection whose own address is not known).
+    listening: String,
+    conns: HashMap<ConnId, ConnRecord>,
+}
+
+impl JsonOutput {
+    /// An observer for a server listening on `listening`.
+    pub fn new(listening: String) -> Self {
+        JsonOutput {
+            listening,
+            conns: HashMap::new(),
+        }
+    }
+
+    fn start(&mut self, conn: ConnId, peer: String) {
+        emit(json!({"event": "accept", "conn": conn, "peer": peer}));
+        self.conns.insert(
+            conn,
+            ConnRecord {
+                started: Instant::now(),
+                peer,
+                local: None,
+                totals: None,
+            },
+        );
+    }
+
+    fn close(&mut self, conn: ConnId, reason: &CloseReason) -> Value {
+        let (kind, error) = close(reason);
+        let record = self.conns.remove(&conn);
+        let totals = record.as_ref().and_then(|r| r.totals);
+        json!({
+            "event": "close",
+            "conn": conn,
+            "reason": kind,
+            "error": error,
+            "peer": record.as_ref().map(|r| r.peer.clone()),
+            "local": record.as_ref().and_then(|r| r.local.clone()).unwrap_or_else(|| self.listening.clone()),
+            "bytes_in": totals.map(|t| t.bytes_in),
+            "bytes_out": totals.map(|t| t.bytes_out),
+            "duration_ms": record.map(|r| u64::try_from(r.started.elapsed().as_millis()).unwrap_or(u64::MAX)),
+        })
+    }
+}
 
 impl Observer for JsonOutput {
     fn accepted(&mut self, conn: ConnId, peer: SocketAddr) {
-        emit(json!({"event": "accept", "conn": conn, "peer": peer.to_string()}));
+        self.start(conn, peer.to_string());
     }
 
-    // --- transport ---
     fn accepted_unix(&mut self, conn: ConnId) {
-        emit(json!({"event": "accept", "conn": conn, "peer": "unix"}));
+        self.start(conn, "unix".into());
+    }
+
+    fn local_address(&mut self, conn: ConnId, local: SocketAddr) {
+        if let Some(r) = self.conns.get_mut(&conn) {
+            r.local = Some(local.to_string());
+        }
+    }
+
+    fn totals(&mut self, conn: ConnId, totals: &Totals) {
+        if let Some(r) = self.conns.get_mut(&conn) {
+            r.totals = Some(*totals);
+        }
     }
 
     fn event(&mut self, conn: ConnId, event: &Event) {
@@ -104,6 +174,16 @@ impl Observer for JsonOutput {
             }),
             Event::FileRequest(req) => json!({"event": "file_request", "conn": conn, "path": req.path}),
             Event::FileServed(path) => json!({"event": "file_served", "conn": conn, "path": path}),
+            Event::WebRequest(r) => json!({
+                "event": "request",
+                "conn": conn,
+                "method": r.method,
+                "path": r.path,
+                "status": r.status,
+                "refusal": r.refusal,
+                "bytes": r.bytes,
+                "complete": !r.incomplete,
+            }),
             Event::CommandDone { command, result, error } => json!({
                 "event": "command",
                 "conn": conn,
@@ -119,10 +199,7 @@ impl Observer for JsonOutput {
             Event::StopServer => json!({"event": "stop", "conn": conn}),
             Event::RevClose => json!({"event": "rev_close", "conn": conn}),
             Event::Note(text) => json!({"event": "note", "conn": conn, "text": text.trim_end()}),
-            Event::Closed(reason) => {
-                let (kind, error) = close(reason);
-                json!({"event": "close", "conn": conn, "reason": kind, "error": error})
-            }
+            Event::Closed(reason) => self.close(conn, reason),
             Event::Diagnostic(Diagnostic::State(StateChange::Alert {
                 read,
                 level,

@@ -1,4 +1,6 @@
 //! s_server's command line: single-dash long options (`-accept 4433 -www`), parsed with `clap`.
+//! The tables here are also the source of `-help`, `docs/options.md` and `docs/sserve.1`
+//! (`help.rs`).
 //!
 //! Every argument goes through [`split_args`] first. It rewrites our own options to clap's
 //! `--name` form, hands any option that OpenSSL's `SSL_CONF` knows by name (`-cipher`,
@@ -6,6 +8,8 @@
 //! s_server does, and rejects every other s_server option with a one-line reason.
 
 use clap::{Arg, ArgAction, ArgMatches, Command};
+
+use crate::error::Error;
 
 /// Options of `openssl s_server -help` (OpenSSL 3.0) and the 1.1.1 manual, one per line.
 const S_SERVER_OPTIONS: &str = include_str!("s_server_options.txt");
@@ -89,13 +93,11 @@ const VALUE_OPTIONS: &[(&str, &str, &str)] = &[
         "secs",
         "sserve: drop a connection whose handshake takes longer (default 10, 0 = never)",
     ),
-    // --- output ---
     (
         "msgfile",
         "outfile",
         "File to send output of -msg or -trace, instead of stdout",
     ),
-    // --- ocsp ---
     (
         "status_timeout",
         "n",
@@ -114,7 +116,6 @@ const VALUE_OPTIONS: &[(&str, &str, &str)] = &[
         "List of addresses of servers not to use HTTP(S) proxy for",
     ),
     ("id_prefix", "val", "Generate SSL/TLS session IDs prefixed by arg"),
-    // --- certs ---
     ("servername", "name", "Servername for HostName TLS extension"),
     (
         "cert2",
@@ -152,7 +153,6 @@ const VALUE_OPTIONS: &[(&str, &str, &str)] = &[
     ("xchain", "file", "chain for Extended certificates"),
     ("xcertform", "PEM|DER", "format of Extended certificate"),
     ("xkeyform", "PEM|DER", "format of Extended certificate's key"),
-    // --- verify ---
     (
         "CAstore",
         "uri",
@@ -200,7 +200,6 @@ const VALUE_OPTIONS: &[(&str, &str, &str)] = &[
     ("verify_hostname", "host", "Expected peer hostname"),
     ("verify_email", "email", "Expected peer email"),
     ("verify_ip", "ip", "Expected peer IP address"),
-    // --- psk ---
     ("psk", "hex", "PSK in hex (without 0x)"),
     ("psk_identity", "id", "PSK identity to expect (default Client_identity)"),
     ("psk_hint", "hint", "PSK identity hint to use (TLS 1.2 and below)"),
@@ -225,7 +224,6 @@ const VALUE_OPTIONS: &[(&str, &str, &str)] = &[
         "seed",
         "(deprecated) A seed string for a default user salt",
     ),
-    // --- transport ---
     ("unix", "path", "Unix domain socket to accept on"),
     (
         "ssl_config",
@@ -252,7 +250,7 @@ const VALUE_OPTIONS: &[(&str, &str, &str)] = &[
 ];
 
 /// Options that may be given more than once (each `-xcert` starts another extended
-/// certificate; `cli/src/certs.rs` reads them in command-line order). --- certs ---
+/// certificate; `cli/src/certs.rs` reads them in command-line order).
 const REPEATABLE: &[&str] = &["xcert", "xkey", "xchain", "xcertform", "xkeyform", "xchain_build"];
 
 /// sserve's own options (not in s_server), documented in docs/compat.md.
@@ -263,11 +261,13 @@ pub const EXTENSIONS: &[&str] = &[
     "idle_timeout",
     "threads",
     "json",
+    "keep_alive",
+    "version",
 ];
 
 /// Options we implement that take no value: (name, help).
 const FLAG_OPTIONS: &[(&str, &str)] = &[
-    ("help", "Display this summary"),
+    ("help", "Display this summary (also -h and -?)"),
     ("4", "Use IPv4 only"),
     ("6", "Use IPv6 only"),
     ("www", "Respond to a 'GET /' with a status page"),
@@ -322,7 +322,11 @@ const FLAG_OPTIONS: &[(&str, &str)] = &[
         "json",
         "sserve: print one JSON object per event on stdout (schema in docs/json.md)",
     ),
-    // --- output ---
+    (
+        "keep_alive",
+        "sserve: web modes speak HTTP/1.1 with persistent connections, Content-Length, Content-Type and real status codes",
+    ),
+    ("version", "sserve: print sserve's version and the OpenSSL version in use"),
     ("msg", "Show protocol messages"),
     ("trace", "trace protocol messages"),
     ("state", "Print the SSL states"),
@@ -333,19 +337,16 @@ const FLAG_OPTIONS: &[(&str, &str)] = &[
         "security_debug_verbose",
         "Print more output from SSL/TLS security framework",
     ),
-    // --- ocsp ---
     ("status", "Request certificate status from server"),
     ("status_verbose", "Print more output in certificate status callback"),
     ("ext_cache", "Disable internal cache, set up and use external cache"),
     ("stateless", "Require TLSv1.3 cookies"),
-    // --- certs ---
     (
         "servername_fatal",
         "On servername mismatch send fatal alert (default warning alert)",
     ),
     ("no_dhe", "Disable ephemeral DH"),
     ("xchain_build", "build certificate chain for the extended certificates"),
-    // --- verify ---
     ("no-CAstore", "Do not load the default CA store"),
     ("build_chain", "Build the server certificate chain at start-up"),
     ("ignore_critical", "Permit unhandled critical extensions"),
@@ -372,13 +373,11 @@ const FLAG_OPTIONS: &[(&str, &str)] = &[
     ("no_alt_chains", "(deprecated)"),
     ("no_check_time", "Ignore certificate validity time"),
     ("allow_proxy_certs", "Allow the use of proxy certificates"),
-    // --- psk ---
     ("nocert", "Don't use any certificates (PSK or anonymous suites only)"),
     (
         "early_data",
         "Attempt to read early data (web modes: a GET is served, anything else gets 425 Too Early)",
     ),
-    // --- transport ---
     ("unlink", "For -unix, unlink existing socket first"),
     ("nbio", "Use non-blocking IO (sserve's sockets always are)"),
     (
@@ -391,16 +390,8 @@ const FLAG_OPTIONS: &[(&str, &str)] = &[
     ),
 ];
 
-/// Options passed to OpenSSL's `SSL_CONF_cmd` that the help lists (any other name OpenSSL
-/// knows works too).
-const CONF_HELP: &str = "TLS options applied through OpenSSL's SSL_CONF_cmd, as s_server does:\n  \
--cipher val, -ciphersuites val, -groups val, -curves val, -sigalgs val, -client_sigalgs val,\n  \
--min_protocol val, -max_protocol val, -no_tls1_2, -no_tls1_3, -serverpref, -no_ticket,\n  \
--num_tickets n, -prioritize_chacha, -no_renegotiation, -record_padding n, -strict, ...";
-
 /// A command-line problem: one line for stderr, exit status 1.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UsageError(pub String);
+pub type UsageError = Error;
 
 /// The result of the pre-pass: clap's argv and the `SSL_CONF` commands in order.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -409,6 +400,16 @@ pub struct SplitArgs {
     pub clap_args: Vec<String>,
     /// `(-name, value)` pairs for `SSL_CONF_cmd`.
     pub conf: Vec<(String, Option<String>)>,
+}
+
+/// Our options that take a value: (name, value name, help).
+pub(crate) fn value_options() -> &'static [(&'static str, &'static str, &'static str)] {
+    VALUE_OPTIONS
+}
+
+/// Our options without a value: (name, help).
+pub(crate) fn flag_options() -> &'static [(&'static str, &'static str)] {
+    FLAG_OPTIONS
 }
 
 fn value_option(name: &str) -> bool {
@@ -430,8 +431,8 @@ pub fn s_server_options() -> impl Iterator<Item = &'static str> {
     S_SERVER_OPTIONS.lines().filter(|l| !l.is_empty())
 }
 
-/// Why s_server options we do not implement yet are refused.
-fn not_implemented(name: &str) -> String {
+/// Why s_server options we do not implement are refused.
+pub(crate) fn not_implemented(name: &str) -> String {
     let why = match name {
         "engine" => "engines are not supported (OpenSSL 3 providers replace them)",
         "sctp" | "sctp_label_bug" => "this build has no SCTP support",
@@ -442,11 +443,9 @@ fn not_implemented(name: &str) -> String {
         "debug_broken_protocol" => {
             "OpenSSL 3's SSL_CONF_cmd no longer knows it (s_server 3.0 fails with \"Call to SSL_CONF_cmd(-debug_broken_protocol, <NULL>) failed\")"
         }
-        // --- verify ---
         "crl_download" => {
             "downloading CRLs from distribution points during the handshake is not supported (give them with -CRL)"
         }
-        // --- transport ---
         "async" => {
             "with SSL_MODE_ASYNC a paused job (SSL_ERROR_WANT_ASYNC) must be resumed when its wait fd (SSL_get_all_async_fds) is readable, and the sans-I/O engine cannot hand that fd to the adapters' event loops"
         }
@@ -463,15 +462,16 @@ pub fn split_args(args: &[String], conf_lookup: impl Fn(&str) -> Option<bool>) -
     while let Some(arg) = it.next() {
         let name = match arg.strip_prefix("--").or_else(|| arg.strip_prefix('-')) {
             Some(n) if !n.is_empty() => n,
-            _ => return Err(UsageError(format!("Extra option: \"{arg}\""))),
+            _ => return Err(Error(format!("Extra option: \"{arg}\""))),
         };
         let mut value = |what: &str| {
             it.next()
                 .cloned()
-                .ok_or_else(|| UsageError(format!("Option -{name} needs a value ({what})")))
+                .ok_or_else(|| Error(format!("Option -{name} needs a value ({what})")))
         };
+        let name = if matches!(name, "h" | "?") { "help" } else { name };
         if let Some(why) = sserve_engine::ossl::version::unsupported_option(name) {
-            return Err(UsageError(format!("option -{name}: {why}")));
+            return Err(Error(format!("option -{name}: {why}")));
         }
         if flag_option(name) {
             out.clap_args.push(format!("--{name}"));
@@ -486,20 +486,12 @@ pub fn split_args(args: &[String], conf_lookup: impl Fn(&str) -> Option<bool>) -
             };
             out.conf.push((format!("-{name}"), v));
         } else if is_s_server_option(name) {
-            return Err(UsageError(not_implemented(name)));
+            return Err(Error(not_implemented(name)));
         } else {
-            return Err(UsageError(format!("Unknown option: -{name} (use -help for a summary)")));
+            return Err(Error(format!("Unknown option: -{name} (use -help for a summary)")));
         }
     }
     Ok(out)
-}
-
-/// `help`, plus which OpenSSL versions have the option when not all of them do.
-fn with_versions(name: &str, help: &str) -> String {
-    match sserve_engine::ossl::version::option_versions(name) {
-        Some(v) => format!("{help} [{v}]"),
-        None => help.to_string(),
-    }
 }
 
 /// The clap command describing our options.
@@ -510,17 +502,13 @@ pub fn command() -> Command {
         .disable_help_flag(true)
         .disable_version_flag(true)
         // s_server takes an option given twice: the last value wins (repeatable ones append).
-        .args_override_self(true)
-        .after_help(format!(
-            "{CONF_HELP}\n\nLinked with {}.",
-            sserve_engine::ossl::version::openssl_version()
-        ));
+        .args_override_self(true);
     for (name, value_name, help) in VALUE_OPTIONS {
         cmd = cmd.arg(
             Arg::new(*name)
                 .long(*name)
                 .value_name(*value_name)
-                .help(with_versions(name, help))
+                .help(*help)
                 .allow_hyphen_values(true)
                 .action(if REPEATABLE.contains(name) {
                     ArgAction::Append
@@ -535,14 +523,8 @@ pub fn command() -> Command {
         } else {
             ArgAction::SetTrue
         };
-        cmd = cmd.arg(
-            Arg::new(*name)
-                .long(*name)
-                .help(with_versions(name, help))
-                .action(action),
-        );
+        cmd = cmd.arg(Arg::new(*name).long(*name).help(*help).action(action));
     }
-    // --- verify ---
     cmd = crate::verify::adjust_command(cmd);
     crate::transport::clap_args(cmd)
 }
@@ -552,7 +534,7 @@ pub fn parse(clap_args: &[String]) -> Result<ArgMatches, UsageError> {
     command()
         .try_get_matches_from(std::iter::once("sserve".to_string()).chain(clap_args.iter().cloned()))
         .map_err(|e| {
-            UsageError(
+            Error(
                 e.to_string()
                     .lines()
                     .next()
@@ -646,21 +628,6 @@ mod tests {
         }
         for (name, _) in FLAG_OPTIONS {
             assert!(is_s_server_option(name) || EXTENSIONS.contains(name), "{name}");
-        }
-    }
-}
-
-#[cfg(test)]
-mod table_tests {
-    /// docs/options.md must list every s_server option (regenerate it with docs/gen_options.py).
-    #[test]
-    fn option_table_covers_every_s_server_option() {
-        let table = include_str!("../../docs/options.md");
-        for name in super::S_SERVER_OPTIONS.lines().filter(|l| !l.is_empty()) {
-            assert!(
-                table.contains(&format!("| `-{name}` |")),
-                "docs/options.md lacks -{name}"
-            );
         }
     }
 }

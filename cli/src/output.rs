@@ -14,6 +14,9 @@ use clap::ArgMatches;
 use sserve_engine::output::{Diagnostic, ProtocolMessage, SecurityCheck, StateChange, TlsExtension, TransportIo};
 use sserve_engine::ServerConfigBuilder;
 
+use crate::error::Error;
+use crate::settings::Settings as RunSettings;
+
 /// What the diagnostic options asked for, fixed at start-up.
 #[derive(Debug, Default)]
 struct Settings {
@@ -27,7 +30,7 @@ static SETTINGS: OnceLock<Settings> = OnceLock::new();
 
 /// Applies the diagnostic options to the TLS configuration. Called before anything else is
 /// configured, so that `-security_debug` sees the certificate checks too (as in s_server).
-pub fn configure(b: &mut ServerConfigBuilder, args: &[String], m: &ArgMatches) -> Result<(), String> {
+pub fn configure(b: &mut ServerConfigBuilder, s: &RunSettings, m: &ArgMatches) -> Result<(), Error> {
     const FLAGS: [&str; 7] = [
         "msg",
         "trace",
@@ -39,24 +42,19 @@ pub fn configure(b: &mut ServerConfigBuilder, args: &[String], m: &ArgMatches) -
     ];
     if m.get_flag("json") {
         if let Some(f) = FLAGS.iter().find(|f| m.get_flag(f)) {
-            return Err(format!(
+            return Err(Error(format!(
                 "-{f} prints s_server's text output and cannot be combined with -json"
-            ));
+            )));
         }
     }
     let msgfile = match m.get_one::<String>("msgfile") {
         Some(path) => Some(Mutex::new(
-            File::create(path).map_err(|_| format!("Error writing file {path}"))?,
+            File::create(path).map_err(|_| Error(format!("Error writing file {path}")))?,
         )),
         None => None,
     };
     // s_server: `-msg` and `-trace` set the same variable, so the last one given wins.
-    let last_msg = args.iter().rev().find_map(|a| match a.trim_start_matches('-') {
-        "msg" => Some(false),
-        "trace" => Some(true),
-        _ => None,
-    });
-    if let Some(trace) = last_msg {
+    if let Some(trace) = s.msg {
         b.message_callback(trace);
     }
     // `-json` reports alerts sent and received, which the same callback sees.
@@ -71,12 +69,7 @@ pub fn configure(b: &mut ServerConfigBuilder, args: &[String], m: &ArgMatches) -
         b.transport_debug();
     }
     // As in s_server, the last of `-security_debug` and `-security_debug_verbose` counts.
-    let security = args.iter().rev().find_map(|a| match a.trim_start_matches('-') {
-        "security_debug" => Some(false),
-        "security_debug_verbose" => Some(true),
-        _ => None,
-    });
-    if let Some(verbose) = security {
+    if let Some(verbose) = s.security_debug {
         b.security_debug(verbose, Box::new(|c| print_err(&security_text(&c))));
     }
     let _ = SETTINGS.set(Settings { debug, msgfile });

@@ -16,11 +16,6 @@ pub struct PskSetup {
     pub early_data: bool,
 }
 
-/// `-nocert`, read before the certificates are loaded.
-pub fn nocert(m: &ArgMatches) -> bool {
-    m.get_flag("nocert")
-}
-
 /// s_server's `-max_early_data`/`-recv_max_early_data` parsing: a non-negative number.
 fn early_limit(m: &ArgMatches, name: &str) -> Result<Option<u32>, String> {
     m.get_one::<String>(name)
@@ -73,7 +68,7 @@ pub fn configure(
     if let Some(hint) = m.get_one::<String>("psk_hint") {
         if tls1_3_only {
             if !quiet {
-                println!("PSK warning: there is NO identity hint in TLSv1.3");
+                crate::stdout::write(b"PSK warning: there is NO identity hint in TLSv1.3\n");
             }
         } else {
             b.psk_identity_hint(hint).map_err(|e| e.reason)?;

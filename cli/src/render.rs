@@ -1,5 +1,6 @@
 //! s_server's console output, rendered from the engine's events.
 
+use std::collections::HashMap;
 use std::io::{self, Write};
 
 use sserve_adapters::observer::{ConnId, Observer};
@@ -17,15 +18,22 @@ pub struct Verbosity {
     pub verify_quiet: bool,
 }
 
+/// What the console remembers about one connection between its events.
+#[derive(Debug, Default)]
+struct ConnState {
+    handshake_done: bool,
+    /// DTLS `-use_srtp`: the profile to print in the connection summary.
+    srtp_profile: Option<String>,
+    /// The connection failed while reading early data: s_server said so instead of `ERROR`.
+    early_error: bool,
+}
+
 /// Prints events the way s_server does for the active mode.
 pub struct Console {
     mode: AppMode,
     verbosity: Verbosity,
-    handshake_done: bool,
-    /// DTLS `-use_srtp`: the profile to print in the next connection summary.
-    srtp_profile: Option<String>,
-    /// The connection failed while reading early data: s_server said so instead of `ERROR`.
-    early_error: bool,
+    /// Per connection (the web and `-rev` modes serve many at once); removed at close.
+    conns: HashMap<ConnId, ConnState>,
 }
 
 impl Console {
@@ -34,9 +42,7 @@ impl Console {
         Console {
             mode,
             verbosity,
-            handshake_done: false,
-            srtp_profile: None,
-            early_error: false,
+            conns: HashMap::new(),
         }
     }
 
@@ -52,13 +58,13 @@ impl Console {
         let _ = io::stderr().lock().write_all(text.as_bytes());
     }
 
-    fn connection_info(&self, i: &HandshakeInfo) {
+    fn connection_info(&self, i: &HandshakeInfo, srtp_profile: Option<&str>) {
         let mut t = String::new();
         t.push_str(&i.session_pem);
         if let Some(c) = &i.peer_certificate {
             t.push_str("Client certificate\n");
             t.push_str(&c.pem);
-            // --- verify --- print_name: `subject=` and `issuer=` lines, as in s_server 3.0.
+            // print_name: `subject=` and `issuer=` lines, as in s_server 3.0.
             t.push_str(&format!("subject={}\nissuer={}\n", c.subject_line, c.issuer_line));
         }
         if !i.shared_ciphers.is_empty() {
@@ -73,9 +79,9 @@ impl Console {
             if i.cipher.is_empty() { "(NONE)" } else { &i.cipher }
         ));
         if let Some(p) = &i.next_protocol {
-            t.push_str(&format!("NEXTPROTO is {p}\n")); // --- certs ---
+            t.push_str(&format!("NEXTPROTO is {p}\n"));
         }
-        if let Some(p) = &self.srtp_profile {
+        if let Some(p) = srtp_profile {
             t.push_str(&format!("SRTP Extension negotiated, profile={p}\n"));
         }
         if i.resumed {
@@ -131,9 +137,9 @@ impl Console {
         self.err(&t);
     }
 
-    fn closed(&mut self, reason: &CloseReason) {
-        let during_handshake = !self.handshake_done;
-        self.handshake_done = false;
+    fn closed(&mut self, conn: ConnId, reason: &CloseReason) {
+        let state = self.conns.remove(&conn).unwrap_or_default();
+        let during_handshake = !state.handshake_done;
         let error_text = |e: &SessionError| -> String {
             let mut t = String::new();
             match e {
@@ -162,7 +168,7 @@ impl Console {
                         self.err("unexpected eof while reading\n");
                     }
                     CloseReason::Error(e) => {
-                        if core::mem::take(&mut self.early_error) {
+                        if state.early_error {
                             // "Error reading early data" was printed instead.
                         } else if during_handshake {
                             self.err("ERROR\n");
@@ -198,17 +204,18 @@ impl Console {
 }
 
 impl Observer for Console {
-    fn event(&mut self, _conn: ConnId, event: &Event) {
+    fn event(&mut self, conn: ConnId, event: &Event) {
         match event {
             Event::HandshakeComplete(info) => {
-                self.handshake_done = true;
+                let state = self.conns.entry(conn).or_default();
+                state.handshake_done = true;
+                let srtp = state.srtp_profile.take();
                 match self.mode {
                     AppMode::Console => {
                         if self.verbosity.brief {
                             self.summary(info);
                         }
-                        self.connection_info(info);
-                        self.srtp_profile = None;
+                        self.connection_info(info, srtp.as_deref());
                     }
                     AppMode::Rev => {
                         self.err("CONNECTION ESTABLISHED\n");
@@ -237,7 +244,6 @@ impl Observer for Console {
                 if let Some((num, text)) = &step.error {
                     t.push_str(&format!("verify error:num={num}:{text}\n"));
                 }
-                // --- verify ---
                 for l in step.detail.iter().chain(step.policies.iter().filter(|_| !quiet)) {
                     t.push_str(l);
                     t.push('\n');
@@ -253,9 +259,9 @@ impl Observer for Console {
             }
             Event::FileServed(path) if !self.verbosity.quiet => self.err(&format!("FILE:{path}\n")),
             Event::CommandDone { command, result, error } => match (result, command) {
-                (Some(r), _) => println!("SSL_do_handshake -> {r}"),
+                (Some(r), _) => crate::stdout::write(format!("SSL_do_handshake -> {r}\n").as_bytes()),
                 (None, Command::RequestClientCert) => {
-                    println!("Failed to initiate request");
+                    crate::stdout::write(b"Failed to initiate request\n");
                     self.err(&format!("{}\n", error.as_deref().unwrap_or("")));
                 }
                 (None, c) => self.err(&format!(
@@ -270,13 +276,11 @@ impl Observer for Console {
                 self.err("sserve: B: heartbeats are not supported (removed from OpenSSL in 1.1.1)\n")
             }
             Event::StopServer => self.err("shutdown accept socket\n"),
-            Event::SrtpNegotiated(p) => self.srtp_profile = Some(p.clone()),
+            Event::SrtpNegotiated(p) => self.conns.entry(conn).or_default().srtp_profile = Some(p.clone()),
             Event::RetransmitTimeout => self.err("TIMEOUT occurred\n"),
             Event::Note(text) => self.err(text),
-            Event::Closed(reason) => self.closed(reason),
-            // --- output ---
+            Event::Closed(reason) => self.closed(conn, reason),
             Event::Diagnostic(d) => crate::output::print(d, self.verbosity.quiet || self.verbosity.brief),
-            // --- certs ---
             Event::ServerName { host, switched } => {
                 let switching = if *switched { "Switching server context.\n" } else { "" };
                 self.info(&format!("Hostname in TLS extension: \"{host}\"\n{switching}"));
@@ -294,7 +298,6 @@ impl Observer for Console {
                 });
                 self.err(&t);
             }
-            // --- psk ---
             Event::EarlyData { data, first } => {
                 if *first {
                     self.info("Early data received:\n");
@@ -310,7 +313,7 @@ impl Observer for Console {
                 "Early data was rejected\n"
             }),
             Event::EarlyDataError if self.mode == AppMode::Console => {
-                self.early_error = true;
+                self.conns.entry(conn).or_default().early_error = true;
                 self.err("Error reading early data\n");
             }
             Event::SrpLookup { user, info } => {
@@ -335,9 +338,6 @@ impl Observer for Console {
     }
 
     fn io_error(&mut self, context: &str, error: &io::Error) {
-        // Without Rust's " (os error N)" suffix, like the other one-line messages.
-        let text = error.to_string();
-        let text = text.split(" (os error").next().unwrap_or(&text);
-        self.err(&format!("sserve: {context}: {text}\n"));
+        self.err(&format!("sserve: {context}: {}\n", crate::error::io_text(error)));
     }
 }

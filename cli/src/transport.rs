@@ -102,8 +102,8 @@ fn write_rand_file(path: &str) -> Result<(), String> {
     options.write(true).create(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path).map_err(|e| crate::setup::io_text(&e))?;
-    file.write_all(&bytes).map_err(|e| crate::setup::io_text(&e))?;
+    let mut file = options.open(path).map_err(|e| crate::error::io_text(&e))?;
+    file.write_all(&bytes).map_err(|e| crate::error::io_text(&e))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -211,9 +211,10 @@ pub(crate) fn listen_unix(m: &ArgMatches) -> Result<Option<(Listener, Bound)>, S
         } else {
             ""
         };
-        let msg = e.to_string();
-        let msg = msg.split(" (os error").next().unwrap_or(&msg).to_string();
-        format!("cannot listen on unix socket {path}: {msg}{hint}")
+        format!(
+            "cannot listen on unix socket {path}: {}{hint}",
+            crate::error::io_text(&e)
+        )
     })?;
     Ok(Some((listener.into(), Bound::Unix(UnixPath(PathBuf::from(path))))))
 }

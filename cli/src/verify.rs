@@ -10,6 +10,8 @@ use sserve_engine::ossl::verify::{nameopt_flags, parse_crl};
 use sserve_engine::ossl::CertFormat;
 use sserve_engine::ServerConfigBuilder;
 
+use crate::error::io_text;
+
 /// `opt_verify`'s options that take a value (apps/include/opt.h `OPT_V_OPTIONS`).
 pub const PARAM_VALUE_OPTIONS: &[&str] = &[
     "policy",
@@ -83,11 +85,6 @@ pub fn adjust_command(mut cmd: Command) -> Command {
 
 fn read(what: &str, path: &str) -> Result<Vec<u8>, String> {
     std::fs::read(path).map_err(|e| format!("cannot read {what} '{path}': {}", io_text(&e)))
-}
-
-fn io_text(e: &std::io::Error) -> String {
-    let s = e.to_string();
-    s.split(" (os error").next().unwrap_or(&s).to_string()
 }
 
 /// `<8 hex digits>.<n>` (certificates) or `<8 hex digits>.r<n>` (CRLs): the names OpenSSL's

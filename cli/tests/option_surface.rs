@@ -138,3 +138,39 @@ fn option_table_status_matches_the_parser() {
     }
     assert!(rows > 190, "only {rows} option rows in docs/options.md");
 }
+
+/// `sserve -help` lists every option the installed `openssl s_server -help` lists that sserve
+/// takes, in the same section, with the same value kind, and no refused one.
+#[test]
+fn help_lists_every_accepted_s_server_option_like_s_server() {
+    let Ok(out) = Command::new("openssl").args(["s_server", "-help"]).output() else {
+        return;
+    };
+    let theirs = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    let ours = sserve::help::help_text();
+    let b = ServerConfigBuilder::new().unwrap();
+    let section_of = |text: &str, name: &str| -> Option<(String, String)> {
+        let mut section = String::new();
+        for line in text.lines() {
+            if let Some(t) = line.strip_suffix(':') {
+                section = t.to_string();
+            } else if let Some(rest) = line.strip_prefix(" -") {
+                let mut words = rest.split_whitespace();
+                if words.next() == Some(name) {
+                    let kind = rest[..rest.len().min(26)].split_whitespace().nth(1).unwrap_or("");
+                    return Some((section, kind.to_string()));
+                }
+            }
+        }
+        None
+    };
+    for name in installed_s_server_options().unwrap_or_default() {
+        let refused = refusal(&b, &name).is_some();
+        let listed = section_of(&ours, &name);
+        if refused {
+            assert!(listed.is_none(), "-{name} is refused but -help lists it");
+            continue;
+        }
+        assert_eq!(listed, section_of(&theirs, &name), "-{name}");
+    }
+}

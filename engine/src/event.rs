@@ -36,6 +36,8 @@ pub enum Event {
     FileRequest(FileRequest),
     /// A file is being sent (s_server prints `FILE:<path>`).
     FileServed(String),
+    /// A web request was answered (or its answer cut short): one log line's worth.
+    WebRequest(WebRequest),
     /// A console command was carried out; `result` is what `SSL_do_handshake` returned
     /// (s_server prints `SSL_do_handshake -> <result>`), or `None` if it could not start
     /// (`Failed to initiate request`).
@@ -89,10 +91,8 @@ pub enum Event {
     CertChainCheck(CertChainCheck),
     /// The connection is over; nothing more will be transmitted. Always the last event.
     Closed(CloseReason),
-    // --- output ---
     /// `-msg`, `-trace`, `-state`, `-tlsextdebug`, `-security_debug`, `-debug` output.
     Diagnostic(crate::output::Diagnostic),
-    // --- psk ---
     /// TLS 1.3 early data (0-RTT) from the peer, console mode with
     /// [`SessionOptions::early_data`](crate::SessionOptions::early_data) (s_server prints
     /// `Early data received:` before the first piece, then writes the data raw).
@@ -224,7 +224,6 @@ pub struct PeerCertificate {
     pub text: String,
     /// SHA-256 fingerprint of the DER, lower-case hex.
     pub sha256: String,
-    // --- verify ---
     /// The subject as s_server's `subject=` line shows it (`print_name` with `-nameopt`:
     /// `/C=US/CN=x` for `compat`, a leading newline and indented lines for multi-line styles).
     pub subject_line: String,
@@ -243,7 +242,6 @@ pub struct VerifyStep {
     pub error: Option<(i32, String)>,
     /// What the callback returned (1 = accept).
     pub ok: bool,
-    // --- verify ---
     /// Lines s_server adds after the error for some errors: `issuer= …`, `notBefore=…`,
     /// `notAfter=…`.
     pub detail: Vec<String>,
@@ -284,6 +282,24 @@ pub struct CacheStats {
     pub cache_full: i64,
     /// Cache size allowed.
     pub cache_size: i64,
+}
+
+/// One request of the web modes and its answer.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct WebRequest {
+    /// The request method (`GET`, …).
+    pub method: String,
+    /// The request target as sent (`/a.txt`).
+    pub path: String,
+    /// The HTTP status sent: s_server's bytes always say 200 (errors included), `-keep_alive`
+    /// sends real codes; `None` for `-HTTP`, whose file holds its own status line.
+    pub status: Option<u16>,
+    /// Why the request was not served as asked (refused path, file not opened, directory).
+    pub refusal: Option<String>,
+    /// Plaintext bytes of the answer (status line, headers and body).
+    pub bytes: u64,
+    /// The answer was cut short (the connection ended first).
+    pub incomplete: bool,
 }
 
 /// A file the `-WWW`/`-HTTP` mode asks the adapter to read. The path was checked by

@@ -23,7 +23,6 @@ pub const HTML_HEADER: &[u8] = b"HTTP/1.0 200 ok\r\nContent-type: text/html\r\n\
 /// Header s_server sends before a text file or an error message.
 pub const TEXT_HEADER: &[u8] = b"HTTP/1.0 200 ok\r\nContent-type: text/plain\r\n\r\n";
 
-// --- psk ---
 /// The answer to a request other than `GET` sent as TLS 1.3 early data (RFC 8470).
 pub const TOO_EARLY: &[u8] =
     b"HTTP/1.0 425 Too Early\r\nContent-type: text/plain\r\n\r\nRequest sent in TLS early data; send it again after the handshake\r\n";
@@ -144,6 +143,82 @@ pub fn validate_path(rest: &[u8]) -> Result<String, PathError> {
         return Err(PathError::InvalidPath(path.to_vec()));
     }
     String::from_utf8(path.to_vec()).map_err(|e| PathError::NotUtf8(e.into_bytes()))
+}
+
+/// The method and target of a request line (`GET /a.txt HTTP/1.0` → `("GET", "/a.txt")`),
+/// lossily decoded, for logs.
+pub fn request_target(line: &[u8]) -> (String, String) {
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let mut words = line.split(|&b| b == b' ').filter(|w| !w.is_empty());
+    let mut word = || String::from_utf8_lossy(words.next().unwrap_or_default()).into_owned();
+    (word(), word())
+}
+
+/// The `Content-Type` for a file name (`-keep_alive`): a short table of what browsers need
+/// typed, `application/octet-stream` for anything else.
+pub fn content_type(path: &str) -> &'static str {
+    let ext = path.rsplit_once('.').map_or("", |(_, e)| e).to_ascii_lowercase();
+    match ext.as_str() {
+        "html" | "htm" => "text/html; charset=utf-8",
+        "css" => "text/css; charset=utf-8",
+        "js" | "mjs" => "text/javascript; charset=utf-8",
+        "json" | "map" => "application/json",
+        "txt" | "text" | "log" | "md" | "pem" => "text/plain; charset=utf-8",
+        "xml" => "application/xml",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "ico" => "image/x-icon",
+        "wasm" => "application/wasm",
+        "pdf" => "application/pdf",
+        "woff" => "font/woff",
+        "woff2" => "font/woff2",
+        "mp4" => "video/mp4",
+        "webm" => "video/webm",
+        _ => "application/octet-stream",
+    }
+}
+
+/// The reason phrase of the status codes `-keep_alive` sends.
+pub fn reason_phrase(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        400 => "Bad Request",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        _ => "Error",
+    }
+}
+
+/// An HTTP/1.1 response head (`-keep_alive`); `len` `None` means chunked.
+pub fn response_head(status: u16, content_type: &str, len: Option<u64>, close: bool) -> Vec<u8> {
+    let length = match len {
+        Some(n) => format!("Content-Length: {n}"),
+        None => String::from("Transfer-Encoding: chunked"),
+    };
+    let connection = if close { "close" } else { "keep-alive" };
+    format!(
+        "HTTP/1.1 {status} {}\r\nContent-Type: {content_type}\r\n{length}\r\nConnection: {connection}\r\n\r\n",
+        reason_phrase(status)
+    )
+    .into_bytes()
+}
+
+/// A request line's parts for `-keep_alive`: `(method, HTTP/1.1?)`, or `None` if the line is
+/// not `METHOD target HTTP/x.y`.
+pub fn request_line(line: &[u8]) -> Option<(&[u8], bool)> {
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let mut words = line.split(|&b| b == b' ').filter(|w| !w.is_empty());
+    let (method, _target, version) = (words.next()?, words.next()?, words.next()?);
+    if words.next().is_some() || !version.starts_with(b"HTTP/") {
+        return None;
+    }
+    Some((method, version != b"HTTP/1.0"))
 }
 
 /// The `-WWW` header for a served file: text/html for `.html`, `.htm`, `.php`, else text/plain.

@@ -57,7 +57,7 @@ pub use connection::{Certificate, CipherSuite, ConnectionInfo, ProtocolVersion};
 pub use error::{SessionError, TlsError, TlsErrorKind};
 pub use event::{
     CacheStats, CertChainCheck, CloseReason, EarlyDataStatus, Event, FileRequest, HandshakeInfo, KeyingMaterial,
-    PeerCertificate,
+    PeerCertificate, WebRequest,
 };
 pub use http::WebMode;
 pub use mode::{AppMode, SessionOptions};

@@ -54,6 +54,10 @@ pub struct SessionOptions {
     /// `-early_data`: read TLS 1.3 early data before finishing the handshake (console: printed
     /// as s_server does; web modes: a `GET` is served, anything else answered `425 Too Early`).
     pub early_data: bool,
+    /// `-keep_alive` (sserve, `-www`/`-WWW` only): HTTP/1.1 persistent connections with
+    /// `Content-Length` (chunked when a file's size is unknown), `Content-Type` from the file
+    /// name and real status codes. Off, the bytes are exactly s_server's.
+    pub keep_alive: bool,
 }
 
 impl Default for SessionOptions {
@@ -88,6 +92,7 @@ impl SessionOptions {
             max_pending_console: 1 << 20,
             detailed_info: true,
             early_data: false,
+            keep_alive: false,
         }
     }
 }

@@ -2,6 +2,7 @@
 
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
+use alloc::format;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -9,7 +10,7 @@ use bytes::{Bytes, BytesMut};
 
 use crate::command::{expand_crlf, parse_console_chunk, Command, ConsoleInput};
 use crate::error::{SessionError, TlsError, TlsErrorKind};
-use crate::event::{CloseReason, Event, FileRequest};
+use crate::event::{CloseReason, Event, FileRequest, WebRequest};
 use crate::http::{self, Request, WebMode};
 use crate::line::LineBuffer;
 use crate::mode::{AppMode, SessionOptions};
@@ -86,6 +87,23 @@ pub struct Session<B: TlsBackend> {
     /// The peer's close_notify arrived while its web request was still being answered: nothing
     /// more is read, the answer is still sent.
     peer_closed: bool,
+    /// The web request being answered, reported as [`Event::WebRequest`] when its answer ends.
+    web_log: Option<WebRequest>,
+    /// `-keep_alive`: the request being read and what follows it.
+    keep: KeepAlive,
+}
+
+/// `-keep_alive` bookkeeping: a request is answered once its header block has ended.
+#[derive(Debug, Default)]
+struct KeepAlive {
+    /// The request line was read; its headers are being skipped.
+    pending: Option<(Request, String, String)>,
+    /// The connection stays open after the answer (HTTP/1.1 without `Connection: close`).
+    persist: bool,
+    /// A file's answer is sent chunked (its size was unknown).
+    chunked: bool,
+    /// Bytes after the request (a pipelined next request), read once the answer is done.
+    backlog: Vec<u8>,
 }
 
 /// Where a session is in reading TLS 1.3 early data.
@@ -122,6 +140,8 @@ impl<B: TlsBackend> Session<B> {
             console_closed: false,
             early,
             peer_closed: false,
+            web_log: None,
+            keep: KeepAlive::default(),
         }
     }
 
@@ -403,6 +423,12 @@ impl<B: TlsBackend> Session<B> {
     /// [`Session::file_data`] and finish with [`Session::file_end`]; on `Err` the engine answers
     /// the client with s_server's message and closes.
     pub fn respond_file(&mut self, request: &FileRequest, result: Result<(), FileError>) {
+        self.respond_file_len(request, result, None);
+    }
+
+    /// [`Session::respond_file`] with the file's size, which `-keep_alive` sends as
+    /// `Content-Length` (without it, the answer is chunked).
+    pub fn respond_file_len(&mut self, request: &FileRequest, result: Result<(), FileError>, len: Option<u64>) {
         if self.web != WebState::AwaitingFile(request.path.clone()) || self.phase != Phase::Open {
             return;
         }
@@ -410,30 +436,53 @@ impl<B: TlsBackend> Session<B> {
         match result {
             Ok(()) => {
                 self.events.push_back(Event::FileServed(request.path.clone()));
-                if self.opts.mode == AppMode::Web(WebMode::Files) {
+                if self.opts.keep_alive {
+                    self.keep.chunked = len.is_none();
+                    let head = http::response_head(200, http::content_type(&request.path), len, !self.keep.persist);
+                    self.write_plain(&head);
+                } else if self.opts.mode == AppMode::Web(WebMode::Files) {
                     self.write_plain(http::file_header(&request.path));
                 }
                 self.web = WebState::SendingFile;
             }
-            Err(FileError::IsDirectory) => self.answer_and_close(&http::directory_message(&request.path)),
+            Err(FileError::IsDirectory) => {
+                let msg = http::directory_message(&request.path);
+                self.refused(&msg);
+                self.answer_error(403, &msg)
+            }
             Err(FileError::Open(reason)) => {
-                self.answer_and_close(&http::open_error_message(&request.path, binmode, &reason))
+                let msg = http::open_error_message(&request.path, binmode, &reason);
+                self.refused(&msg);
+                let status = if reason.contains("No such file") { 404 } else { 403 };
+                self.answer_error(status, &msg)
             }
         }
     }
 
     /// A piece of the file being served (after `respond_file(.., Ok(()))`).
     pub fn file_data(&mut self, data: &[u8]) {
-        if self.web == WebState::SendingFile && self.phase == Phase::Open {
-            self.write_plain(data);
+        if self.web == WebState::SendingFile && self.phase == Phase::Open && !data.is_empty() {
+            if self.keep.chunked {
+                let mut chunk = format!("{:x}\r\n", data.len()).into_bytes();
+                chunk.extend_from_slice(data);
+                chunk.extend_from_slice(b"\r\n");
+                self.write_plain(&chunk);
+            } else {
+                self.write_plain(data);
+            }
         }
     }
 
-    /// The whole file was sent: close the connection as s_server does.
+    /// The whole file was sent: close the connection as s_server does (or, with
+    /// `-keep_alive`, read the next request).
     pub fn file_end(&mut self) {
         if self.web == WebState::SendingFile {
+            if self.keep.chunked {
+                self.write_plain(b"0\r\n\r\n");
+            }
             self.web = WebState::Done;
-            self.close_locally();
+            self.log_request(false);
+            self.answered();
         }
     }
 
@@ -481,7 +530,6 @@ impl<B: TlsBackend> Session<B> {
         }
     }
 
-    // --- psk ---
     /// Reads TLS 1.3 early data until the backend says it is over; false while more input is
     /// needed (or the session failed).
     fn read_early_data(&mut self) -> bool {
@@ -649,6 +697,14 @@ impl<B: TlsBackend> Session<B> {
     }
 
     fn on_web_data(&mut self, mode: WebMode, data: &[u8]) {
+        if self.opts.keep_alive {
+            if self.web == WebState::Reading {
+                self.on_keep_alive_data(mode, data);
+            } else {
+                self.keep.backlog.extend_from_slice(data);
+            }
+            return;
+        }
         if self.web != WebState::Reading {
             return; // one request per connection; later bytes are ignored, as in s_server
         }
@@ -657,14 +713,121 @@ impl<B: TlsBackend> Session<B> {
         lines.push(data, |line| match http::classify_line(mode, line) {
             Request::Ignore => true,
             r => {
-                request = Some(r);
+                request = Some((r, http::request_target(line)));
                 false
             }
         });
         self.lines = lines;
-        if let Some(r) = request {
+        if let Some((r, (method, path))) = request {
+            self.web_log = Some(WebRequest {
+                method,
+                path,
+                status: (mode != WebMode::Raw).then_some(200),
+                ..WebRequest::default()
+            });
             self.on_request(r);
         }
+    }
+
+    /// `-keep_alive`: reads a request line and its header block (noting `Connection:`), then
+    /// answers; bytes after the block wait in the backlog until the answer is done.
+    fn on_keep_alive_data(&mut self, mode: WebMode, data: &[u8]) {
+        let mut lines = core::mem::take(&mut self.lines);
+        let mut pending = self.keep.pending.take();
+        let mut persist = self.keep.persist;
+        let mut ready = false;
+        let consumed = lines.push(data, |line| {
+            let blank = matches!(line, b"\r\n" | b"\n");
+            if pending.is_none() {
+                if let Some((method, http11)) = http::request_line(line) {
+                    let request = match http::classify_line(mode, line) {
+                        Request::Ignore if method != b"GET" => Request::Reject(Vec::new()),
+                        Request::Ignore => return true,
+                        r => r,
+                    };
+                    let (m, p) = http::request_target(line);
+                    persist = http11;
+                    pending = Some((request, m, p));
+                }
+                return true;
+            }
+            if blank {
+                ready = true;
+                return false;
+            }
+            if let Some(value) = header_value(line, b"connection") {
+                if value.eq_ignore_ascii_case(b"close") {
+                    persist = false;
+                } else if value.eq_ignore_ascii_case(b"keep-alive") {
+                    persist = true;
+                }
+            }
+            true
+        });
+        self.lines = lines;
+        self.keep.persist = persist;
+        if !ready {
+            self.keep.pending = pending;
+            return;
+        }
+        self.keep.backlog.extend_from_slice(&data[consumed..]);
+        if let Some((request, method, path)) = pending {
+            self.web_log = Some(WebRequest {
+                method: method.clone(),
+                path,
+                status: Some(200),
+                ..WebRequest::default()
+            });
+            match request {
+                Request::Reject(msg) if msg.is_empty() => {
+                    let msg = format!("method {method} is not supported (GET only)\r\n").into_bytes();
+                    self.refused(&msg);
+                    self.answer_error(405, &msg);
+                }
+                Request::Reject(msg) => {
+                    self.refused(&msg);
+                    self.answer_error(403, &msg);
+                }
+                r => self.on_request(r),
+            }
+        }
+    }
+
+    /// An answer is complete: close as s_server does, or (`-keep_alive`, persistent) read the
+    /// next request, starting with what already arrived.
+    fn answered(&mut self) {
+        if !(self.opts.keep_alive && self.keep.persist) || self.phase != Phase::Open {
+            self.close_locally();
+            return;
+        }
+        self.web = WebState::Reading;
+        self.keep.chunked = false;
+        let backlog = core::mem::take(&mut self.keep.backlog);
+        if let (AppMode::Web(mode), false) = (self.opts.mode, backlog.is_empty()) {
+            self.on_web_data(mode, &backlog);
+        }
+    }
+
+    /// Answers with a text message: s_server's `200 ok` (then closes), or with `-keep_alive`
+    /// the real `status`.
+    fn answer_error(&mut self, status: u16, message: &[u8]) {
+        if !self.opts.keep_alive {
+            return self.answer_and_close(message);
+        }
+        self.web = WebState::Done;
+        if let Some(log) = self.web_log.as_mut() {
+            log.status = Some(status);
+        }
+        let mut body = http::response_head(
+            status,
+            "text/plain; charset=utf-8",
+            Some(message.len() as u64),
+            !self.keep.persist,
+        );
+        body.extend_from_slice(message);
+        self.write_plain(&body);
+        self.log_request(false);
+        self.answered();
     }
 
     fn on_request(&mut self, request: Request) {
@@ -688,7 +851,10 @@ impl<B: TlsBackend> Session<B> {
                 self.web = WebState::AwaitingFile(path.clone());
                 self.events.push_back(Event::FileRequest(FileRequest { path }));
             }
-            Request::Reject(msg) => self.answer_and_close(&msg),
+            Request::Reject(msg) => {
+                self.refused(&msg);
+                self.answer_and_close(&msg)
+            }
             Request::Ignore => {}
         }
     }
@@ -701,8 +867,21 @@ impl<B: TlsBackend> Session<B> {
             &self.tls.cache_stats(),
         );
         self.web = WebState::Done;
-        self.write_plain(&page);
-        self.close_locally();
+        if self.opts.keep_alive {
+            let body = page.strip_prefix(http::HTML_HEADER).unwrap_or(&page);
+            let mut answer = http::response_head(
+                200,
+                "text/html; charset=utf-8",
+                Some(body.len() as u64),
+                !self.keep.persist,
+            );
+            answer.extend_from_slice(body);
+            self.write_plain(&answer);
+        } else {
+            self.write_plain(&page);
+        }
+        self.log_request(false);
+        self.answered();
     }
 
     fn answer_and_close(&mut self, message: &[u8]) {
@@ -711,12 +890,33 @@ impl<B: TlsBackend> Session<B> {
         body.extend_from_slice(http::TEXT_HEADER);
         body.extend_from_slice(message);
         self.write_plain(&body);
+        self.log_request(false);
         self.close_locally();
+    }
+
+    /// Notes why the current web request is not served (the first line of the message).
+    fn refused(&mut self, message: &[u8]) {
+        if let Some(log) = self.web_log.as_mut() {
+            let line = message.split(|&b| b == b'\n').next().unwrap_or_default();
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            log.refusal = Some(String::from_utf8_lossy(line).into_owned());
+        }
+    }
+
+    /// Reports the current web request, if any (its answer is complete unless `incomplete`).
+    fn log_request(&mut self, incomplete: bool) {
+        if let Some(mut log) = self.web_log.take() {
+            log.incomplete = incomplete;
+            self.events.push_back(Event::WebRequest(log));
+        }
     }
 
     fn write_plain(&mut self, data: &[u8]) {
         if self.phase != Phase::Open {
             return;
+        }
+        if let Some(log) = self.web_log.as_mut() {
+            log.bytes += data.len() as u64;
         }
         let r = self.tls.write(data);
         self.pump();
@@ -739,11 +939,21 @@ impl<B: TlsBackend> Session<B> {
     }
 
     fn finish(&mut self, reason: CloseReason) {
+        self.log_request(true);
         if self.phase != Phase::Closed {
             self.phase = Phase::Closed;
             self.events.push_back(Event::Closed(reason));
         }
     }
+}
+
+/// The value of header `name` (lower case) in `line`, trimmed.
+fn header_value<'a>(line: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
+    let colon = line.iter().position(|&b| b == b':')?;
+    if !line[..colon].eq_ignore_ascii_case(name) {
+        return None;
+    }
+    Some(line[colon + 1..].trim_ascii())
 }
 
 /// `-rev`'s answer to one line: the line without its line end, reversed, plus `\n`; `None` for

@@ -85,7 +85,6 @@ pub trait TlsBackend {
     /// Session-cache counters of the shared server context.
     fn cache_stats(&self) -> CacheStats;
 
-    // --- psk ---
     /// Advances the handshake while reading TLS 1.3 early data (`SSL_read_early_data`), appending
     /// it to `buf`. Called instead of [`TlsBackend::handshake`] until it reports
     /// [`EarlyRead::Finished`]; then the handshake goes on as usual. Backends without 0-RTT

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 fn alpn_selected_with_curl_http11() {
     require!("openssl", "curl");
     let dir = TestDir::new();
-    let srv = server!(&dir).args(["-www", "-alpn", "h2,http/1.1"]).start();
+    let srv = server!(&dir).args(["-www", "-alpn", "spdy/1,http/1.1"]).start();
     let url = srv.url("/");
     let f = curl(&["-k", "--http1.1", "-v", &url]);
     assert!(f.success(), "{}\nserver:\n{}", f.dump(), srv.dump());

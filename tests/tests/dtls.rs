@@ -34,6 +34,9 @@ fn console_mode_data_both_ways() {
 #[test]
 fn listen_and_two_clients_at_once() {
     require!("openssl");
+    if is_openssl() {
+        return; // s_server serves one DTLS association at a time (sserve deviation, docs/compat.md)
+    }
     let dir = TestDir::new();
     let mut srv = server!(&dir).args(["-dtls", "-listen"]).start();
     let mut a = dtls_client(&srv, &[]);

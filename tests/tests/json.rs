@@ -23,6 +23,17 @@ fn wait_for_event(proc: &Proc, event: &str) -> Vec<Value> {
     objects(proc)
 }
 
+/// `2026-12-06T15:38:52.397Z`.
+fn is_rfc3339_millis(t: &str) -> bool {
+    let b = t.as_bytes();
+    b.len() == 24
+        && b[4] == b'-'
+        && b[10] == b'T'
+        && b[19] == b'.'
+        && b[23] == b'Z'
+        && t.chars().filter(char::is_ascii_digit).count() == 17
+}
+
 fn port_of(listening: &Value) -> u16 {
     listening["address"]
         .as_str()
@@ -52,16 +63,45 @@ fn www_connection_as_json_events() {
         .wait_exit(Duration::from_secs(10))
         .expect("server exits after -naccept 1");
     assert!(status.success());
-    let all = objects(&proc);
+    let mut all = objects(&proc);
     for o in &all {
-        assert_eq!(o["schema_version"], 1, "{o}");
+        assert_eq!(o["schema_version"], 2, "{o}");
+        assert!(o["time"].as_str().is_some_and(is_rfc3339_millis), "{o}");
     }
     let kinds: Vec<&str> = all.iter().filter_map(|o| o["event"].as_str()).collect();
     assert_eq!(
         kinds,
-        ["listening", "accept", "handshake", "alert", "close", "exit"],
+        ["listening", "accept", "handshake", "request", "alert", "close", "exit"],
         "{all:?}"
     );
+    let request = all.remove(3);
+    assert_eq!(request["method"], "GET");
+    assert_eq!(request["path"], "/");
+    assert_eq!(request["status"], 200);
+    assert!(request["refusal"].is_null());
+    assert_eq!(request["complete"], true);
+    assert!(
+        request["bytes"]
+            .as_u64()
+            .is_some_and(|b| b as usize >= page.out().len()),
+        "{request}"
+    );
+    let close = &all[4];
+    assert_eq!(close["peer"], all[1]["peer"]);
+    assert!(
+        close["local"]
+            .as_str()
+            .is_some_and(|l| l.ends_with(&format!(":{port}"))),
+        "{close}"
+    );
+    assert!(close["bytes_in"].as_u64().is_some_and(|b| b > 200), "{close}");
+    assert!(
+        close["bytes_out"]
+            .as_u64()
+            .is_some_and(|b| b as usize > page.out().len()),
+        "{close}"
+    );
+    assert!(close["duration_ms"].as_u64().is_some(), "{close}");
     let hs = &all[2];
     assert_eq!(hs["conn"], 1);
     assert_eq!(hs["protocol"], "TLSv1.3");
@@ -234,4 +274,69 @@ fn evicted_half_open_dtls_association_is_a_close_event() {
     assert_eq!(closes[0]["reason"], "half_open_evicted");
     assert_eq!(closes[0]["conn"], 1, "the oldest is evicted");
     drop(socks);
+}
+
+/// A refused path and a missing file each give a `request` event with the refusal.
+#[test]
+fn refused_and_missing_paths_are_request_events() {
+    require!("curl");
+    if is_openssl() {
+        return;
+    }
+    let dir = TestDir::new();
+    let proc = server!(&dir).args(["-WWW", "-json", "-naccept", "2"]).spawn();
+    let port = port_of(&wait_for_event(&proc, "listening")[0]);
+    let base = format!("https://127.0.0.1:{port}");
+    curl(&["-k", "--path-as-is", &format!("{base}/../x")]);
+    curl(&["-k", &format!("{base}/missing.txt")]);
+    assert!(proc.stdout.wait_for("\"event\":\"exit\"", TIMEOUT), "{}", proc.dump());
+    let requests: Vec<Value> = objects(&proc).into_iter().filter(|o| o["event"] == "request").collect();
+    assert_eq!(requests.len(), 2, "{requests:?}");
+    assert_eq!(requests[0]["path"], "/../x");
+    assert_eq!(requests[0]["refusal"], "'../x' contains '..' or ':'");
+    assert_eq!(requests[1]["path"], "/missing.txt");
+    assert_eq!(requests[1]["refusal"], "Error opening 'missing.txt' mode='r'");
+}
+
+/// docs/json.md's example is this run (SSERVE_UPDATE_DOCS=1 rewrites it).
+#[test]
+fn docs_example_is_a_real_run() {
+    require!("curl");
+    if is_openssl() {
+        return;
+    }
+    let dir = TestDir::new();
+    std::fs::write(dir.www().join("a.txt"), b"hello\n").unwrap();
+    let proc = server!(&dir).args(["-WWW", "-json", "-naccept", "2"]).spawn();
+    let port = port_of(&wait_for_event(&proc, "listening")[0]);
+    let base = format!("https://127.0.0.1:{port}");
+    assert_eq!(curl(&["-k", &format!("{base}/a.txt")]).out(), "hello\n");
+    curl(&["-k", "--path-as-is", &format!("{base}/../x")]);
+    assert!(proc.stdout.wait_for("\"event\":\"exit\"", TIMEOUT), "{}", proc.dump());
+    let example = proc.stdout.text();
+    let doc_path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/json.md");
+    let doc = std::fs::read_to_string(&doc_path).unwrap();
+    let (head, rest) = doc.split_once("<!-- example start -->\n").expect("start marker");
+    let (block, tail) = rest.split_once("<!-- example end -->").expect("end marker");
+    if std::env::var_os("SSERVE_UPDATE_DOCS").is_some() {
+        let new = format!("{head}<!-- example start -->\n```json\n{example}```\n<!-- example end -->{tail}");
+        std::fs::write(&doc_path, new).unwrap();
+        return;
+    }
+    // The documented run has the same events with the same fields as this one.
+    let shape = |text: &str| -> Vec<(String, Vec<String>)> {
+        text.lines()
+            .filter(|l| l.starts_with('{'))
+            .map(|l| {
+                let v: Value = serde_json::from_str(l).unwrap();
+                let keys = v.as_object().unwrap().keys().cloned().collect();
+                (v["event"].as_str().unwrap_or_default().to_string(), keys)
+            })
+            .collect()
+    };
+    assert_eq!(
+        shape(block),
+        shape(&example),
+        "docs/json.md's example is stale: run SSERVE_UPDATE_DOCS=1 cargo test -p sserve-tests --test json"
+    );
 }

@@ -132,7 +132,7 @@ pub(crate) fn verify(policy: VerifyPolicy, preverify_ok: bool, ctx: &mut X509Sto
     let ssl = openssl::x509::X509StoreContext::ssl_idx()
         .ok()
         .and_then(|idx| ctx.ex_data(idx));
-    // --- verify --- names printed with -nameopt, and s_server's extra lines per error.
+    // names printed with -nameopt, and s_server's extra lines per error.
     let (subject, detail) = super::verify::verify_step_text(ssl, ctx);
     // X509_V_FLAG_NOTIFY_POLICY (-policy_print) calls back with ok=2 and no current certificate.
     let notify = preverify_ok && ctx.current_cert().is_none();

@@ -34,6 +34,23 @@ pub enum CertFormat {
     Der,
 }
 
+/// How a client can pin a certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertificatePins {
+    /// SHA-256 of the certificate, colon-separated upper-case hex.
+    pub sha256: String,
+    /// SHA-256 of the SubjectPublicKeyInfo in base64 (Chromium's
+    /// `--ignore-certificate-errors-spki-list`, HPKP's `pin-sha256`).
+    pub spki_sha256_base64: String,
+}
+
+/// Seconds since the Unix epoch (0 if the clock is before it).
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
 /// s_server's session id context: the C `int` 1 in host byte order (`01000000` on x86).
 const SESSION_ID_CONTEXT: [u8; 4] = 1i32.to_ne_bytes();
 /// s_server's session cache size (`SSL_CTX_sess_set_cache_size(ctx, 128)`).
@@ -213,9 +230,15 @@ impl ServerConfigBuilder {
     }
 
     /// Generates an ephemeral self-signed P-256 certificate (CN and SAN `localhost`, SAN
-    /// `127.0.0.1`, `::1`; valid for 30 days) and uses it. Returns its SHA-256 fingerprint as
-    /// colon-separated upper-case hex, like `openssl x509 -fingerprint -sha256`.
+    /// `127.0.0.1`, `::1`; valid from an hour ago for 30 days) and uses it. Returns its SHA-256
+    /// fingerprint as colon-separated upper-case hex, like `openssl x509 -fingerprint -sha256`.
     pub fn ephemeral_certificate(&mut self) -> Result<String, TlsError> {
+        self.ephemeral_certificate_pins().map(|p| p.sha256)
+    }
+
+    /// Like [`ephemeral_certificate`](Self::ephemeral_certificate), returning both ways a
+    /// client can pin the certificate.
+    pub fn ephemeral_certificate_pins(&mut self) -> Result<CertificatePins, TlsError> {
         let e = |ctx: &'static str| cfg_err(ctx);
         let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).map_err(e("P-256 group"))?;
         let key = PKey::from_ec_key(EcKey::generate(&group).map_err(e("key generation"))?).map_err(e("key"))?;
@@ -233,7 +256,8 @@ impl ServerConfigBuilder {
         b.set_issuer_name(&name).map_err(e("certificate"))?;
         b.set_pubkey(&key).map_err(e("certificate"))?;
         let (not_before, not_after) = (
-            Asn1Time::days_from_now(0).map_err(e("time"))?,
+            // An hour back, so that a client whose clock lags a little still accepts it.
+            Asn1Time::from_unix(unix_now() - 3600).map_err(e("time"))?,
             Asn1Time::days_from_now(30).map_err(e("time"))?,
         );
         b.set_not_before(&not_before).map_err(e("time"))?;
@@ -261,11 +285,16 @@ impl ServerConfigBuilder {
         self.has_cert = true;
         self.has_key = true;
         let digest = cert.digest(MessageDigest::sha256()).map_err(e("fingerprint"))?;
-        Ok(digest
-            .iter()
-            .map(|b| alloc::format!("{b:02X}"))
-            .collect::<Vec<_>>()
-            .join(":"))
+        let spki = key.public_key_to_der().map_err(e("public key"))?;
+        let spki_digest = openssl::hash::hash(MessageDigest::sha256(), &spki).map_err(e("fingerprint"))?;
+        Ok(CertificatePins {
+            sha256: digest
+                .iter()
+                .map(|b| alloc::format!("{b:02X}"))
+                .collect::<Vec<_>>()
+                .join(":"),
+            spki_sha256_base64: openssl::base64::encode_block(&spki_digest),
+        })
     }
 
     /// Trusted CA certificates for client verification (`-CAfile`, or every file of `-CApath`),

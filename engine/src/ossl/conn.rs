@@ -370,7 +370,6 @@ impl<T: Transport> TlsBackend for SslConn<T> {
         info::cache_stats(self.stream.ssl().ssl_context())
     }
 
-    // --- psk ---
     fn read_early_data(&mut self, buf: &mut BytesMut) -> Result<crate::tls::EarlyRead, TlsError> {
         super::psk::read_early_data(&mut self.stream, buf)
     }

@@ -1,4 +1,4 @@
-//! DTLS over OpenSSL (reference: /work/shared/reference/dtls.md): [`OpensslDtls`], one `SSL`
+//! DTLS over OpenSSL: [`OpensslDtls`], one `SSL`
 //! per association, and [`DtlsAcceptor`], the stateless cookie front door (`DTLSv1_listen`).
 //!
 //! Datagram boundaries: the `openssl` crate's `SslStream` puts a custom BIO over any

@@ -86,13 +86,11 @@ extern "C" {
         ctx: *mut SSL_CTX,
         cb: Option<extern "C" fn(*mut SSL, c_int) -> c_int>,
     );
-    // --- transport ---
     // SSL_CTX_config(3)
     pub(crate) fn SSL_CTX_config(ctx: *mut SSL_CTX, name: *const c_char) -> c_int;
     // EVP_set_default_properties(3) (3.0)
     #[cfg(ossl300)]
     pub(crate) fn EVP_set_default_properties(libctx: *mut c_void, propq: *const c_char) -> c_int;
-    // --- verify ---
     // X509_NAME_print_ex(3)
     pub(crate) fn X509_NAME_print_ex(
         out: *mut BIO,
@@ -124,7 +122,6 @@ extern "C" {
     pub(crate) fn X509_policy_tree_get0_policies(tree: *const c_void) -> *mut c_void;
     pub(crate) fn X509_policy_tree_get0_user_policies(tree: *const c_void) -> *mut c_void;
     pub(crate) fn X509_POLICY_NODE_print(out: *mut BIO, node: *const c_void, indent: c_int);
-    // --- certs ---
     // SSL_CTX_use_serverinfo(3)
     pub(crate) fn SSL_CTX_use_serverinfo_ex(
         ctx: *mut SSL_CTX,
@@ -147,7 +144,6 @@ extern "C" {
     ) -> c_int;
     // SSL_CTX_add_extra_chain_cert(3) (SSL_certs_clear is declared in ssl.h)
     pub(crate) fn SSL_certs_clear(s: *mut SSL);
-    // --- ocsp ---
     // SSL_CTX_set_generate_session_id(3)
     pub(crate) fn SSL_CTX_set_generate_session_id(
         ctx: *mut SSL_CTX,
@@ -262,7 +258,6 @@ pub(crate) use openssl_sys::SSL_CTX_ctrl;
 /// Signature of `SSL_ctrl` (re-exported so call sites read the same).
 pub(crate) use openssl_sys::SSL_ctrl;
 
-// --- verify ---
 /// `SSL_CTX_get_extra_chain_certs` (SSL_CTX_add_extra_chain_cert(3)).
 pub(crate) const SSL_CTRL_GET_EXTRA_CHAIN_CERTS: c_int = 82;
 /// `SSL_CTX_clear_extra_chain_certs` (SSL_CTX_add_extra_chain_cert(3)).
@@ -306,9 +301,7 @@ mod tests {
             super::BIO_ADDR_free as *const () as usize,
             super::DTLS_set_timer_cb as *const () as usize,
             super::DTLS_get_data_mtu as *const () as usize,
-            // --- transport ---
             super::SSL_CTX_config as *const () as usize,
-            // --- verify ---
             super::X509_NAME_print_ex as *const () as usize,
             super::X509_NAME_oneline as *const () as usize,
             super::X509_STORE_add_crl as *const () as usize,
@@ -338,7 +331,6 @@ mod tests {
     }
 }
 
-// --- output ---
 // Diagnostic callbacks (`-msg`, `-trace`, `-state`, `-tlsextdebug`, `-security_debug`, `-debug`).
 
 /// `SSL_CTX_set_msg_callback`'s callback type (SSL_CTX_set_msg_callback(3)).
@@ -503,7 +495,6 @@ mod output_link_tests {
     }
 }
 
-// --- psk ---
 extern "C" {
     // SSL_CTX_set_psk_find_session_callback(3)
     pub(crate) fn SSL_CTX_set_psk_find_session_callback(

@@ -54,7 +54,7 @@ pub(crate) fn handshake_info(ssl: &SslRef, detailed: bool) -> HandshakeInfo {
             let v = ssl.verify_result();
             (i64::from(v.as_raw()), v.error_string().to_string())
         },
-        next_protocol: super::certs::next_protocol(ssl), // --- certs ---
+        next_protocol: super::certs::next_protocol(ssl),
         ..HandshakeInfo::default()
     };
     if detailed {

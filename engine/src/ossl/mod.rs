@@ -45,7 +45,7 @@ pub use output::SecuritySink;
 pub use psk::DEFAULT_PSK_IDENTITY;
 pub mod version;
 
-pub use config::{CertFormat, DtlsVersion, ServerConfig, ServerConfigBuilder, TlsVersion};
+pub use config::{CertFormat, CertificatePins, DtlsVersion, ServerConfig, ServerConfigBuilder, TlsVersion};
 pub use conn::OpensslTls;
 pub use dtls::{DtlsAcceptor, DtlsListener, DtlsSettings, OpensslDtls};
 pub use memory::release_free_memory;
@@ -53,3 +53,9 @@ pub use ocsp::{OcspStaple, StapleInfo};
 
 /// A [`Session`](crate::Session) over OpenSSL.
 pub type TlsSession = crate::Session<OpensslTls>;
+
+/// The OpenSSL library in use, as `OpenSSL_version(OPENSSL_VERSION)` names it (for example
+/// `OpenSSL 3.0.13 30 Jan 2024`).
+pub fn openssl_version() -> &'static str {
+    openssl::version::version()
+}

@@ -476,6 +476,7 @@ pub fn kind(e: &Event) -> &'static str {
         Event::Verify(_) => "Verify",
         Event::FileRequest(_) => "FileRequest",
         Event::FileServed(_) => "FileServed",
+        Event::WebRequest(_) => "WebRequest",
         Event::CommandDone { .. } => "CommandDone",
         Event::Renegotiating(_) => "Renegotiating",
         Event::Stats(_) => "Stats",

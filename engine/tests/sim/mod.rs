@@ -1564,10 +1564,10 @@ impl Outcome {
         )?;
         let want_kinds: Vec<&str> = match (s.app, &s.file) {
             (App::Files, Some((_, FileReply::Serve { .. }))) => {
-                vec!["HandshakeComplete", "FileRequest", "FileServed", "Closed"]
+                vec!["HandshakeComplete", "FileRequest", "FileServed", "WebRequest", "Closed"]
             }
-            (App::Files, _) => vec!["HandshakeComplete", "FileRequest", "Closed"],
-            (App::Status, _) => vec!["HandshakeComplete", "Closed"],
+            (App::Files, _) => vec!["HandshakeComplete", "FileRequest", "WebRequest", "Closed"],
+            (App::Status, _) => vec!["HandshakeComplete", "WebRequest", "Closed"],
             (App::Rev, _) if !s.client.contains(&ClientStep::CloseNotify) => {
                 vec!["HandshakeComplete", "RevClose", "Closed"]
             }
