@@ -385,11 +385,13 @@ impl Proc {
 
     /// Kills the process (if still running) and reaps it.
     pub fn kill(&mut self) {
-        self.stdin = None;
+        // SIGKILL first: closing stdin first would let a client see console EOF and close
+        // cleanly (s_client sends close_notify) before the kill lands.
         if self.try_status().is_none() {
             let _ = self.child.kill();
             self.status = self.child.wait().ok();
         }
+        self.stdin = None;
     }
 
     /// Waits until stdout contains `pat`; panics with the process output on timeout.

@@ -22,7 +22,7 @@ fn help_names_the_linked_openssl() {
     let provider = f
         .out()
         .lines()
-        .find(|l| l.contains("--provider "))
+        .find(|l| l.trim_start().starts_with("-provider "))
         .unwrap_or_default()
         .to_string();
     assert!(provider.contains("[OpenSSL 3.0 and later]"), "{}", f.dump());
