@@ -449,6 +449,7 @@ impl ServerConfigBuilder {
 
     /// `-CRL`: adds the CRL to the context's store (the `-CAfile` store), as
     /// `ssl_ctx_add_crls` does. Pass it to [`ServerConfigBuilder::verify_store`] too.
+    #[doc(hidden)]
     pub fn add_crl(&mut self, crl: &X509Crl) -> Result<(), TlsError> {
         add_crl(self.ctx_mut().cert_store_mut(), crl)
     }
@@ -456,6 +457,7 @@ impl ServerConfigBuilder {
     /// `-verifyCAfile`/`-verifyCApath`/`-verifyCAstore`: a separate store used only to verify
     /// client certificates (`SSL_CTX_set1_verify_cert_store`), holding every certificate and
     /// CRL of `files` (PEM) plus the `-CRL` ones.
+    #[doc(hidden)]
     pub fn verify_store(&mut self, files: &[Vec<u8>], crls: &[X509Crl]) -> Result<(), TlsError> {
         let store = store_from(files, crls)?;
         self.ctx_mut()
