@@ -271,9 +271,10 @@ fn recv_max_early_data_limits_what_is_accepted() {
         "-early_data",
         path_str(&early),
     ]);
+    // The client believes its early data accepted until the server's alert arrives, and may
+    // exit (0) before it does: only the server's side says what happened.
     let f = run(cmd, b"", TIMEOUT);
-    // The client believes its early data accepted until the server's alert arrives.
-    assert!(!f.success(), "{}", f.dump());
+    assert!(f.out().contains("CONNECTED"), "{}", f.dump());
     srv.expect_stderr("Error reading early data");
     srv.expect_stderr("too much early data");
 }
