@@ -142,7 +142,13 @@ fn half_open_flood_is_cheap_bounded_and_released() {
     if is_openssl() || !std::path::Path::new("/proc/self/status").exists() {
         return; // sserve's own limits; RSS from /proc
     }
-    const COST_KIB: u64 = 48;
+    // What OpenSSL keeps for a DTLS handshake in progress, after sserve released the record
+    // buffers: about 43 KiB with 3.0 and 55 KiB with 3.5 (measured; benches/RESULTS.md).
+    let cost_kib: u64 = if sserve_engine::ossl::version::openssl_version_number() >= 0x3050_0000 {
+        64
+    } else {
+        48
+    };
     const MAX_HALF_OPEN: u64 = 1024;
     // One socket per peer address; a soft limit of 1024 would not do.
     let _ = rlimit::increase_nofile_limit(8192);
@@ -159,7 +165,7 @@ fn half_open_flood_is_cheap_bounded_and_released() {
     std::thread::sleep(Duration::from_millis(300));
     let after = rss_kib(pid);
     let per = (after.saturating_sub(before)) as f64 / 900.0;
-    assert!(per < COST_KIB as f64, "{per:.1} KiB per half-open association");
+    assert!(per < cost_kib as f64, "{per:.1} KiB per half-open association");
 
     // A real client completes its handshake while they are pending.
     let mut c = dtls_client(&srv, &[]);
@@ -168,7 +174,7 @@ fn half_open_flood_is_cheap_bounded_and_released() {
     let more = open_half(srv.port, 950..2450);
     std::thread::sleep(Duration::from_millis(300));
     let flooded = rss_kib(pid);
-    let bound = before + MAX_HALF_OPEN * COST_KIB + 8 * 1024;
+    let bound = before + MAX_HALF_OPEN * cost_kib + 8 * 1024;
     assert!(
         flooded < bound,
         "RSS {flooded} KiB after 2450 half-open, bound {bound} KiB"
