@@ -151,6 +151,21 @@ fn sections(rows: &[OptionRow]) -> Vec<(&str, Vec<&OptionRow>)> {
     out
 }
 
+/// The sections with the options sserve takes (refused ones left out), empty ones dropped.
+fn usable_sections(rows: &[OptionRow]) -> Vec<(&str, Vec<&OptionRow>)> {
+    sections(rows)
+        .into_iter()
+        .map(|(section, rows)| {
+            let usable: Vec<&OptionRow> = rows
+                .into_iter()
+                .filter(|r| !matches!(r.status, Status::Rejected(_)))
+                .collect();
+            (section, usable)
+        })
+        .filter(|(_, usable)| !usable.is_empty())
+        .collect()
+}
+
 /// `-help`: s_server's layout (`-name val` in a 26-column field), every option sserve takes,
 /// in s_server's sections and order, sserve's own options last.
 pub fn help_text() -> String {
@@ -166,14 +181,7 @@ pub fn help_text() -> String {
 /// [`help_text`] for a given table.
 pub fn render_help(rows: &[OptionRow]) -> String {
     let mut t = String::from("Usage: sserve [options]\n");
-    for (section, rows) in sections(rows) {
-        let usable: Vec<&&OptionRow> = rows
-            .iter()
-            .filter(|r| !matches!(r.status, Status::Rejected(_)))
-            .collect();
-        if usable.is_empty() {
-            continue;
-        }
+    for (section, usable) in usable_sections(rows) {
         let _ = write!(t, "\n{section}:\n");
         for r in usable {
             let left = match &r.value {
@@ -271,14 +279,7 @@ exit status 1. s_server options that sserve does not implement are refused the s
 with the reason.\n\
 .SH OPTIONS\n",
     );
-    for (section, rows) in sections(rows) {
-        let usable: Vec<&&OptionRow> = rows
-            .iter()
-            .filter(|r| !matches!(r.status, Status::Rejected(_)))
-            .collect();
-        if usable.is_empty() {
-            continue;
-        }
+    for (section, usable) in usable_sections(rows) {
         let _ = writeln!(t, ".SS {}", roff(section));
         for r in usable {
             let _ = match &r.value {
