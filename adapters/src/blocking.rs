@@ -101,26 +101,7 @@ impl BlockingServer {
             return;
         }
         self.console_started = true;
-        let tx = self.tx.clone();
-        // Reads with a 16 KiB buffer, larger than stdin's own, so each read() reaches the
-        // session as one chunk, which is what s_server's command detection looks at.
-        thread::spawn(move || {
-            let mut stdin = io::stdin().lock();
-            let mut buf = vec![0u8; READ_SIZE];
-            loop {
-                match stdin.read(&mut buf) {
-                    Ok(0) | Err(_) => {
-                        let _ = tx.send(Input::ConsoleEof);
-                        return;
-                    }
-                    Ok(n) => {
-                        if tx.send(Input::Console(buf[..n].to_vec())).is_err() {
-                            return;
-                        }
-                    }
-                }
-            }
-        });
+        crate::shutdown::spawn_console_reader(self.tx.clone(), Input::Console, Input::ConsoleEof);
     }
 
     /// Accepts and serves connections one at a time until `-naccept` is reached, the console
@@ -212,12 +193,13 @@ impl BlockingServer {
                     }
                     crate::observer::report(self.serve.keylog.as_ref(), observer, id, &event)
                 }
-                Step::Open(req) => {
-                    let opened = open_requested(self.serve.files.as_ref(), &req.path);
-                    let len = opened.as_ref().ok().and_then(|f| f.metadata().ok()).map(|m| m.len());
-                    conn.opened_len(opened.as_ref().map(|_| ()).map_err(Clone::clone), len);
-                    file = opened.ok();
-                }
+                Step::Open(req) => match open_requested(self.serve.files.as_ref(), &req.path) {
+                    Ok(f) => {
+                        conn.opened(Ok(()), f.metadata().ok().map(|m| m.len()));
+                        file = Some(f);
+                    }
+                    Err(e) => conn.opened(Err(e), None),
+                },
                 Step::Read => {
                     let piece = match file.as_mut() {
                         Some(f) => read_piece(f, FILE_PIECE),

@@ -135,14 +135,9 @@ impl Connection {
         }
     }
 
-    /// The answer to [`Step::Open`].
-    pub(crate) fn opened(&mut self, result: Result<(), FileError>) {
-        self.opened_len(result, None);
-    }
-
-    /// [`Connection::opened`] with the file's size (sent as `Content-Length` with
-    /// `-keep_alive`).
-    pub(crate) fn opened_len(&mut self, result: Result<(), FileError>, len: Option<u64>) {
+    /// The answer to [`Step::Open`], with the file's size when known (sent as `Content-Length`
+    /// with `-keep_alive`).
+    pub(crate) fn opened(&mut self, result: Result<(), FileError>, len: Option<u64>) {
         if let FileState::Opening(req) = std::mem::replace(&mut self.file, FileState::Idle) {
             let ok = result.is_ok();
             self.session.respond_file_len(&req, result, len);

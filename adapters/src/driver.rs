@@ -255,38 +255,22 @@ async fn drive<R: Runtime>(shared: &Shared<R>, id: ConnId, mut stream: R::Stream
                     batch.push(more);
                     after = conn.next();
                 }
-                // The next piece comes from the page cache at once if it is there; otherwise it
-                // is read on the blocking pool while these bytes are written.
-                let mut cached = None;
-                if let (Step::Read, Some(f)) = (&after, file.as_mut()) {
-                    cached = read_piece_cached(f, FILE_PIECE);
-                }
-                let read = match (&after, cached.is_none(), file.take()) {
-                    (Step::Read, true, Some(f)) => Some(shared.rt.unblock(move || {
-                        let mut f = f;
-                        let piece = read_piece(&mut f, FILE_PIECE);
-                        (f, piece)
-                    })),
-                    (.., f) => {
-                        file = f;
-                        None
-                    }
-                };
+                // A read on the blocking pool runs while these bytes are written.
+                let read = matches!(after, Step::Read).then(|| start_read(shared, &mut file));
                 let sent = send_all(shared, &mut conn, &mut stream, &batch);
                 let sent = match read {
-                    Some(read) => {
+                    Some(PieceRead::Pool(read)) => {
                         let (sent, (f, piece)) = future::zip(sent, read).await;
                         file = Some(f);
                         after = answer_read(shared, &mut conn, piece);
                         sent
                     }
-                    None => {
+                    Some(PieceRead::Ready(piece)) => {
                         let sent = sent.await;
-                        if let Some(piece) = cached {
-                            after = answer_read(shared, &mut conn, piece);
-                        }
+                        after = answer_read(shared, &mut conn, piece);
                         sent
                     }
+                    None => sent.await,
                 };
                 if let Err(end) = sent {
                     connection::report_send_end(&mut *lock(&shared.observer), &end);
@@ -310,34 +294,21 @@ async fn drive<R: Runtime>(shared: &Shared<R>, id: ConnId, mut stream: R::Stream
                 // Opening cannot block (non-blocking open, regular files only).
                 match open_requested(shared.files.as_deref(), &req.path) {
                     Ok(f) => {
-                        conn.opened_len(Ok(()), f.metadata().ok().map(|m| m.len()));
+                        conn.opened(Ok(()), f.metadata().ok().map(|m| m.len()));
                         file = Some(f);
                     }
-                    Err(e) => conn.opened(Err(e)),
+                    Err(e) => conn.opened(Err(e), None),
                 }
                 conn.next()
             }
             Step::Read => {
-                // A small file's piece comes from the page cache in microseconds, while a trip
-                // to the blocking pool costs two thread hand-offs; only a read that would wait
-                // for the disk goes there.
-                let piece = match file.as_mut().map(|f| read_piece_cached(f, FILE_PIECE)) {
-                    Some(Some(piece)) => piece,
-                    Some(None) => match file.take() {
-                        Some(mut f) => {
-                            let (f, piece) = shared
-                                .rt
-                                .unblock(move || {
-                                    let piece = read_piece(&mut f, FILE_PIECE);
-                                    (f, piece)
-                                })
-                                .await;
-                            file = Some(f);
-                            piece
-                        }
-                        None => Err(io::Error::other("no file open")),
-                    },
-                    None => Err(io::Error::other("no file open")),
+                let piece = match start_read(shared, &mut file) {
+                    PieceRead::Ready(piece) => piece,
+                    PieceRead::Pool(read) => {
+                        let (f, piece) = read.await;
+                        file = Some(f);
+                        piece
+                    }
                 };
                 answer_read(shared, &mut conn, piece)
             }
@@ -398,6 +369,35 @@ async fn drive<R: Runtime>(shared: &Shared<R>, id: ConnId, mut stream: R::Stream
         let _ = R::shutdown_write(&stream);
     } else {
         linger::<R>(shared, &stream, peer_ended).await;
+    }
+}
+
+/// The next piece of the file being served: at hand, or being read on the blocking pool (which
+/// holds the file until it is done).
+enum PieceRead<F> {
+    Ready(io::Result<Vec<u8>>),
+    Pool(F),
+}
+
+/// Starts reading the next piece. A small file's piece comes from the page cache in
+/// microseconds, while a trip to the blocking pool costs two thread hand-offs: only a read that
+/// would wait for the disk goes there.
+fn start_read<'a, R: Runtime>(
+    shared: &'a Shared<R>,
+    file: &mut Option<File>,
+) -> PieceRead<impl std::future::Future<Output = (File, io::Result<Vec<u8>>)> + Send + use<'a, R>> {
+    let Some(mut f) = file.take() else {
+        return PieceRead::Ready(Err(io::Error::other("no file open")));
+    };
+    match read_piece_cached(&mut f, FILE_PIECE) {
+        Some(piece) => {
+            *file = Some(f);
+            PieceRead::Ready(piece)
+        }
+        None => PieceRead::Pool(shared.rt.unblock(move || {
+            let piece = read_piece(&mut f, FILE_PIECE);
+            (f, piece)
+        })),
     }
 }
 

@@ -165,22 +165,21 @@ pub fn read_piece_cached(file: &mut File, size: usize) -> Option<io::Result<Vec<
         // One byte more than is left, so that reaching the end is seen as a short piece.
         let want = size.min(left.saturating_add(1));
         let mut buf = vec![0u8; want];
-        // u64::MAX: read at, and advance, the file's own offset.
-        let read = rustix::io::preadv2(
+        // At `pos`, leaving the file's offset alone: a partial read changes nothing, and the
+        // blocking read starts from the same place.
+        let n = rustix::io::preadv2(
             &*file,
             &mut [io::IoSliceMut::new(&mut buf)],
-            u64::MAX,
+            pos,
             ReadWriteFlags::NOWAIT,
-        );
-        match read {
-            Ok(n) if n == want || n == left => {
-                buf.truncate(n);
-                Some(Ok(buf))
-            }
-            // Part of it was cached: start again from the same place on the blocking pool.
-            Ok(_) => file.seek(io::SeekFrom::Start(pos)).ok().map(|_| None)?,
-            Err(_) => None,
+        )
+        .ok()?;
+        if n != want && n != left {
+            return None;
         }
+        file.seek(io::SeekFrom::Start(pos + n as u64)).ok()?;
+        buf.truncate(n);
+        Some(Ok(buf))
     }
     #[cfg(not(target_os = "linux"))]
     {

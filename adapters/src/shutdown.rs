@@ -1,5 +1,6 @@
 //! The one stop switch of every serving loop (SIGINT/SIGTERM in the CLI): the blocking loops,
-//! the async driver and the UDP servers all watch the same [`Shutdown`].
+//! the async driver and the UDP servers all watch the same [`Shutdown`]. Also the plumbing the
+//! two blocking loops (stream and UDP) share: their woken channel and their console reader.
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -71,6 +72,35 @@ impl Shutdown {
         }
         wakers.push(Box::new(wake));
     }
+}
+
+/// Starts the thread that reads the console (stdin) for a blocking loop: each read becomes
+/// `data(bytes)`, the end (or a read error) `eof`. It reads 16 KiB at a time, more than stdin's
+/// own buffer, so each `read()` reaches the session as one chunk, which is what s_server's
+/// command detection looks at. A full channel holds the thread back (and stdin with it).
+pub(crate) fn spawn_console_reader<T: Send + 'static>(
+    tx: std::sync::mpsc::SyncSender<T>,
+    data: fn(Vec<u8>) -> T,
+    eof: T,
+) {
+    std::thread::spawn(move || {
+        use std::io::Read;
+        let mut stdin = std::io::stdin().lock();
+        let mut buf = vec![0u8; 16 * 1024];
+        loop {
+            match stdin.read(&mut buf) {
+                Ok(0) | Err(_) => {
+                    let _ = tx.send(eof);
+                    return;
+                }
+                Ok(n) => {
+                    if tx.send(data(buf[..n].to_vec())).is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    });
 }
 
 /// A bounded channel for a blocking loop that `shutdown` wakes with a `wake` message (which the

@@ -11,7 +11,7 @@
 //! each `sv_body` run on its UDP socket.
 
 use std::collections::HashMap;
-use std::io::{self, Read};
+use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs, UdpSocket};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
 use std::sync::Arc;
@@ -30,8 +30,6 @@ use crate::trim::HeapTrim;
 
 /// Largest datagram read (a UDP payload is at most 64 KiB).
 const DATAGRAM_MAX: usize = 64 * 1024;
-/// Console read size.
-const CONSOLE_READ: usize = 16 * 1024;
 /// Datagrams (and console reads) the serving thread may hold unread.
 const QUEUE: usize = 64;
 
@@ -224,24 +222,7 @@ impl UdpServer {
             });
         }
         if console {
-            let tx = tx.clone();
-            thread::spawn(move || {
-                let mut stdin = io::stdin().lock();
-                let mut buf = vec![0u8; CONSOLE_READ];
-                loop {
-                    match stdin.read(&mut buf) {
-                        Ok(0) | Err(_) => {
-                            let _ = tx.send(Input::ConsoleEof);
-                            return;
-                        }
-                        Ok(n) => {
-                            if tx.send(Input::Console(buf[..n].to_vec())).is_err() {
-                                return;
-                            }
-                        }
-                    }
-                }
-            });
+            crate::shutdown::spawn_console_reader(tx.clone(), Input::Console, Input::ConsoleEof);
         }
         drop(tx);
         let mut closing = false;

@@ -255,7 +255,6 @@ impl<B: TlsBackend> Session<B> {
             || (self.send_blocked_since.is_some() && self.idle_deadline.is_some_and(|d| now >= d));
         if self.phase != Phase::Closed && stalled {
             // Nothing more can reach the peer: drop what is queued instead of a close_notify.
-            self.out.clear();
             self.fail(SessionError::SendStalled);
             self.out.clear();
             return;
