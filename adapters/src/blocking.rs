@@ -19,7 +19,7 @@ use std::time::Duration as StdDuration;
 use sserve_engine::{Event, Instant, ServerConfig, SessionOptions};
 
 use crate::connection::{self, Connection, SendEnd, Step, FILE_PIECE, LINGER, READ_SIZE, SEND_CHUNK};
-use crate::files::{open_requested, read_piece, FileRoot};
+use crate::files::{open_requested, FileRoot};
 use crate::keylog::KeyLog;
 pub use crate::observer::{ConnId, Observer, Summary};
 pub use crate::shutdown::Shutdown;
@@ -125,7 +125,7 @@ impl BlockingServer {
             let stream = match l.accept() {
                 Ok((s, peer)) => {
                     peer.report(observer, summary.connections + 1);
-                    if let Some(local) = s.local_addr() {
+                    if let Some(local) = observer.wants_local_address().then(|| s.local_addr()).flatten() {
                         observer.local_address(summary.connections + 1, local);
                     }
                     s
@@ -195,14 +195,14 @@ impl BlockingServer {
                 }
                 Step::Open(req) => match open_requested(self.serve.files.as_ref(), &req.path) {
                     Ok(f) => {
-                        conn.opened(Ok(()), f.metadata().ok().map(|m| m.len()));
+                        conn.opened(Ok(()), Some(f.size()));
                         file = Some(f);
                     }
                     Err(e) => conn.opened(Err(e), None),
                 },
                 Step::Read => {
                     let piece = match file.as_mut() {
-                        Some(f) => read_piece(f, FILE_PIECE),
+                        Some(f) => f.read_piece(FILE_PIECE),
                         None => Err(io::Error::other("no file open")),
                     };
                     match piece {

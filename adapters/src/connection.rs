@@ -245,11 +245,64 @@ pub(crate) fn is_peer_gone(e: &io::Error) -> bool {
     matches!(e.kind(), io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset)
 }
 
+/// Joins consecutive small writes (a session ticket, a response, close_notify) into one, up to
+/// [`SEND_CHUNK`], so they cost one system call; larger ones are left alone rather than copied.
+pub(crate) fn coalesce(batch: Vec<Bytes>) -> Vec<Bytes> {
+    if batch.len() < 2 {
+        return batch;
+    }
+    let mut out = Vec::with_capacity(batch.len());
+    let mut joined = bytes::BytesMut::new();
+    for data in batch {
+        if joined.len() + data.len() > SEND_CHUNK && !joined.is_empty() {
+            out.push(joined.split().freeze());
+        }
+        if data.len() >= SEND_CHUNK {
+            out.push(data);
+        } else {
+            joined.extend_from_slice(&data);
+        }
+    }
+    if !joined.is_empty() {
+        out.push(joined.freeze());
+    }
+    out
+}
+
 /// Reports how a write ended early, when that is worth a line.
 pub(crate) fn report_send_end(observer: &mut (impl Observer + ?Sized), end: &SendEnd) {
     if let SendEnd::Failed(e) = end {
         if !is_peer_gone(e) {
             observer.io_error("write", e);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sizes(batch: &[Bytes]) -> Vec<usize> {
+        batch.iter().map(Bytes::len).collect()
+    }
+
+    #[test]
+    fn small_writes_are_joined_in_order_and_large_ones_left_alone() {
+        let small = |n: usize, b: u8| Bytes::from(vec![b; n]);
+        let joined = coalesce(vec![small(255, 1), small(67, 2), small(52, 3)]);
+        assert_eq!(sizes(&joined), [374]);
+        assert_eq!(joined[0][0], 1);
+        assert_eq!(joined[0][255], 2);
+        assert_eq!(joined[0][373], 3);
+        // A piece as large as a send slice is not copied; what is around it keeps its order.
+        let big = small(SEND_CHUNK + 10, 9);
+        let out = coalesce(vec![small(10, 1), big.clone(), small(20, 2), small(30, 3)]);
+        assert_eq!(sizes(&out), [10, SEND_CHUNK + 10, 50]);
+        assert_eq!(out[1].as_ptr(), big.as_ptr());
+        // Joined writes never exceed a send slice.
+        let out = coalesce(vec![small(SEND_CHUNK - 5, 1), small(10, 2), small(10, 3)]);
+        assert_eq!(sizes(&out), [SEND_CHUNK - 5, 20]);
+        let concat: Vec<u8> = out.iter().flat_map(|b| b.iter().copied()).collect();
+        assert_eq!(concat.len(), SEND_CHUNK + 15);
     }
 }

@@ -7,9 +7,8 @@
 //! owns no read buffer.
 
 use std::cell::RefCell;
-use std::fs::File;
 use std::io;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration as StdDuration, Instant as StdInstant};
 
@@ -18,7 +17,7 @@ use futures_lite::future;
 use sserve_engine::{Event, Instant, ServerConfig, SessionOptions};
 
 use crate::connection::{self, Connection, SendEnd, Step, FILE_PIECE, LINGER, READ_SIZE, SEND_CHUNK};
-use crate::files::{open_requested, read_piece, read_piece_cached, FileRoot};
+use crate::files::{open_requested, FileRoot, ServedFile};
 use crate::keylog::KeyLog;
 use crate::observer::{ConnId, Observer, Summary};
 use crate::runtime::Runtime;
@@ -34,7 +33,7 @@ thread_local! {
 pub type SharedObserver = Arc<Mutex<dyn Observer + Send>>;
 
 /// Transport-side options of a concurrent server.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct AsyncServeOptions {
     /// `-naccept N`: accept N connections, finish them, then return.
     pub naccept: Option<u64>,
@@ -66,8 +65,27 @@ struct Tracker {
 }
 
 impl Tracker {
-    fn opened(&self) {
-        self.active.fetch_add(1, Ordering::SeqCst);
+    /// Takes one of `max` connection slots, waiting for one to come free. Accept loops on other
+    /// threads take from the same count, so it is taken atomically, after the accept: a loop
+    /// never reserves a slot it may not use while another loop's listener has connections.
+    async fn acquire(&self, max: usize) {
+        loop {
+            let mut active = self.active.load(Ordering::SeqCst);
+            while active < max {
+                match self
+                    .active
+                    .compare_exchange_weak(active, active + 1, Ordering::SeqCst, Ordering::SeqCst)
+                {
+                    Ok(_) => return,
+                    Err(now) => active = now,
+                }
+            }
+            let l = self.changed.listen();
+            if self.active.load(Ordering::SeqCst) < max {
+                continue;
+            }
+            l.await;
+        }
     }
 
     /// Called as a connection ends: true when the memory of the connections that ended should
@@ -96,8 +114,8 @@ impl Tracker {
 struct Live(Option<Arc<Tracker>>);
 
 impl Live {
+    /// Counts out the slot taken with [`Tracker::acquire`] when dropped or ended.
     fn new(tracker: &Arc<Tracker>) -> Live {
-        tracker.opened();
         Live(Some(tracker.clone()))
     }
 
@@ -147,10 +165,35 @@ fn lock<T: ?Sized>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// What the accept loops of one server share when each runs on a thread and runtime of its own
+/// (one listener per core, see `tokio::serve`): the count of live connections behind
+/// `max_connections` and the memory trim, and the numbering of connections.
+#[derive(Debug, Default)]
+pub struct Group {
+    tracker: Arc<Tracker>,
+    accepted: AtomicU64,
+}
+
 /// Accepts and serves connections concurrently until `-naccept` is reached or `shutdown` fires,
 /// then waits for the connections in flight.
 #[allow(clippy::too_many_arguments)]
 pub async fn serve<R: Runtime>(
+    rt: R,
+    listener: Listener,
+    config: Arc<ServerConfig>,
+    opts: Arc<SessionOptions>,
+    serve: AsyncServeOptions,
+    observer: SharedObserver,
+    shutdown: Arc<Shutdown>,
+) -> Summary {
+    serve_in(&Group::default(), rt, listener, config, opts, serve, observer, shutdown).await
+}
+
+/// [`serve`] as one of the accept loops of `group`: connections are numbered, counted against
+/// `max_connections` and trimmed for across the group; `-naccept` counts this loop's.
+#[allow(clippy::too_many_arguments)]
+pub async fn serve_in<R: Runtime>(
+    group: &Group,
     rt: R,
     listener: Listener,
     config: Arc<ServerConfig>,
@@ -177,13 +220,18 @@ pub async fn serve<R: Runtime>(
         shutdown: shutdown.clone(),
         epoch: StdInstant::now(),
     });
-    let tracker = Arc::new(Tracker::default());
+    let tracker = &group.tracker;
     let max = serve.max_connections.max(1);
     while serve.naccept.is_none_or(|n| summary.connections < n) {
         let accepted = future::or(
             async {
-                tracker.wait_below(max).await;
-                Some(rt.accept(&listener).await)
+                let accepted = rt.accept(&listener).await;
+                if accepted.is_ok() {
+                    // At the limit the accepted connection waits here, unserved, as it would in
+                    // the kernel's backlog; this loop accepts no other meanwhile.
+                    tracker.acquire(max).await;
+                }
+                Some(accepted)
             },
             async {
                 shutdown.wait().await;
@@ -200,15 +248,15 @@ pub async fn serve<R: Runtime>(
             }
             Some(Ok((stream, peer))) => {
                 summary.connections += 1;
-                let id = summary.connections;
+                let id = group.accepted.fetch_add(1, Ordering::Relaxed) + 1;
                 {
                     let mut observer = lock(&shared.observer);
                     peer.report(&mut *observer, id);
-                    if let Some(local) = R::local_addr(&stream) {
+                    if let Some(local) = observer.wants_local_address().then(|| R::local_addr(&stream)).flatten() {
                         observer.local_address(id, local);
                     }
                 }
-                let live = Live::new(&tracker);
+                let live = Live::new(tracker);
                 let shared = shared.clone();
                 rt.spawn(async move {
                     drive(&shared, id, stream).await;
@@ -242,44 +290,45 @@ async fn drive<R: Runtime>(shared: &Shared<R>, id: ConnId, mut stream: R::Stream
     let mut conn = Connection::new(session);
     let mut peer_ended = false;
     let mut stopping = false;
-    let mut file: Option<File> = None;
+    let mut file: Option<ServedFile> = None;
+    // Bytes the connection handed out and not yet written: held until the connection has to
+    // wait, ends or reads a file, so that what one turn produces (a session ticket, the
+    // response, close_notify) leaves in one write.
+    let mut pending: Vec<bytes::Bytes> = Vec::new();
     let mut step = conn.next();
     loop {
         step = match step {
             Step::Send(data) => {
-                // Consecutive writes go out together; a file read that follows them runs
-                // while they are written.
-                let mut batch = vec![data];
-                let mut after = conn.next();
-                while let Step::Send(more) = after {
-                    batch.push(more);
-                    after = conn.next();
-                }
-                // A read on the blocking pool runs while these bytes are written.
-                let read = matches!(after, Step::Read).then(|| start_read(shared, &mut file));
-                let sent = send_all(shared, &mut conn, &mut stream, &batch);
-                let sent = match read {
-                    Some(PieceRead::Pool(read)) => {
-                        let (sent, (f, piece)) = future::zip(sent, read).await;
-                        file = Some(f);
-                        after = answer_read(shared, &mut conn, piece);
-                        sent
+                pending.push(data);
+                if pending.iter().map(bytes::Bytes::len).sum::<usize>() < SEND_CHUNK {
+                    conn.next()
+                } else {
+                    match flush(shared, &mut conn, &mut stream, &mut pending).await {
+                        Ok(()) => conn.next(),
+                        Err(end) => failed_send(shared, &mut conn, &end, &mut peer_ended, &mut file),
                     }
-                    Some(PieceRead::Ready(piece)) => {
-                        let sent = sent.await;
-                        after = answer_read(shared, &mut conn, piece);
-                        sent
-                    }
-                    None => sent.await,
-                };
-                if let Err(end) = sent {
-                    connection::report_send_end(&mut *lock(&shared.observer), &end);
-                    peer_ended |= !matches!(end, SendEnd::Stopping);
-                    conn.send_failed(shared.now(), &end);
-                    file = None;
-                    after = conn.next();
                 }
-                after
+            }
+            Step::Read => match start_read(shared, &mut file) {
+                // From the page cache: the piece joins what is pending.
+                PieceRead::Ready(piece) => answer_read(shared, &mut conn, piece),
+                // On the blocking pool: what is pending is written meanwhile.
+                PieceRead::Pool(read) => {
+                    let sent = flush(shared, &mut conn, &mut stream, &mut pending);
+                    let (sent, (f, piece)) = future::zip(sent, read).await;
+                    file = Some(f);
+                    let after = answer_read(shared, &mut conn, piece);
+                    match sent {
+                        Ok(()) => after,
+                        Err(end) => failed_send(shared, &mut conn, &end, &mut peer_ended, &mut file),
+                    }
+                }
+            },
+            Step::Report(Event::Closed(_)) | Step::Wait | Step::Done if !pending.is_empty() => {
+                match flush(shared, &mut conn, &mut stream, &mut pending).await {
+                    Ok(()) => step,
+                    Err(end) => failed_send(shared, &mut conn, &end, &mut peer_ended, &mut file),
+                }
             }
             Step::Report(event) => {
                 let mut observer = lock(&shared.observer);
@@ -294,23 +343,12 @@ async fn drive<R: Runtime>(shared: &Shared<R>, id: ConnId, mut stream: R::Stream
                 // Opening cannot block (non-blocking open, regular files only).
                 match open_requested(shared.files.as_deref(), &req.path) {
                     Ok(f) => {
-                        conn.opened(Ok(()), f.metadata().ok().map(|m| m.len()));
+                        conn.opened(Ok(()), Some(f.size()));
                         file = Some(f);
                     }
                     Err(e) => conn.opened(Err(e), None),
                 }
                 conn.next()
-            }
-            Step::Read => {
-                let piece = match start_read(shared, &mut file) {
-                    PieceRead::Ready(piece) => piece,
-                    PieceRead::Pool(read) => {
-                        let (f, piece) = read.await;
-                        file = Some(f);
-                        piece
-                    }
-                };
-                answer_read(shared, &mut conn, piece)
             }
             Step::Done => break,
             Step::Wait => {
@@ -384,18 +422,18 @@ enum PieceRead<F> {
 /// would wait for the disk goes there.
 fn start_read<'a, R: Runtime>(
     shared: &'a Shared<R>,
-    file: &mut Option<File>,
-) -> PieceRead<impl std::future::Future<Output = (File, io::Result<Vec<u8>>)> + Send + use<'a, R>> {
+    file: &mut Option<ServedFile>,
+) -> PieceRead<impl std::future::Future<Output = (ServedFile, io::Result<Vec<u8>>)> + Send + use<'a, R>> {
     let Some(mut f) = file.take() else {
         return PieceRead::Ready(Err(io::Error::other("no file open")));
     };
-    match read_piece_cached(&mut f, FILE_PIECE) {
+    match f.read_piece_cached(FILE_PIECE) {
         Some(piece) => {
             *file = Some(f);
             PieceRead::Ready(piece)
         }
         None => PieceRead::Pool(shared.rt.unblock(move || {
-            let piece = read_piece(&mut f, FILE_PIECE);
+            let piece = f.read_piece(FILE_PIECE);
             (f, piece)
         })),
     }
@@ -411,6 +449,32 @@ fn answer_read<R: Runtime>(shared: &Shared<R>, conn: &mut Connection, piece: io:
         }
     }
     conn.next()
+}
+
+/// Tells the connection that writing ended early (reporting why) and returns its next step.
+fn failed_send<R: Runtime>(
+    shared: &Shared<R>,
+    conn: &mut Connection,
+    end: &SendEnd,
+    peer_ended: &mut bool,
+    file: &mut Option<ServedFile>,
+) -> Step {
+    connection::report_send_end(&mut *lock(&shared.observer), end);
+    *peer_ended |= !matches!(end, SendEnd::Stopping);
+    conn.send_failed(shared.now(), end);
+    *file = None;
+    conn.next()
+}
+
+/// Writes the pending bytes (see [`send_all`]), small ones joined into one write.
+async fn flush<R: Runtime>(
+    shared: &Shared<R>,
+    conn: &mut Connection,
+    stream: &mut R::Stream,
+    pending: &mut Vec<bytes::Bytes>,
+) -> Result<(), SendEnd> {
+    let batch = connection::coalesce(std::mem::take(pending));
+    send_all(shared, conn, stream, &batch).await
 }
 
 /// Resolves at `deadline`, or never.

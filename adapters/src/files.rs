@@ -11,7 +11,7 @@
 //!   socket is refused at once, as a missing file, instead of blocking a serving thread.
 
 use std::fs::File;
-use std::io::{self, Read, Seek};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use sserve_engine::FileError;
@@ -47,7 +47,7 @@ impl FileRoot {
 
     /// Opens `path` (relative, checked by the engine) for reading: a regular file, or
     /// [`FileError::IsDirectory`]; anything else, and anything outside the root, is "not found".
-    pub fn open(&self, path: &str) -> Result<File, FileError> {
+    pub fn open(&self, path: &str) -> Result<ServedFile, FileError> {
         if path.is_empty() {
             // s_server: `GET / ` asks fopen("") which fails with ENOENT.
             return Err(not_found());
@@ -112,12 +112,16 @@ impl FileRoot {
 
 /// `file` if it is a regular file; a directory or anything else (FIFO, device, socket) is
 /// refused before a read could block on it.
-fn regular(file: File) -> Result<File, FileError> {
+fn regular(file: File) -> Result<ServedFile, FileError> {
     let meta = file.metadata().map_err(|e| FileError::Open(os_text(&e)))?;
     if meta.is_dir() {
         Err(FileError::IsDirectory)
     } else if meta.is_file() {
-        Ok(file)
+        Ok(ServedFile {
+            file,
+            len: meta.len(),
+            pos: 0,
+        })
     } else {
         Err(not_found())
     }
@@ -128,63 +132,94 @@ fn not_found() -> FileError {
 }
 
 /// Opens a requested file under `root`, or refuses when file serving is off.
-pub fn open_requested(root: Option<&FileRoot>, path: &str) -> Result<File, FileError> {
+pub fn open_requested(root: Option<&FileRoot>, path: &str) -> Result<ServedFile, FileError> {
     match root {
         Some(root) => root.open(path),
         None => Err(FileError::Open("file serving is off".into())),
     }
 }
 
-/// Reads the next piece of a file being served: `size` bytes, fewer only at the end of the file
-/// (empty there). The buffer is not zero-filled first, and a small file gets a small buffer.
-pub fn read_piece(file: &mut File, size: usize) -> io::Result<Vec<u8>> {
-    // Most files a test server serves are far smaller than a piece: size the buffer by what is
-    // left (one more byte, so a file that grew still reads as "not at the end").
-    let left = file
-        .metadata()
-        .ok()
-        .filter(|m| m.is_file())
-        .and_then(|m| Some(m.len().checked_sub(file.stream_position().ok()?)? + 1))
-        .map_or(size, |l| usize::try_from(l).unwrap_or(size).min(size));
-    let mut buf = Vec::with_capacity(left);
-    file.take(size as u64).read_to_end(&mut buf)?;
-    Ok(buf)
+/// A file being served, read front to back in pieces at an offset of its own: its length comes
+/// from the one `fstat` made when it was opened, so a piece costs one read and no `lseek`.
+#[derive(Debug)]
+pub struct ServedFile {
+    file: File,
+    /// The length when opened.
+    len: u64,
+    /// How much has been read.
+    pos: u64,
 }
 
-/// The next piece, as [`read_piece`] reads it, but only if the page cache holds all of it
-/// (`preadv2(RWF_NOWAIT)`): it never waits for the disk, so an event loop may call it. `None`
-/// when it would have to wait, or cannot tell (not Linux, an old kernel): then read the piece
-/// with [`read_piece`] on a blocking pool.
-pub fn read_piece_cached(file: &mut File, size: usize) -> Option<io::Result<Vec<u8>>> {
-    #[cfg(target_os = "linux")]
-    {
-        use rustix::io::ReadWriteFlags;
-        let meta = file.metadata().ok().filter(|m| m.is_file())?;
-        let pos = file.stream_position().ok()?;
-        let left = usize::try_from(meta.len().saturating_sub(pos)).ok()?;
-        // One byte more than is left, so that reaching the end is seen as a short piece.
-        let want = size.min(left.saturating_add(1));
-        let mut buf = vec![0u8; want];
-        // At `pos`, leaving the file's offset alone: a partial read changes nothing, and the
-        // blocking read starts from the same place.
-        let n = rustix::io::preadv2(
-            &*file,
-            &mut [io::IoSliceMut::new(&mut buf)],
-            pos,
-            ReadWriteFlags::NOWAIT,
-        )
-        .ok()?;
-        if n != want && n != left {
-            return None;
-        }
-        file.seek(io::SeekFrom::Start(pos + n as u64)).ok()?;
-        buf.truncate(n);
-        Some(Ok(buf))
+impl ServedFile {
+    /// The length the file had when it was opened.
+    pub fn size(&self) -> u64 {
+        self.len
     }
-    #[cfg(not(target_os = "linux"))]
-    {
-        let _ = (file, size);
-        None
+
+    /// How many bytes a piece of `size` should ask for: one more than is left (so that reaching
+    /// the end is seen as a short piece, and a file that grew still reads as "not at the end"),
+    /// at most `size`. Most files a test server serves are far smaller than a piece, so the
+    /// buffer is sized by this rather than by `size`.
+    fn want(&self, size: usize) -> usize {
+        usize::try_from(self.len.saturating_sub(self.pos).saturating_add(1)).map_or(size, |l| l.min(size))
+    }
+
+    /// Reads the next piece: `size` bytes, fewer only at the end of the file (empty there). The
+    /// buffer is not zero-filled first. May wait for the disk: call it off the event loop.
+    pub fn read_piece(&mut self, size: usize) -> io::Result<Vec<u8>> {
+        let mut buf = Vec::with_capacity(self.want(size).max(1));
+        while buf.len() < size {
+            if buf.len() == buf.capacity() {
+                // The file grew since it was opened: read on, up to `size`.
+                buf.reserve((size - buf.len()).min(64 * 1024));
+            }
+            let before = buf.len();
+            match rustix::io::pread(&self.file, rustix::buffer::spare_capacity(&mut buf), self.pos) {
+                Ok(0) => break,
+                Ok(_) => {
+                    // The spare capacity may exceed what `size` asks for: keep the piece exact
+                    // (what is cut off is read again next time).
+                    buf.truncate(size);
+                    self.pos += (buf.len() - before) as u64;
+                }
+                Err(rustix::io::Errno::INTR) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(buf)
+    }
+
+    /// The next piece, as [`read_piece`](Self::read_piece) reads it, but only if the page cache
+    /// holds all of it (`preadv2(RWF_NOWAIT)`): it never waits for the disk, so an event loop
+    /// may call it. `None` when it would have to wait, or cannot tell (not Linux, an old
+    /// kernel): then read the piece with `read_piece` on a blocking pool.
+    pub fn read_piece_cached(&mut self, size: usize) -> Option<io::Result<Vec<u8>>> {
+        #[cfg(target_os = "linux")]
+        {
+            use rustix::io::ReadWriteFlags;
+            let want = self.want(size);
+            let mut buf = vec![0u8; want];
+            // A partial read changes nothing: the blocking read starts from the same place.
+            let n = rustix::io::preadv2(
+                &self.file,
+                &mut [io::IoSliceMut::new(&mut buf)],
+                self.pos,
+                ReadWriteFlags::NOWAIT,
+            )
+            .ok()?;
+            let left = self.len.saturating_sub(self.pos);
+            if n != want && n as u64 != left {
+                return None;
+            }
+            self.pos += n as u64;
+            buf.truncate(n);
+            Some(Ok(buf))
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = size;
+            None
+        }
     }
 }
 
@@ -251,13 +286,14 @@ mod tests {
         std::fs::write(dir.path().join("f"), &data).unwrap();
         let r = FileRoot::new(dir.path()).unwrap();
         let mut f = r.open("f").unwrap();
+        assert_eq!(f.size(), data.len() as u64);
         let mut got = Vec::new();
         loop {
             // Just written, so in the page cache: the non-waiting read succeeds on Linux.
-            let piece = match read_piece_cached(&mut f, 128 * 1024) {
+            let piece = match f.read_piece_cached(128 * 1024) {
                 Some(p) => p.unwrap(),
                 None if cfg!(target_os = "linux") => panic!("a cached file could not be read without waiting"),
-                None => read_piece(&mut f, 128 * 1024).unwrap(),
+                None => f.read_piece(128 * 1024).unwrap(),
             };
             got.extend_from_slice(&piece);
             if piece.len() < 128 * 1024 {

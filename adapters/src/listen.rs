@@ -78,9 +78,32 @@ pub fn bind(spec: &ListenSpec) -> io::Result<TcpListener> {
     Err(last.unwrap_or_else(|| io::Error::other("no address to bind")))
 }
 
+/// Binds `n` listening sockets to the address [`bind`] picks, all with `SO_REUSEPORT`, so that
+/// the kernel spreads new connections over them (one accept loop per core). The address is
+/// first bound as [`bind`] binds it, without `SO_REUSEPORT`: a port another server holds is
+/// refused as before, and this server never joins another one's group on the same port.
+/// With `n` of 1 this is [`bind`].
+pub fn bind_shared(spec: &ListenSpec, n: usize) -> io::Result<Vec<TcpListener>> {
+    let probe = bind(spec)?;
+    if n <= 1 {
+        return Ok(vec![probe]);
+    }
+    let addr = probe.local_addr()?;
+    let v6_only = addr.is_ipv6() && socket2::SockRef::from(&probe).only_v6()?;
+    drop(probe);
+    (0..n).map(|_| bind_socket(addr, v6_only, true)).collect()
+}
+
 fn bind_one(addr: SocketAddr, v6_only: bool) -> io::Result<TcpListener> {
+    bind_socket(addr, v6_only, false)
+}
+
+fn bind_socket(addr: SocketAddr, v6_only: bool, reuse_port: bool) -> io::Result<TcpListener> {
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
     socket.set_reuse_address(true)?;
+    if reuse_port {
+        socket.set_reuse_port(true)?;
+    }
     if addr.is_ipv6() {
         socket.set_only_v6(v6_only)?;
     }
@@ -123,6 +146,41 @@ mod tests {
         assert_eq!(accept_line(0, a), "ACCEPT [::]:36551");
         assert_eq!(accept_line(4433, a), "ACCEPT");
         assert_eq!(accept_line(0, "0.0.0.0:5".parse().unwrap()), "ACCEPT 0.0.0.0:5");
+    }
+
+    #[test]
+    fn shared_listeners_take_one_port_and_refuse_a_held_one() {
+        let spec = ListenSpec {
+            host: Some("127.0.0.1".into()),
+            port: 0,
+            ipv4_only: false,
+            ipv6_only: false,
+        };
+        let group = bind_shared(&spec, 3).unwrap();
+        assert_eq!(group.len(), 3);
+        let port = group[0].local_addr().unwrap().port();
+        assert!(group.iter().all(|l| l.local_addr().unwrap().port() == port));
+        // Every listener of the group gets connections: connect until each has accepted one.
+        for l in &group {
+            l.set_nonblocking(true).unwrap();
+        }
+        let mut clients = Vec::new();
+        let mut seen = [false; 3];
+        for _ in 0..200 {
+            clients.push(std::net::TcpStream::connect(("127.0.0.1", port)).unwrap());
+            for (i, l) in group.iter().enumerate() {
+                if l.accept().is_ok() {
+                    seen[i] = true;
+                }
+            }
+            if seen.iter().all(|s| *s) {
+                break;
+            }
+        }
+        assert_eq!(seen, [true; 3], "the kernel spread no connection to some listener");
+        // A second server on the same port is refused, as with a single listener.
+        let again = ListenSpec { port, ..spec };
+        assert_eq!(bind_shared(&again, 2).unwrap_err().kind(), io::ErrorKind::AddrInUse);
     }
 
     #[test]

@@ -21,8 +21,13 @@ pub trait Observer {
     /// An I/O failure outside the engine (accept, socket write, file read, key log).
     fn io_error(&mut self, context: &str, error: &io::Error);
     /// The local address of accepted connection `conn` (TCP and DTLS), right after
-    /// [`Observer::accepted`].
+    /// [`Observer::accepted`]; only asked for when [`Observer::wants_local_address`] says so.
     fn local_address(&mut self, _conn: ConnId, _local: SocketAddr) {}
+    /// Whether to look up each connection's local address (a system call per connection) for
+    /// [`Observer::local_address`].
+    fn wants_local_address(&self) -> bool {
+        false
+    }
     /// What a stream connection moved, reported right before its `Event::Closed`.
     fn totals(&mut self, _conn: ConnId, _totals: &Totals) {}
 }

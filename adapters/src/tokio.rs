@@ -110,36 +110,63 @@ mod serving {
         }
     }
 
-    /// Serves on a new multi-thread tokio runtime (`threads` workers) until done; see
-    /// [`driver::serve`].
+    /// Serves until done (see [`driver::serve`]) with one thread per listener, each running a
+    /// current-thread tokio runtime of its own: give it several listeners bound to one address
+    /// with `SO_REUSEPORT` ([`crate::listen::bind_shared`]), one per core, and the kernel
+    /// spreads the connections over them. A connection then lives on one thread from accept to
+    /// close: no work stealing, no waking another thread for a connection, no lock shared
+    /// between cores on the way, while concurrency still scales with the cores. The loops share
+    /// the connection count behind `max_connections` ([`driver::Group`]); `-naccept` counts per
+    /// listener, so give a single listener with it.
     pub fn serve(
-        threads: usize,
-        listener: impl Into<Listener>,
+        listeners: Vec<Listener>,
         config: Arc<ServerConfig>,
         opts: Arc<SessionOptions>,
         serve: AsyncServeOptions,
         observer: SharedObserver,
         shutdown: Arc<Shutdown>,
     ) -> io::Result<Summary> {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(threads.max(1))
-            .enable_all()
-            .build()?;
-        let tokio = Tokio::new(rt.handle().clone());
-        // The accept loop runs as a task on a worker, not in `block_on` on this thread: a task it
-        // spawns then starts on the same worker (tokio's LIFO slot), instead of every accepted
-        // connection waking a worker from another thread.
-        let serving = rt.spawn(driver::serve(
-            tokio,
-            listener.into(),
-            config,
-            opts,
-            serve,
-            observer,
-            shutdown,
-        ));
-        rt.block_on(serving)
-            .map_err(|e| io::Error::other(format!("the accept loop failed: {e}")))
+        let group = Arc::new(driver::Group::default());
+        let mut runtimes = Vec::with_capacity(listeners.len());
+        for _ in &listeners {
+            runtimes.push(tokio::runtime::Builder::new_current_thread().enable_all().build()?);
+        }
+        let stop = shutdown.clone();
+        let run = {
+            let group = group.clone();
+            move |rt: tokio::runtime::Runtime, listener: Listener| {
+                let tokio = Tokio::new(rt.handle().clone());
+                rt.block_on(driver::serve_in(
+                    &group,
+                    tokio,
+                    listener,
+                    config.clone(),
+                    opts.clone(),
+                    serve.clone(),
+                    observer.clone(),
+                    shutdown.clone(),
+                ))
+            }
+        };
+        let mut pairs = runtimes.into_iter().zip(listeners);
+        let Some((rt, listener)) = pairs.next() else {
+            return Err(io::Error::other("no listener to serve"));
+        };
+        let others = pairs
+            .map(|(rt, listener)| {
+                let run = run.clone();
+                std::thread::Builder::new()
+                    .name("sserve-loop".into())
+                    .spawn(move || run(rt, listener))
+            })
+            .collect::<io::Result<Vec<_>>>()
+            .inspect_err(|_| stop.trigger())?;
+        let mut summary = run(rt, listener);
+        for thread in others {
+            let more = thread.join().map_err(|_| io::Error::other("an accept loop failed"))?;
+            summary.connections += more.connections;
+        }
+        Ok(summary)
     }
 }
 

@@ -240,6 +240,31 @@ pub mod tokio_io {
         Unix(UnixStream),
     }
 
+    /// Reads what the socket holds, through `try_io` (tokio's readiness). A read that returns
+    /// less than asked for took all there was: it clears the readiness as `WouldBlock` would
+    /// (tokio's own `poll_read` does the same), so the next wait goes straight to epoll instead
+    /// of first spending a read that can only fail with `EAGAIN`.
+    fn read_draining<S: std::os::fd::AsFd>(
+        buf: &mut [u8],
+        try_io: impl FnOnce(&mut dyn FnMut() -> io::Result<usize>) -> io::Result<usize>,
+        socket: &S,
+    ) -> io::Result<usize> {
+        let len = buf.len();
+        let mut got = 0;
+        let result = try_io(&mut || {
+            got = rustix::io::read(socket, &mut *buf)?;
+            if got > 0 && got < len {
+                Err(io::ErrorKind::WouldBlock.into())
+            } else {
+                Ok(got)
+            }
+        });
+        match result {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock && got > 0 => Ok(got),
+            r => r,
+        }
+    }
+
     impl Listener {
         pub(crate) fn from_std(l: super::Listener) -> io::Result<Self> {
             Ok(match l {
@@ -282,8 +307,8 @@ pub mod tokio_io {
             let n = io_len(buf.len());
             let buf = &mut buf[..n];
             match self {
-                Stream::Tcp(s) => s.try_read(buf),
-                Stream::Unix(s) => s.try_read(buf),
+                Stream::Tcp(s) => read_draining(buf, |f| s.try_io(tokio::io::Interest::READABLE, f), s),
+                Stream::Unix(s) => read_draining(buf, |f| s.try_io(tokio::io::Interest::READABLE, f), s),
             }
         }
 

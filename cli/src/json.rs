@@ -125,6 +125,10 @@ impl Observer for JsonOutput {
         self.start(conn, "unix".into());
     }
 
+    fn wants_local_address(&self) -> bool {
+        true
+    }
+
     fn local_address(&mut self, conn: ConnId, local: SocketAddr) {
         if let Some(r) = self.conns.get_mut(&conn) {
             r.local = Some(local.to_string());

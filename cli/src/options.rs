@@ -86,7 +86,7 @@ const VALUE_OPTIONS: &[(&str, &str, &str)] = &[
     (
         "threads",
         "n",
-        "sserve: worker threads of the tokio/smol runtime (default: number of CPUs)",
+        "sserve: threads serving -www/-WWW/-HTTP/-rev (tokio: one listener and runtime each; default: number of CPUs)",
     ),
     (
         "handshake_timeout",

@@ -11,7 +11,8 @@ use sserve_adapters::blocking::{BlockingServer, ServeOptions};
 use sserve_adapters::driver::{AsyncServeOptions, SharedObserver, Shutdown};
 use sserve_adapters::files::FileRoot;
 use sserve_adapters::keylog::KeyLog;
-use sserve_adapters::listen::bind;
+use sserve_adapters::listen::bind_shared;
+use sserve_adapters::transport::Listener;
 use sserve_adapters::udp::{bind_udp, header_overhead, UdpServer};
 use sserve_engine::dtls::ListenerLimits;
 use sserve_engine::http::WebMode;
@@ -302,15 +303,27 @@ fn session_options(args: &[String], m: &ArgMatches, s: &Settings) -> SessionOpti
 
 /// Serves TLS on TCP (or a Unix-domain socket).
 fn serve_stream(args: &[String], m: &ArgMatches, s: &Settings, built: Built) -> Result<i32, Error> {
-    let (listener, bound) = match crate::transport::listen_unix(m)? {
-        Some(unix) => unix,
+    let threads = s
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from));
+    let (mut listeners, bound) = match crate::transport::listen_unix(m)? {
+        Some((unix, bound)) => (vec![unix], bound),
         None => {
-            let listener = bind(&s.listen)
+            // tokio serves with one listener (and one thread) per core; `-naccept` counts on one.
+            let group = if s.runtime == RuntimeChoice::Tokio && s.naccept.is_none() {
+                threads
+            } else {
+                1
+            };
+            let listeners = bind_shared(&s.listen, group)
                 .map_err(|e| Error(format!("cannot listen on port {}: {}", s.listen.port, io_text(&e))))?;
-            let bound = listener
+            let bound = listeners[0]
                 .local_addr()
                 .map_err(|e| Error(format!("listening socket: {}", io_text(&e))))?;
-            (listener.into(), bound.into())
+            (
+                listeners.into_iter().map(Listener::from).collect::<Vec<_>>(),
+                bound.into(),
+            )
         }
     };
     let opts = Arc::new(SessionOptions {
@@ -341,7 +354,7 @@ fn serve_stream(args: &[String], m: &ArgMatches, s: &Settings, built: Built) -> 
             };
             let mut server = BlockingServer::new(config.clone(), opts, serve, shutdown);
             let mut guard = observer.lock().unwrap_or_else(|p| p.into_inner());
-            server.serve(listener, &mut *guard)
+            server.serve(listeners.remove(0), &mut *guard)
         }
         RuntimeChoice::Tokio | RuntimeChoice::Smol => {
             let serve = AsyncServeOptions {
@@ -350,16 +363,20 @@ fn serve_stream(args: &[String], m: &ArgMatches, s: &Settings, built: Built) -> 
                 files: files.map(Arc::new),
                 keylog: built.keylog.map(Arc::new),
             };
-            let threads = s
-                .threads
-                .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from));
-            let serve_fn = if s.runtime == RuntimeChoice::Tokio {
-                sserve_adapters::tokio::serve
+            let served = if s.runtime == RuntimeChoice::Tokio {
+                sserve_adapters::tokio::serve(listeners, config.clone(), opts, serve, observer, shutdown)
             } else {
-                sserve_adapters::smol::serve
+                sserve_adapters::smol::serve(
+                    threads,
+                    listeners.remove(0),
+                    config.clone(),
+                    opts,
+                    serve,
+                    observer,
+                    shutdown,
+                )
             };
-            serve_fn(threads, listener, config.clone(), opts, serve, observer, shutdown)
-                .map_err(|e| Error(format!("cannot start the async runtime: {e}")))?
+            served.map_err(|e| Error(format!("cannot start the async runtime: {e}")))?
         }
     };
     print_exit(s, summary.connections, &config);
