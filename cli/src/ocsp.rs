@@ -15,10 +15,13 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use clap::ArgMatches;
 use sserve_engine::ossl::ocsp_http::{choose_proxy, ExchangePoll, HttpUrl, OcspExchange};
 use sserve_engine::ossl::{CertFormat, OcspQuery, OcspQueryError, OcspStaple, StapleInfo};
 use sserve_engine::ServerConfigBuilder;
+
+use crate::error::Error;
+use crate::settings::{CertSettings, Settings};
+use crate::setup::DEFAULT_CERT;
 
 /// Bound on one responder query when `-status_timeout` is not given (s_server waits forever).
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -33,23 +36,24 @@ const MIN_GAP: Duration = Duration::from_secs(5);
 
 /// The certificate the server presents, as given on the command line (`None`: the ephemeral
 /// one).
-fn server_cert(m: &ArgMatches) -> Option<String> {
-    match m.get_one::<String>("cert") {
+fn server_cert(c: &CertSettings) -> Option<String> {
+    match &c.cert {
         Some(c) => Some(c.clone()),
-        None => Path::new("server.pem").exists().then(|| "server.pem".to_string()),
+        None => Path::new(DEFAULT_CERT).exists().then(|| DEFAULT_CERT.to_string()),
     }
 }
 
 /// Sets up the session options and OCSP stapling. `dtls`: a DTLS context (`-stateless` is
 /// TLS only, as in s_server).
-pub fn configure(b: &mut ServerConfigBuilder, m: &ArgMatches, dtls: bool) -> Result<(), String> {
-    if m.get_flag("stateless") {
+pub fn configure(b: &mut ServerConfigBuilder, s: &Settings, dtls: bool) -> Result<(), Error> {
+    let session = &s.session;
+    if session.stateless {
         if dtls {
             return Err("Can only use --stateless with TLS".into());
         }
         b.stateless().map_err(|e| e.reason)?;
     }
-    if let Some(prefix) = m.get_one::<String>("id_prefix") {
+    if let Some(prefix) = &session.id_prefix {
         if prefix.len() >= 32 {
             eprintln!("warning: id_prefix is too long, only one new session will be possible");
         }
@@ -57,15 +61,15 @@ pub fn configure(b: &mut ServerConfigBuilder, m: &ArgMatches, dtls: bool) -> Res
         eprintln!("id_prefix '{prefix}' set.");
     }
     // s_server: `-no_cache` wins over `-ext_cache`.
-    if m.get_flag("ext_cache") && !m.get_flag("no_cache") {
+    if session.ext_cache && !session.no_cache {
         b.external_session_cache();
     }
-    configure_status(b, m)
+    configure_status(b, s)
 }
 
-/// The `-status*` settings.
+/// What the refresh thread needs of the `-status*` settings.
 #[derive(Debug, Clone)]
-struct StatusSettings {
+struct Fetch {
     verbose: bool,
     timeout: Duration,
     default_url: Option<String>,
@@ -73,19 +77,14 @@ struct StatusSettings {
     no_proxy: Option<String>,
 }
 
-fn configure_status(b: &mut ServerConfigBuilder, m: &ArgMatches) -> Result<(), String> {
-    let verbose = m.get_flag("status_verbose");
-    let enabled = verbose
-        || m.get_flag("status")
-        || ["status_timeout", "status_url", "status_file"]
-            .iter()
-            .any(|o| m.get_one::<String>(o).is_some());
-    if !enabled {
+fn configure_status(b: &mut ServerConfigBuilder, s: &Settings) -> Result<(), Error> {
+    let status = &s.status;
+    if !status.enabled {
         return Ok(());
     }
     let staple = OcspStaple::new();
-    b.ocsp_stapling(staple.clone(), verbose).map_err(|e| e.reason)?;
-    if let Some(file) = m.get_one::<String>("status_file") {
+    b.ocsp_stapling(staple.clone(), status.verbose).map_err(|e| e.reason)?;
+    if let Some(file) = &status.file {
         // s_server reads the file on every handshake; sserve once, at start-up.
         let der = std::fs::read(file).map_err(|_| "cert_status: Cannot open OCSP response file".to_string())?;
         staple
@@ -93,32 +92,18 @@ fn configure_status(b: &mut ServerConfigBuilder, m: &ArgMatches) -> Result<(), S
             .map_err(|_| "cert_status: Error reading OCSP response".to_string())?;
         return Ok(());
     }
-    let timeout = match m.get_one::<String>("status_timeout") {
-        None => DEFAULT_TIMEOUT,
-        Some(v) => match v.parse::<i64>() {
-            Ok(n) if n > 0 => Duration::from_secs(n.unsigned_abs()),
-            Ok(_) => DEFAULT_TIMEOUT,
-            Err(_) => return Err(format!("-status_timeout: invalid number '{v}'")),
-        },
+    // The URL was checked with the other settings.
+    let settings = Fetch {
+        verbose: status.verbose,
+        timeout: status
+            .timeout
+            .filter(|&n| n > 0)
+            .map_or(DEFAULT_TIMEOUT, Duration::from_secs),
+        default_url: status.url.clone(),
+        proxy: status.proxy.clone(),
+        no_proxy: status.no_proxy.clone(),
     };
-    let default_url = m.get_one::<String>("status_url").cloned();
-    if let Some(u) = &default_url {
-        match HttpUrl::parse(u) {
-            Err(_) => return Err("Error parsing -status_url argument".into()),
-            Ok(url) if url.https => {
-                return Err("-status_url: https responders are not supported (use an http:// URL)".into())
-            }
-            Ok(_) => {}
-        }
-    }
-    let settings = StatusSettings {
-        verbose,
-        timeout,
-        default_url,
-        proxy: m.get_one::<String>("proxy").cloned(),
-        no_proxy: m.get_one::<String>("no_proxy").cloned(),
-    };
-    let source = QuerySource::from_args(m);
+    let source = QuerySource::new(s);
     let mut state = Refresh::default();
     let wanted = Arc::new(Wanted::default());
     let hook = wanted.clone();
@@ -144,14 +129,11 @@ struct QuerySource {
 }
 
 impl QuerySource {
-    fn from_args(m: &ArgMatches) -> Self {
-        let format = match m.get_one::<String>("certform").map(|s| s.to_ascii_uppercase()) {
-            Some(f) if f == "DER" => CertFormat::Der,
-            _ => CertFormat::Pem,
-        };
+    fn new(s: &Settings) -> Self {
+        let format = s.certs.certform.unwrap_or(CertFormat::Pem);
         let mut issuers: Vec<String> = Vec::new();
-        issuers.extend(m.get_one::<String>("CAfile").cloned());
-        if let Some(dir) = m.get_one::<String>("CApath") {
+        issuers.extend(s.verify.ca_file.clone());
+        if let Some(dir) = &s.verify.ca_path {
             if let Ok(entries) = std::fs::read_dir(dir) {
                 let mut files: Vec<String> = entries
                     .filter_map(|e| e.ok().map(|e| e.path()))
@@ -162,9 +144,9 @@ impl QuerySource {
                 issuers.extend(files);
             }
         }
-        issuers.extend(m.get_one::<String>("cert_chain").cloned());
+        issuers.extend(s.certs.cert_chain.clone());
         QuerySource {
-            cert: server_cert(m).map(|c| (c, format)),
+            cert: server_cert(&s.certs).map(|c| (c, format)),
             issuers,
         }
     }
@@ -252,7 +234,7 @@ impl Refresh {
     }
 
     /// One query; prints s_server's `cert_status:` lines.
-    fn attempt(&mut self, source: &QuerySource, s: &StatusSettings, staple: &OcspStaple) {
+    fn attempt(&mut self, source: &QuerySource, s: &Fetch, staple: &OcspStaple) {
         let now = Instant::now();
         self.last_attempt = Some(now);
         let result = fetch(source, s).and_then(|der| staple.set(der).map_err(|e| (e.reason, false)));
@@ -291,7 +273,7 @@ fn lifetimes(info: StapleInfo) -> (Duration, Duration) {
 
 /// Builds the request and asks the responder; `Err` carries the lines to print and whether the
 /// failure is one of the configuration (asking the responder again cannot help).
-fn fetch(source: &QuerySource, s: &StatusSettings) -> Result<Vec<u8>, (String, bool)> {
+fn fetch(source: &QuerySource, s: &Fetch) -> Result<Vec<u8>, (String, bool)> {
     let q = source.query(s.default_url.as_deref()).map_err(|e| match e {
         OcspQueryError::NoResponder => ("cert_status: no AIA and no default responder URL".to_string(), true),
         OcspQueryError::NoIssuer => ("cert_status: Can't retrieve issuer certificate.".to_string(), true),
@@ -310,20 +292,20 @@ fn fetch(source: &QuerySource, s: &StatusSettings) -> Result<Vec<u8>, (String, b
     };
     let proxy = choose_proxy(s.proxy.as_deref(), s.no_proxy.as_deref(), &url.host).map_err(|e| failed(e.reason))?;
     let exchange = OcspExchange::new(&url, proxy.as_ref(), &q.request).map_err(|e| failed(e.reason))?;
-    post(exchange, proxy.as_ref().unwrap_or(&url), s.timeout).map_err(failed)
+    post(exchange, proxy.as_ref().unwrap_or(&url), s.timeout).map_err(|e| failed(e.0))
 }
 
 /// Runs `exchange` over a TCP connection to `via` (the responder or the proxy); the engine
 /// formats the request and parses the response. The whole exchange is bounded by `timeout`.
-fn post(mut exchange: OcspExchange, via: &HttpUrl, timeout: Duration) -> Result<Vec<u8>, String> {
+fn post(mut exchange: OcspExchange, via: &HttpUrl, timeout: Duration) -> Result<Vec<u8>, Error> {
     let deadline = Instant::now() + timeout;
     let left = || {
         let l = deadline.saturating_duration_since(Instant::now());
-        (!l.is_zero()).then_some(l).ok_or_else(|| "timeout".to_string())
+        (!l.is_zero()).then_some(l).ok_or_else(|| Error::from("timeout"))
     };
     let addrs = (via.host.as_str(), via.port)
         .to_socket_addrs()
-        .map_err(|e| format!("cannot resolve {}: {e}", via.host))?;
+        .map_err(|e| Error(format!("cannot resolve {}: {e}", via.host)))?;
     let mut last = String::from("no address");
     let mut stream = None;
     for a in addrs {
@@ -337,18 +319,22 @@ fn post(mut exchange: OcspExchange, via: &HttpUrl, timeout: Duration) -> Result<
         }
     }
     let authority = SocketAddrText(&via.host, via.port);
-    let mut stream = stream.ok_or_else(|| format!("cannot connect to {authority}: {last}"))?;
+    let mut stream = stream.ok_or_else(|| Error(format!("cannot connect to {authority}: {last}")))?;
     let mut buf = [0u8; 8192];
     loop {
         let out = exchange.outgoing();
         if !out.is_empty() {
-            stream.set_write_timeout(Some(left()?)).map_err(|e| e.to_string())?;
-            stream.write_all(&out).map_err(|e| e.to_string())?;
+            stream
+                .set_write_timeout(Some(left()?))
+                .map_err(|e| Error(e.to_string()))?;
+            stream.write_all(&out).map_err(|e| Error(e.to_string()))?;
         }
-        if let ExchangePoll::Done(der) = exchange.poll().map_err(|e| e.reason)? {
+        if let ExchangePoll::Done(der) = exchange.poll().map_err(|e| Error(e.reason))? {
             return Ok(der);
         }
-        stream.set_read_timeout(Some(left()?)).map_err(|e| e.to_string())?;
+        stream
+            .set_read_timeout(Some(left()?))
+            .map_err(|e| Error(e.to_string()))?;
         match stream.read(&mut buf) {
             Ok(0) => exchange.feed_eof(),
             Ok(n) => exchange.feed(&buf[..n]),
@@ -356,7 +342,7 @@ fn post(mut exchange: OcspExchange, via: &HttpUrl, timeout: Duration) -> Result<
             Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
                 return Err("timeout".into())
             }
-            Err(e) => return Err(e.to_string()),
+            Err(e) => return Err(Error(e.to_string())),
         }
     }
 }
