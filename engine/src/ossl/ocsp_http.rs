@@ -275,20 +275,18 @@ impl OcspExchange {
         }
         let (inner, outer) = (PairEnd(inner), PairEnd(outer));
         let host = url.host_for_http();
-        let host_header = if url.port == 80 {
-            host.clone()
-        } else {
-            alloc::format!("{host}:{}", url.port)
+        let target = Target {
+            host_header: if url.port == 80 {
+                host.clone()
+            } else {
+                alloc::format!("{host}:{}", url.port)
+            },
+            host,
+            port: url.port,
+            path: &url.path,
+            via_proxy: proxy.is_some(),
         };
-        let ctx = new_ctx(
-            &inner,
-            &host,
-            url.port,
-            &url.path,
-            proxy.is_some(),
-            &host_header,
-            &request,
-        )?;
+        let ctx = new_ctx(&inner, &target, &request)?;
         let mut ex = OcspExchange {
             ctx,
             _inner: inner,
@@ -416,18 +414,24 @@ impl OcspExchange {
     }
 }
 
+/// Where the request goes.
+struct Target<'a> {
+    /// Host for the request line (IPv6 in brackets); 1.1.1 has no proxy and needs neither.
+    #[cfg_attr(not(ossl300), allow(dead_code))]
+    host: String,
+    #[cfg_attr(not(ossl300), allow(dead_code))]
+    port: u16,
+    path: &'a str,
+    /// The request line carries the absolute URL (through a proxy).
+    via_proxy: bool,
+    /// The `Host` header's value.
+    host_header: String,
+}
+
 /// A context that POSTs `request` to `path` on `host`:`port` (the absolute form when going
 /// through a proxy), expecting an `application/ocsp-response` of at most [`MAX_RESPONSE`].
 #[cfg(ossl300)]
-fn new_ctx(
-    io: &PairEnd,
-    host: &str,
-    port: u16,
-    path: &str,
-    via_proxy: bool,
-    host_header: &str,
-    request: &OcspRequest,
-) -> Result<ReqCtx, TlsError> {
+fn new_ctx(io: &PairEnd, t: &Target<'_>, request: &OcspRequest) -> Result<ReqCtx, TlsError> {
     let fail = |what: &str| take_queue(TlsErrorKind::Config, what);
     // SAFETY: `io` is a live BIO that outlives the context (field order of OcspExchange);
     // the context does not take ownership of it.
@@ -436,11 +440,11 @@ fn new_ctx(
         return Err(fail("OSSL_HTTP_REQ_CTX_new"));
     }
     let ctx = ReqCtx(raw);
-    let server = c_string(host, "host")?;
-    let port = c_string(&port.to_string(), "port")?;
-    let path = c_string(path, "path")?;
-    let host_header = c_string(host_header, "host")?;
-    let (server, port) = if via_proxy {
+    let server = c_string(&t.host, "host")?;
+    let port = c_string(&t.port.to_string(), "port")?;
+    let path = c_string(t.path, "path")?;
+    let host_header = c_string(&t.host_header, "host")?;
+    let (server, port) = if t.via_proxy {
         (server.as_ptr(), port.as_ptr())
     } else {
         (ptr::null(), ptr::null())
@@ -481,21 +485,13 @@ fn new_ctx(
 /// 1.1.1: `OCSP_sendreq_new` writes the request line, the headers follow, then the request
 /// (with its `Content-Type` and `Content-Length`). There is no proxy (see [`choose_proxy`]).
 #[cfg(not(ossl300))]
-fn new_ctx(
-    io: &PairEnd,
-    _host: &str,
-    _port: u16,
-    path: &str,
-    via_proxy: bool,
-    host_header: &str,
-    request: &OcspRequest,
-) -> Result<ReqCtx, TlsError> {
+fn new_ctx(io: &PairEnd, t: &Target<'_>, request: &OcspRequest) -> Result<ReqCtx, TlsError> {
     let fail = |what: &str| take_queue(TlsErrorKind::Config, what);
-    if via_proxy {
+    if t.via_proxy {
         return Err(error(TlsErrorKind::Config, "-proxy needs OpenSSL 3.0 or later"));
     }
-    let path = c_string(path, "path")?;
-    let host_header = c_string(host_header, "host")?;
+    let path = c_string(t.path, "path")?;
+    let host_header = c_string(&t.host_header, "host")?;
     // SAFETY: `io` is a live BIO that outlives the context, which does not own it; `path` is
     // NUL-terminated; a NULL request defers the body until the headers are added.
     let raw = unsafe { ffi::OCSP_sendreq_new(io.0, path.as_ptr(), ptr::null_mut(), MAX_LINE as c_int) };
@@ -548,9 +544,7 @@ fn nbio(ctx: &ReqCtx) -> Result<Option<Vec<u8>>, TlsError> {
             let body = unsafe { core::slice::from_raw_parts(data.cast::<u8>(), len) };
             let resp = OcspResponse::from_der(body)
                 .map_err(|e| super::errors::config_error("cannot parse OCSP response", &e))?;
-            resp.to_der()
-                .map(Some)
-                .map_err(|e| super::errors::config_error("OCSP response", &e))
+            response_der(&resp)
         }
         _ => Err(http_error()),
     }
@@ -565,12 +559,17 @@ fn nbio(ctx: &ReqCtx) -> Result<Option<Vec<u8>>, TlsError> {
         1 if !resp.is_null() => {
             // SAFETY: `resp` is a fresh OCSP_RESPONSE handed to us; OcspResponse frees it.
             let resp = unsafe { OcspResponse::from_ptr(resp) };
-            resp.to_der()
-                .map(Some)
-                .map_err(|e| super::errors::config_error("OCSP response", &e))
+            response_der(&resp)
         }
         _ => Err(http_error()),
     }
+}
+
+/// The response as exact DER (OpenSSL may have been handed trailing bytes).
+fn response_der(resp: &OcspResponse) -> Result<Option<Vec<u8>>, TlsError> {
+    resp.to_der()
+        .map(Some)
+        .map_err(|e| super::errors::config_error("OCSP response", &e))
 }
 
 /// The failure OpenSSL's HTTP client left on the queue, in one line.
