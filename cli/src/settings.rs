@@ -2,6 +2,8 @@
 //! parsing and before anything happens (no certificate is generated, no file read, no socket
 //! opened before a bad value is refused). The mode and the output switches come from the
 //! parsed options, never from a scan of argv, so a value such as `-context www` stays a value.
+//! This module (with `groups.rs`, one typed struct per option group) is the only reader of
+//! clap's `ArgMatches`: the modules that apply the options take the typed groups.
 
 use clap::parser::ValueSource;
 use clap::ArgMatches;
