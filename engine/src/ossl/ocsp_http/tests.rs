@@ -131,9 +131,10 @@ fn bad_responses_are_errors() {
     let mut huge = b"HTTP/1.0 200 OK\r\nContent-type: application/ocsp-response\r\n".to_vec();
     huge.extend_from_slice(format!("Content-Length: {}\r\n\r\n", MAX_RESPONSE + 1).as_bytes());
     huge.extend(std::iter::repeat_n(0x30, 2 * MAX_RESPONSE));
-    let mut cases = vec![not_found, truncated, garbage, huge, b"\0\r\n\r\n\x30\x03".to_vec()];
-    #[cfg(ossl300)]
-    cases.push(http_response("text/html", &der));
+    let cases = [not_found, truncated, garbage, huge, b"\0\r\n\r\n\x30\x03".to_vec()]
+        .into_iter()
+        // 1.1.1's client does not look at the Content-Type.
+        .chain(cfg!(ossl300).then(|| http_response("text/html", &der)));
     for resp in cases {
         for chunk in [1, 1000] {
             assert!(
