@@ -28,11 +28,12 @@ pub trait Observer {
     fn wants_local_address(&self) -> bool {
         false
     }
-    /// What a stream connection moved, reported right before its `Event::Closed`.
+    /// What a connection (a stream, or a DTLS association from the datagram that opened it)
+    /// moved, reported right before its `Event::Closed`.
     fn totals(&mut self, _conn: ConnId, _totals: &Totals) {}
 }
 
-/// Bytes a connection moved on its transport (TLS records, so ciphertext).
+/// Bytes a connection moved on its transport (TLS or DTLS records, so ciphertext).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Totals {
     /// Bytes received from the peer.

@@ -24,7 +24,7 @@ use sserve_engine::{Event, Instant};
 
 use crate::keylog::KeyLog;
 use crate::listen::ListenSpec;
-use crate::observer::{ConnId, Observer, Summary};
+use crate::observer::{ConnId, Observer, Summary, Totals};
 use crate::shutdown::Shutdown;
 use crate::trim::HeapTrim;
 
@@ -78,7 +78,11 @@ pub fn header_overhead(socket: &UdpSocket) -> usize {
 /// peer, and what the events ask for.
 struct Core {
     listener: DtlsListener,
-    ids: HashMap<SocketAddr, ConnId>,
+    /// The open associations: their id and what they moved so far.
+    ids: HashMap<SocketAddr, (ConnId, Totals)>,
+    /// The datagram just handed to the listener from a peer without an association: if it
+    /// opens one, it is that association's first.
+    unattributed_in: Option<(SocketAddr, u64)>,
     summary: Summary,
     keylog: Option<KeyLog>,
     epoch: std::time::Instant,
@@ -90,6 +94,7 @@ impl Core {
         Core {
             listener,
             ids: HashMap::new(),
+            unattributed_in: None,
             summary: Summary::default(),
             keylog,
             epoch: std::time::Instant::now(),
@@ -107,22 +112,55 @@ impl Core {
             .map(|t| self.epoch + StdDuration::from_micros(t.as_micros()))
     }
 
+    /// Hands a datagram from `peer` to the listener, counting it for its association.
+    fn handle(&mut self, now: Instant, peer: SocketAddr, data: &[u8]) {
+        match self.ids.get_mut(&peer) {
+            Some((_, t)) => t.bytes_in += data.len() as u64,
+            None => self.unattributed_in = Some((peer, data.len() as u64)),
+        }
+        self.listener.handle(now, peer, data);
+    }
+
+    /// Moves the queued datagrams to `out`, counting them for their associations; those to a
+    /// peer without one (yet) are left uncounted (`false`).
+    fn transmits(&mut self, out: &mut Vec<(SocketAddr, bytes::Bytes, bool)>) {
+        while let Some(t) = self.listener.poll_transmit() {
+            let counted = match self.ids.get_mut(&t.peer) {
+                Some((_, totals)) => {
+                    totals.bytes_out += t.data.len() as u64;
+                    true
+                }
+                None => false,
+            };
+            out.push((t.peer, t.data, counted));
+        }
+    }
+
     /// Hands events to the observer; returns the datagrams to send.
     fn drain(&mut self, observer: &mut dyn Observer) -> Vec<(SocketAddr, bytes::Bytes)> {
         let mut out = Vec::new();
-        while let Some(t) = self.listener.poll_transmit() {
-            out.push((t.peer, t.data));
-        }
+        let first_in = self.unattributed_in.take();
+        self.transmits(&mut out);
         while let Some((peer, event)) = self.listener.poll_event() {
             let id = match event {
                 Event::DatagramAccepted => {
                     self.summary.connections += 1;
                     let id = self.summary.connections;
-                    self.ids.insert(peer, id);
+                    // The accepting datagram and the flight it brought belong to the new
+                    // association (the stateless cookie exchange before it does not).
+                    let mut totals = Totals {
+                        bytes_in: first_in.filter(|(p, _)| *p == peer).map_or(0, |(_, n)| n),
+                        bytes_out: 0,
+                    };
+                    for (_, data, counted) in out.iter_mut().filter(|(p, _, c)| *p == peer && !*c) {
+                        totals.bytes_out += data.len() as u64;
+                        *counted = true;
+                    }
+                    self.ids.insert(peer, (id, totals));
                     observer.accepted(id, peer);
                     continue;
                 }
-                _ => self.ids.get(&peer).copied().unwrap_or(0),
+                _ => self.ids.get(&peer).map_or(0, |(id, _)| *id),
             };
             match &event {
                 Event::StopServer => {
@@ -130,7 +168,9 @@ impl Core {
                     self.listener.close_all();
                 }
                 Event::Closed(_) => {
-                    self.ids.remove(&peer);
+                    if let Some((id, totals)) = self.ids.remove(&peer) {
+                        observer.totals(id, &totals);
+                    }
                     // Associations released in bulk (expired half-open ones) leave their
                     // OpenSSL memory in the middle of the heap.
                     if self.trim.ended(self.listener.peer_count()) {
@@ -141,11 +181,9 @@ impl Core {
             }
             crate::observer::report(self.keylog.as_ref(), observer, id, &event);
             // Closing everything may have queued more output.
-            while let Some(t) = self.listener.poll_transmit() {
-                out.push((t.peer, t.data));
-            }
+            self.transmits(&mut out);
         }
-        out
+        out.into_iter().map(|(peer, data, _)| (peer, data)).collect()
     }
 }
 
@@ -253,7 +291,7 @@ impl UdpServer {
             let now = core.now();
             match input {
                 None => core.listener.handle_timeout(now),
-                Some(Input::Datagram(peer, data)) => core.listener.handle(now, peer, &data),
+                Some(Input::Datagram(peer, data)) => core.handle(now, peer, &data),
                 Some(Input::Console(data)) => core.listener.console_input(&data),
                 Some(Input::ConsoleEof) => core.listener.console_eof(),
                 Some(Input::Wake) => {}
@@ -281,7 +319,7 @@ mod async_udp {
     use super::{Core, DATAGRAM_MAX};
     use crate::driver::{SharedObserver, Shutdown};
     use crate::keylog::KeyLog;
-    use crate::observer::{ConnId, Observer, Summary};
+    use crate::observer::{ConnId, Observer, Summary, Totals};
 
     /// What the async loop needs from a runtime's UDP socket.
     pub(crate) trait AsyncUdp {
@@ -305,6 +343,9 @@ mod async_udp {
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .io_error(context, error);
+        }
+        fn totals(&mut self, conn: ConnId, totals: &Totals) {
+            self.0.lock().unwrap_or_else(|p| p.into_inner()).totals(conn, totals);
         }
     }
 
@@ -362,7 +403,7 @@ mod async_udp {
             .await;
             let now = core.now();
             match wake {
-                Wake::Datagram(Ok((n, peer))) => core.listener.handle(now, peer, &buf[..n]),
+                Wake::Datagram(Ok((n, peer))) => core.handle(now, peer, &buf[..n]),
                 Wake::Datagram(Err(_)) => {} // ICMP errors from vanished peers
                 Wake::Timer => {}
                 Wake::Shutdown => {}

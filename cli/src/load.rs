@@ -1,7 +1,6 @@
 //! Reading what the options name: certificate and key files (with their formats) and
 //! pass phrases, with one-line errors.
 
-use clap::ArgMatches;
 use sserve_engine::ossl::CertFormat;
 use sserve_engine::TlsError;
 
@@ -23,13 +22,13 @@ pub fn tls(context: &str) -> impl FnOnce(TlsError) -> Error + '_ {
     }
 }
 
-/// The format of certificate or key `data`: as `-<name>` says, else detected (PEM when it holds
-/// a PEM header, DER otherwise), as OpenSSL 3's loader does for s_server.
-pub fn format_arg(m: &ArgMatches, name: &str, data: &[u8]) -> Result<CertFormat, Error> {
-    match m.get_one::<String>(name).map(|s| s.to_ascii_uppercase()) {
-        None if data.windows(11).any(|w| w == b"-----BEGIN ") => Ok(CertFormat::Pem),
-        None => Ok(CertFormat::Der),
-        Some(f) => named_format(name, &f),
+/// The format of certificate or key `data`: as its `-…form` option says, else detected (PEM
+/// when it holds a PEM header, DER otherwise), as OpenSSL 3's loader does for s_server.
+pub fn format_of(given: Option<CertFormat>, data: &[u8]) -> CertFormat {
+    match given {
+        Some(f) => f,
+        None if data.windows(11).any(|w| w == b"-----BEGIN ") => CertFormat::Pem,
+        None => CertFormat::Der,
     }
 }
 

@@ -5,9 +5,9 @@
 //! the handshake blocked on the network. sserve keeps one response for every connection in an
 //! [`OcspStaple`]: fetched once before the server starts accepting, then refreshed by a
 //! background thread when its `nextUpdate` comes (at most an hour later), and fetched again at
-//! once (at most every few seconds) when a handshake found none. The fetch is a small blocking
-//! HTTP/1.0 POST over `std::net` here in the CLI; the engine only builds the request and
-//! staples the bytes.
+//! once (at most every few seconds) when a handshake found none. OpenSSL's own HTTP client (in
+//! the engine, over memory: `ossl::ocsp_http`) parses the URL, picks the proxy, writes the
+//! POST and parses the response; this module only connects, moves the bytes and keeps time.
 
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
@@ -15,9 +15,13 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use clap::ArgMatches;
+use sserve_engine::ossl::ocsp_http::{choose_proxy, ExchangePoll, HttpUrl, OcspExchange};
 use sserve_engine::ossl::{CertFormat, OcspQuery, OcspQueryError, OcspStaple, StapleInfo};
 use sserve_engine::ServerConfigBuilder;
+
+use crate::error::Error;
+use crate::settings::{CertSettings, Settings};
+use crate::setup::DEFAULT_CERT;
 
 /// Bound on one responder query when `-status_timeout` is not given (s_server waits forever).
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -29,28 +33,27 @@ const NO_NEXT_UPDATE_AGE: Duration = Duration::from_secs(300);
 const RETRY: Duration = Duration::from_secs(60);
 /// Shortest gap between two queries, however many handshakes find no response.
 const MIN_GAP: Duration = Duration::from_secs(5);
-/// Largest response accepted (OpenSSL's HTTP client default, 100 KiB).
-const MAX_RESPONSE: usize = 100 * 1024;
 
 /// The certificate the server presents, as given on the command line (`None`: the ephemeral
 /// one).
-fn server_cert(m: &ArgMatches) -> Option<String> {
-    match m.get_one::<String>("cert") {
+fn server_cert(c: &CertSettings) -> Option<String> {
+    match &c.cert {
         Some(c) => Some(c.clone()),
-        None => Path::new("server.pem").exists().then(|| "server.pem".to_string()),
+        None => Path::new(DEFAULT_CERT).exists().then(|| DEFAULT_CERT.to_string()),
     }
 }
 
 /// Sets up the session options and OCSP stapling. `dtls`: a DTLS context (`-stateless` is
 /// TLS only, as in s_server).
-pub fn configure(b: &mut ServerConfigBuilder, m: &ArgMatches, dtls: bool) -> Result<(), String> {
-    if m.get_flag("stateless") {
+pub fn configure(b: &mut ServerConfigBuilder, s: &Settings, dtls: bool) -> Result<(), Error> {
+    let session = &s.session;
+    if session.stateless {
         if dtls {
             return Err("Can only use --stateless with TLS".into());
         }
         b.stateless().map_err(|e| e.reason)?;
     }
-    if let Some(prefix) = m.get_one::<String>("id_prefix") {
+    if let Some(prefix) = &session.id_prefix {
         if prefix.len() >= 32 {
             eprintln!("warning: id_prefix is too long, only one new session will be possible");
         }
@@ -58,15 +61,15 @@ pub fn configure(b: &mut ServerConfigBuilder, m: &ArgMatches, dtls: bool) -> Res
         eprintln!("id_prefix '{prefix}' set.");
     }
     // s_server: `-no_cache` wins over `-ext_cache`.
-    if m.get_flag("ext_cache") && !m.get_flag("no_cache") {
+    if session.ext_cache && !session.no_cache {
         b.external_session_cache();
     }
-    configure_status(b, m)
+    configure_status(b, s)
 }
 
-/// The `-status*` settings.
+/// What the refresh thread needs of the `-status*` settings.
 #[derive(Debug, Clone)]
-struct StatusSettings {
+struct Fetch {
     verbose: bool,
     timeout: Duration,
     default_url: Option<String>,
@@ -74,19 +77,14 @@ struct StatusSettings {
     no_proxy: Option<String>,
 }
 
-fn configure_status(b: &mut ServerConfigBuilder, m: &ArgMatches) -> Result<(), String> {
-    let verbose = m.get_flag("status_verbose");
-    let enabled = verbose
-        || m.get_flag("status")
-        || ["status_timeout", "status_url", "status_file"]
-            .iter()
-            .any(|o| m.get_one::<String>(o).is_some());
-    if !enabled {
+fn configure_status(b: &mut ServerConfigBuilder, s: &Settings) -> Result<(), Error> {
+    let status = &s.status;
+    if !status.enabled {
         return Ok(());
     }
     let staple = OcspStaple::new();
-    b.ocsp_stapling(staple.clone(), verbose).map_err(|e| e.reason)?;
-    if let Some(file) = m.get_one::<String>("status_file") {
+    b.ocsp_stapling(staple.clone(), status.verbose).map_err(|e| e.reason)?;
+    if let Some(file) = &status.file {
         // s_server reads the file on every handshake; sserve once, at start-up.
         let der = std::fs::read(file).map_err(|_| "cert_status: Cannot open OCSP response file".to_string())?;
         staple
@@ -94,32 +92,18 @@ fn configure_status(b: &mut ServerConfigBuilder, m: &ArgMatches) -> Result<(), S
             .map_err(|_| "cert_status: Error reading OCSP response".to_string())?;
         return Ok(());
     }
-    let timeout = match m.get_one::<String>("status_timeout") {
-        None => DEFAULT_TIMEOUT,
-        Some(v) => match v.parse::<i64>() {
-            Ok(n) if n > 0 => Duration::from_secs(n.unsigned_abs()),
-            Ok(_) => DEFAULT_TIMEOUT,
-            Err(_) => return Err(format!("-status_timeout: invalid number '{v}'")),
-        },
+    // The URL was checked with the other settings.
+    let settings = Fetch {
+        verbose: status.verbose,
+        timeout: status
+            .timeout
+            .filter(|&n| n > 0)
+            .map_or(DEFAULT_TIMEOUT, Duration::from_secs),
+        default_url: status.url.clone(),
+        proxy: status.proxy.clone(),
+        no_proxy: status.no_proxy.clone(),
     };
-    let default_url = m.get_one::<String>("status_url").cloned();
-    if let Some(u) = &default_url {
-        match Url::parse(u) {
-            None => return Err("Error parsing -status_url argument".into()),
-            Some(url) if url.https => {
-                return Err("-status_url: https responders are not supported (use an http:// URL)".into())
-            }
-            Some(_) => {}
-        }
-    }
-    let settings = StatusSettings {
-        verbose,
-        timeout,
-        default_url,
-        proxy: m.get_one::<String>("proxy").cloned(),
-        no_proxy: m.get_one::<String>("no_proxy").cloned(),
-    };
-    let source = QuerySource::from_args(m);
+    let source = QuerySource::new(s);
     let mut state = Refresh::default();
     let wanted = Arc::new(Wanted::default());
     let hook = wanted.clone();
@@ -145,14 +129,11 @@ struct QuerySource {
 }
 
 impl QuerySource {
-    fn from_args(m: &ArgMatches) -> Self {
-        let format = match m.get_one::<String>("certform").map(|s| s.to_ascii_uppercase()) {
-            Some(f) if f == "DER" => CertFormat::Der,
-            _ => CertFormat::Pem,
-        };
+    fn new(s: &Settings) -> Self {
+        let format = s.certs.certform.unwrap_or(CertFormat::Pem);
         let mut issuers: Vec<String> = Vec::new();
-        issuers.extend(m.get_one::<String>("CAfile").cloned());
-        if let Some(dir) = m.get_one::<String>("CApath") {
+        issuers.extend(s.verify.ca_file.clone());
+        if let Some(dir) = &s.verify.ca_path {
             if let Ok(entries) = std::fs::read_dir(dir) {
                 let mut files: Vec<String> = entries
                     .filter_map(|e| e.ok().map(|e| e.path()))
@@ -163,9 +144,9 @@ impl QuerySource {
                 issuers.extend(files);
             }
         }
-        issuers.extend(m.get_one::<String>("cert_chain").cloned());
+        issuers.extend(s.certs.cert_chain.clone());
         QuerySource {
-            cert: server_cert(m).map(|c| (c, format)),
+            cert: server_cert(&s.certs).map(|c| (c, format)),
             issuers,
         }
     }
@@ -253,7 +234,7 @@ impl Refresh {
     }
 
     /// One query; prints s_server's `cert_status:` lines.
-    fn attempt(&mut self, source: &QuerySource, s: &StatusSettings, staple: &OcspStaple) {
+    fn attempt(&mut self, source: &QuerySource, s: &Fetch, staple: &OcspStaple) {
         let now = Instant::now();
         self.last_attempt = Some(now);
         let result = fetch(source, s).and_then(|der| staple.set(der).map_err(|e| (e.reason, false)));
@@ -292,134 +273,44 @@ fn lifetimes(info: StapleInfo) -> (Duration, Duration) {
 
 /// Builds the request and asks the responder; `Err` carries the lines to print and whether the
 /// failure is one of the configuration (asking the responder again cannot help).
-fn fetch(source: &QuerySource, s: &StatusSettings) -> Result<Vec<u8>, (String, bool)> {
+fn fetch(source: &QuerySource, s: &Fetch) -> Result<Vec<u8>, (String, bool)> {
     let q = source.query(s.default_url.as_deref()).map_err(|e| match e {
         OcspQueryError::NoResponder => ("cert_status: no AIA and no default responder URL".to_string(), true),
         OcspQueryError::NoIssuer => ("cert_status: Can't retrieve issuer certificate.".to_string(), true),
         OcspQueryError::Other(r) => (format!("cert_status: {r}"), true),
     })?;
-    let url = Url::parse(&q.url).ok_or_else(|| ("cert_status: can't parse AIA URL".to_string(), true))?;
+    let url = HttpUrl::parse(&q.url).map_err(|_| ("cert_status: can't parse AIA URL".to_string(), true))?;
     if q.from_aia && s.verbose {
         eprintln!("cert_status: AIA URL: {}", q.url);
     }
-    let proxy = effective_proxy(s.proxy.as_deref(), s.no_proxy.as_deref(), &url.host);
-    post(&url, proxy.as_ref(), &q.request, s.timeout).map_err(|e| {
+    let failed = |e: String| {
         let lines = format!(
             "Error querying OCSP responder\ncert_status: error querying responder\n{}: {e}",
             q.url
         );
         (lines, false)
-    })
+    };
+    let proxy = choose_proxy(s.proxy.as_deref(), s.no_proxy.as_deref(), &url.host).map_err(|e| failed(e.reason))?;
+    let exchange = OcspExchange::new(&url, proxy.as_ref(), &q.request).map_err(|e| failed(e.reason))?;
+    post(exchange, proxy.as_ref().unwrap_or(&url), s.timeout).map_err(|e| failed(e.0))
 }
 
-/// An `http://host[:port][/path]` URL (OpenSSL's `OSSL_HTTP_parse_url` without user info,
-/// query or fragment handling beyond passing them on in the path).
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Url {
-    https: bool,
-    host: String,
-    port: u16,
-    path: String,
-}
-
-impl Url {
-    fn parse(s: &str) -> Option<Url> {
-        let lower = s.to_ascii_lowercase();
-        let (https, rest) = if lower.starts_with("https://") {
-            (true, &s[8..])
-        } else if lower.starts_with("http://") {
-            (false, &s[7..])
-        } else if s.contains("://") {
-            return None;
-        } else {
-            (false, s)
-        };
-        let (authority, path) = match rest.find(['/', '?', '#']) {
-            Some(i) => (&rest[..i], &rest[i..]),
-            None => (rest, "/"),
-        };
-        let authority = authority.rsplit('@').next().unwrap_or(authority);
-        let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
-            let end = v6.find(']')?;
-            (&v6[..end], v6[end + 1..].strip_prefix(':'))
-        } else {
-            match authority.rsplit_once(':') {
-                Some((h, p)) => (h, Some(p)),
-                None => (authority, None),
-            }
-        };
-        if host.is_empty() {
-            return None;
-        }
-        let port = match port {
-            Some(p) => p.parse().ok()?,
-            None if https => 443,
-            None => 80,
-        };
-        let path = if path.starts_with('/') {
-            path.to_string()
-        } else {
-            format!("/{path}")
-        };
-        Some(Url {
-            https,
-            host: host.to_string(),
-            port,
-            path,
-        })
-    }
-
-    /// `host:port` with IPv6 brackets.
-    fn authority(&self) -> String {
-        if self.host.contains(':') {
-            format!("[{}]:{}", self.host, self.port)
-        } else {
-            format!("{}:{}", self.host, self.port)
-        }
-    }
-}
-
-/// The proxy to use for `host`: `-proxy`, else `http_proxy`/`HTTP_PROXY`; none when `host` is
-/// in `-no_proxy` (else `no_proxy`/`NO_PROXY`), as `OSSL_HTTP_adapt_proxy` decides.
-fn effective_proxy(proxy: Option<&str>, no_proxy: Option<&str>, host: &str) -> Option<Url> {
-    let env = |a: &str, b: &str| std::env::var(a).ok().or_else(|| std::env::var(b).ok());
-    let proxy = proxy.map(str::to_string).or_else(|| env("http_proxy", "HTTP_PROXY"))?;
-    if proxy.is_empty() {
-        return None;
-    }
-    let no_proxy = no_proxy.map(str::to_string).or_else(|| env("no_proxy", "NO_PROXY"));
-    let excluded = no_proxy.is_some_and(|list| {
-        list.split(|c: char| c == ',' || c.is_whitespace())
-            .any(|h| !h.is_empty() && h == host)
-    });
-    if excluded {
-        return None;
-    }
-    Url::parse(&proxy)
-}
-
-/// POSTs the DER request; returns the response body. The whole exchange is bounded by `timeout`.
-fn post(url: &Url, proxy: Option<&Url>, body: &[u8], timeout: Duration) -> Result<Vec<u8>, String> {
-    if url.https {
-        return Err("https responders are not supported".into());
-    }
+/// Runs `exchange` over a TCP connection to `via` (the responder or the proxy); the engine
+/// formats the request and parses the response. The whole exchange is bounded by `timeout`.
+fn post(mut exchange: OcspExchange, via: &HttpUrl, timeout: Duration) -> Result<Vec<u8>, Error> {
     let deadline = Instant::now() + timeout;
-    let (via, target) = match proxy {
-        Some(p) if p.https => return Err("https proxies are not supported".into()),
-        Some(p) => (p, format!("http://{}{}", url.authority(), url.path)),
-        None => (url, url.path.clone()),
+    let left = || {
+        let l = deadline.saturating_duration_since(Instant::now());
+        (!l.is_zero()).then_some(l).ok_or_else(|| Error::from("timeout"))
     };
     let addrs = (via.host.as_str(), via.port)
         .to_socket_addrs()
-        .map_err(|e| format!("cannot resolve {}: {e}", via.host))?;
+        .map_err(|e| Error(format!("cannot resolve {}: {e}", via.host)))?;
     let mut last = String::from("no address");
     let mut stream = None;
     for a in addrs {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            break;
-        }
-        match TcpStream::connect_timeout(&a, left) {
+        let Ok(l) = left() else { break };
+        match TcpStream::connect_timeout(&a, l) {
             Ok(s) => {
                 stream = Some(s);
                 break;
@@ -427,121 +318,44 @@ fn post(url: &Url, proxy: Option<&Url>, body: &[u8], timeout: Duration) -> Resul
             Err(e) => last = e.to_string(),
         }
     }
-    let mut stream = stream.ok_or_else(|| format!("cannot connect to {}: {last}", via.authority()))?;
-    let head = format!(
-        "POST {target} HTTP/1.0\r\nHost: {}\r\nAccept: application/ocsp-response\r\nContent-Type: application/ocsp-request\r\nContent-Length: {}\r\n\r\n",
-        url.authority(),
-        body.len()
-    );
-    let left = |d: Instant| {
-        let l = d.saturating_duration_since(Instant::now());
-        (!l.is_zero()).then_some(l).ok_or_else(|| "timeout".to_string())
-    };
-    stream
-        .set_write_timeout(Some(left(deadline)?))
-        .map_err(|e| e.to_string())?;
-    stream
-        .write_all(head.as_bytes())
-        .and_then(|()| stream.write_all(body))
-        .map_err(|e| e.to_string())?;
-    let mut resp = Vec::new();
+    let authority = SocketAddrText(&via.host, via.port);
+    let mut stream = stream.ok_or_else(|| Error(format!("cannot connect to {authority}: {last}")))?;
     let mut buf = [0u8; 8192];
     loop {
+        let out = exchange.outgoing();
+        if !out.is_empty() {
+            stream
+                .set_write_timeout(Some(left()?))
+                .map_err(|e| Error(e.to_string()))?;
+            stream.write_all(&out).map_err(|e| Error(e.to_string()))?;
+        }
+        if let ExchangePoll::Done(der) = exchange.poll().map_err(|e| Error(e.reason))? {
+            return Ok(der);
+        }
         stream
-            .set_read_timeout(Some(left(deadline)?))
-            .map_err(|e| e.to_string())?;
+            .set_read_timeout(Some(left()?))
+            .map_err(|e| Error(e.to_string()))?;
         match stream.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => {
-                resp.extend_from_slice(&buf[..n]);
-                if resp.len() > MAX_RESPONSE + 8192 {
-                    return Err("response too large".into());
-                }
-                if let Some(body) = complete_body(&resp)? {
-                    return Ok(body);
-                }
-            }
+            Ok(0) => exchange.feed_eof(),
+            Ok(n) => exchange.feed(&buf[..n]),
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
                 return Err("timeout".into())
             }
-            Err(e) => return Err(e.to_string()),
+            Err(e) => return Err(Error(e.to_string())),
         }
     }
-    // HTTP/1.0 without Content-Length: the body ends with the connection.
-    parse_response(&resp, true)?.ok_or_else(|| "truncated response".to_string())
 }
 
-fn complete_body(resp: &[u8]) -> Result<Option<Vec<u8>>, String> {
-    parse_response(resp, false)
-}
+/// `host:port`, with IPv6 brackets.
+struct SocketAddrText<'a>(&'a str, u16);
 
-/// The body of a `200` response once it is complete (`closed`: the peer ended the connection).
-fn parse_response(resp: &[u8], closed: bool) -> Result<Option<Vec<u8>>, String> {
-    let Some(end) = resp.windows(4).position(|w| w == b"\r\n\r\n") else {
-        return Ok(None);
-    };
-    let head = String::from_utf8_lossy(&resp[..end]);
-    let mut lines = head.split("\r\n");
-    let status = lines.next().unwrap_or("");
-    let code = status.split_whitespace().nth(1).unwrap_or("");
-    if !status.starts_with("HTTP/") || code != "200" {
-        return Err(format!("HTTP response: {status}"));
-    }
-    let length = lines
-        .filter_map(|l| l.split_once(':'))
-        .find(|(k, _)| k.trim().eq_ignore_ascii_case("content-length"))
-        .and_then(|(_, v)| v.trim().parse::<usize>().ok());
-    let body = &resp[end + 4..];
-    match length {
-        Some(n) if n > MAX_RESPONSE => Err("response too large".into()),
-        Some(n) if body.len() >= n => Ok(Some(body[..n].to_vec())),
-        Some(_) if closed => Err("truncated response".into()),
-        None if closed => Ok(Some(body.to_vec())),
-        _ => Ok(None),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn urls() {
-        let u = Url::parse("http://ocsp.example:8080/a/b").unwrap();
-        assert_eq!(
-            (u.https, u.host.as_str(), u.port, u.path.as_str()),
-            (false, "ocsp.example", 8080, "/a/b")
-        );
-        let u = Url::parse("127.0.0.1").unwrap();
-        assert_eq!((u.port, u.path.as_str()), (80, "/"));
-        let u = Url::parse("https://[::1]/x").unwrap();
-        assert_eq!(
-            (u.https, u.host.as_str(), u.port, u.authority()),
-            (true, "::1", 443, "[::1]:443".into())
-        );
-        assert!(Url::parse("ftp://x/").is_none());
-        assert!(Url::parse("http://:80/").is_none());
-        assert!(Url::parse("http://h:notaport/").is_none());
-    }
-
-    #[test]
-    fn no_proxy_matches_whole_names() {
-        let p = Some("proxy.example:3128");
-        assert!(effective_proxy(p, Some("localhost, 127.0.0.1"), "127.0.0.1").is_none());
-        assert!(effective_proxy(p, Some("127.0.0.10"), "127.0.0.1").is_some());
-        assert_eq!(effective_proxy(p, Some(""), "h").unwrap().port, 3128);
-    }
-
-    #[test]
-    fn http_responses() {
-        let ok = b"HTTP/1.0 200 OK\r\nContent-Length: 3\r\n\r\nabcdef";
-        assert_eq!(parse_response(ok, false).unwrap(), Some(b"abc".to_vec()));
-        assert_eq!(parse_response(b"HTTP/1.0 200 OK\r\n", false).unwrap(), None);
-        assert_eq!(
-            parse_response(b"HTTP/1.0 200 OK\r\n\r\nxy", true).unwrap(),
-            Some(b"xy".to_vec())
-        );
-        assert!(parse_response(b"HTTP/1.0 404 Not Found\r\n\r\n", true).is_err());
+impl std::fmt::Display for SocketAddrText<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.0.contains(':') {
+            write!(f, "[{}]:{}", self.0, self.1)
+        } else {
+            write!(f, "{}:{}", self.0, self.1)
+        }
     }
 }

@@ -10,7 +10,6 @@ use std::fs::File;
 use std::io::{self, Write};
 use std::sync::{Mutex, OnceLock};
 
-use clap::ArgMatches;
 use sserve_engine::output::{Diagnostic, ProtocolMessage, SecurityCheck, StateChange, TlsExtension, TransportIo};
 use sserve_engine::ServerConfigBuilder;
 
@@ -30,24 +29,10 @@ static SETTINGS: OnceLock<Settings> = OnceLock::new();
 
 /// Applies the diagnostic options to the TLS configuration. Called before anything else is
 /// configured, so that `-security_debug` sees the certificate checks too (as in s_server).
-pub fn configure(b: &mut ServerConfigBuilder, s: &RunSettings, m: &ArgMatches) -> Result<(), Error> {
-    const FLAGS: [&str; 7] = [
-        "msg",
-        "trace",
-        "state",
-        "debug",
-        "tlsextdebug",
-        "security_debug",
-        "security_debug_verbose",
-    ];
-    if m.get_flag("json") {
-        if let Some(f) = FLAGS.iter().find(|f| m.get_flag(f)) {
-            return Err(Error(format!(
-                "-{f} prints s_server's text output and cannot be combined with -json"
-            )));
-        }
-    }
-    let msgfile = match m.get_one::<String>("msgfile") {
+/// (`-json` with a text-only option was refused in settings.rs.)
+pub fn configure(b: &mut ServerConfigBuilder, s: &RunSettings) -> Result<(), Error> {
+    let o = &s.output;
+    let msgfile = match &o.msgfile {
         Some(path) => Some(Mutex::new(
             File::create(path).map_err(|_| Error(format!("Error writing file {path}")))?,
         )),
@@ -58,13 +43,13 @@ pub fn configure(b: &mut ServerConfigBuilder, s: &RunSettings, m: &ArgMatches) -
         b.message_callback(trace);
     }
     // `-json` reports alerts sent and received, which the same callback sees.
-    if m.get_flag("state") || m.get_flag("json") {
+    if o.state || s.json {
         b.state_callback();
     }
-    if m.get_flag("tlsextdebug") {
+    if o.tlsextdebug {
         b.tlsext_debug();
     }
-    let debug = m.get_flag("debug");
+    let debug = o.debug;
     if debug {
         b.transport_debug();
     }

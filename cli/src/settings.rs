@@ -2,6 +2,8 @@
 //! parsing and before anything happens (no certificate is generated, no file read, no socket
 //! opened before a bad value is refused). The mode and the output switches come from the
 //! parsed options, never from a scan of argv, so a value such as `-context www` stays a value.
+//! This module (with `groups.rs`, one typed struct per option group) is the only reader of
+//! clap's `ArgMatches`: the modules that apply the options take the typed groups.
 
 use clap::parser::ValueSource;
 use clap::ArgMatches;
@@ -11,6 +13,12 @@ use sserve_engine::{AppMode, Duration};
 
 use crate::error::Error;
 
+mod groups;
+pub use groups::{
+    CertSettings, ConsoleSettings, ContextSettings, OutputSettings, ProtocolSettings, ProviderStep, PskSettings,
+    SessionSettings, StatusSettings, StoreSources, TransportSettings, VerifySettings, XcertSettings,
+};
+
 /// s_server's default port.
 pub const DEFAULT_PORT: u16 = 4433;
 /// Most worker threads `-threads` takes.
@@ -18,7 +26,7 @@ const MAX_THREADS: u64 = 1024;
 /// Largest `-read_buf` (OpenSSL allocates it per connection).
 const MAX_READ_BUF: u64 = 1 << 20;
 /// Longest timeout in seconds (a year).
-const MAX_TIMEOUT_SECS: u64 = 365 * 24 * 3600;
+pub(crate) const MAX_TIMEOUT_SECS: u64 = 365 * 24 * 3600;
 
 /// How connections are served.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,6 +76,46 @@ pub struct Settings {
     pub security_debug: Option<bool>,
     /// `-keep_alive`: HTTP/1.1 persistent connections in the web modes.
     pub keep_alive: bool,
+    /// Protocol version flags.
+    pub protocol: ProtocolSettings,
+    /// Certificates.
+    pub certs: CertSettings,
+    /// Verification.
+    pub verify: VerifySettings,
+    /// PSK, early data, SRP.
+    pub psk: PskSettings,
+    /// OCSP stapling.
+    pub status: StatusSettings,
+    /// Session cache and tickets.
+    pub session: SessionSettings,
+    /// Diagnostics.
+    pub output: OutputSettings,
+    /// Transport and process options.
+    pub transport: TransportSettings,
+    /// The rest of the context options.
+    pub context: ContextSettings,
+    /// Console switches.
+    pub console: ConsoleSettings,
+}
+
+/// What to print instead of serving.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Info {
+    /// `-help`.
+    Help,
+    /// `-version`.
+    Version,
+}
+
+/// `-help` or `-version`, which win over everything else (no other value is checked).
+pub fn info_request(m: &ArgMatches) -> Option<Info> {
+    if m.get_flag("help") {
+        Some(Info::Help)
+    } else if m.get_flag("version") {
+        Some(Info::Version)
+    } else {
+        None
+    }
 }
 
 /// The position of flag `name` on the command line, if given.
@@ -87,7 +135,7 @@ fn last_of<T: Copy>(m: &ArgMatches, choices: &[(&str, T)]) -> Option<T> {
 }
 
 /// A number option in s_server's wording, within `min..=max`.
-pub fn number(m: &ArgMatches, name: &str, min: u64, max: u64) -> Result<Option<u64>, Error> {
+fn number(m: &ArgMatches, name: &str, min: u64, max: u64) -> Result<Option<u64>, Error> {
     let Some(v) = m.get_one::<String>(name) else {
         return Ok(None);
     };
@@ -234,6 +282,8 @@ impl Settings {
             crate::web::check_alpn(list, mode)?;
         }
         let brief = m.get_flag("brief");
+        let status = StatusSettings::from_matches(m)?;
+        status.check_url()?;
         Ok(Settings {
             mode,
             dtls,
@@ -252,15 +302,25 @@ impl Settings {
             msg: last_of(m, &[("msg", false), ("trace", true)]),
             security_debug: last_of(m, &[("security_debug", false), ("security_debug_verbose", true)]),
             keep_alive,
+            protocol: ProtocolSettings::from_matches(m),
+            certs: CertSettings::from_matches(m)?,
+            verify: VerifySettings::from_matches(m)?,
+            psk: PskSettings::from_matches(m)?,
+            status,
+            session: SessionSettings::from_matches(m),
+            output: OutputSettings::from_matches(m)?,
+            transport: TransportSettings::from_matches(m),
+            context: ContextSettings::from_matches(m)?,
+            console: ConsoleSettings::from_matches(m),
         })
     }
 
     /// Whether -quiet/-brief silence the informational output (`-debug` overrides, elsewhere).
-    pub fn verbosity(&self, m: &ArgMatches) -> crate::render::Verbosity {
+    pub fn verbosity(&self) -> crate::render::Verbosity {
         crate::render::Verbosity {
             quiet: self.quiet,
             brief: self.brief,
-            verify_quiet: m.get_flag("verify_quiet"),
+            verify_quiet: self.console.verify_quiet,
         }
     }
 }
@@ -304,5 +364,55 @@ mod tests {
         assert!(err("-certform XML").contains("-certform"));
         assert!(err("-runtime foo").contains("unknown runtime"));
         assert!(err("-keep_alive").contains("-keep_alive"));
+    }
+
+    #[test]
+    fn option_groups_are_typed() {
+        use sserve_engine::ossl::CertFormat;
+        let s = settings("-xcert a.pem -xkey a.key -xcert b.pem -xcertform DER -xchain_build").unwrap();
+        let x = &s.certs.xcerts;
+        assert_eq!(x.len(), 2);
+        assert_eq!((x[0].key.as_deref(), x[0].build_chain), (Some("a.key"), false));
+        assert_eq!(
+            (x[1].certform, x[1].keyform, x[1].build_chain),
+            (CertFormat::Der, CertFormat::Der, true)
+        );
+        assert_eq!(settings("-unix /tmp/x -accept 1234").unwrap().transport.unix, None);
+        let t = settings("-accept 1234 -unix /tmp/x").unwrap().transport;
+        assert_eq!(t.unix.as_deref(), Some("/tmp/x"));
+        // Providers need OpenSSL 3 (refused while splitting the arguments otherwise).
+        if sserve_engine::ossl::version::unsupported_option("provider").is_none() {
+            let t = settings("-provider a -propquery q -provider-path p").unwrap().transport;
+            assert_eq!(
+                t.providers,
+                [
+                    ProviderStep::Load("a".into()),
+                    ProviderStep::Properties("q".into()),
+                    ProviderStep::SearchPath("p".into())
+                ]
+            );
+        }
+        let v = settings("-verify_depth 3 -x509_strict -verify_name ssl_server -Verify 2")
+            .unwrap()
+            .verify;
+        let names: Vec<&str> = v.params.iter().map(|(n, _)| *n).collect();
+        assert_eq!(names, ["verify_depth", "x509_strict", "verify_name"]);
+        assert_eq!((v.verify, v.verify_required), (None, Some(2)));
+        let s = settings("-psk 0a0B -status_timeout 0 -ign_eof -no_ign_eof").unwrap();
+        assert_eq!(s.psk.key.as_deref(), Some(&[0x0a, 0x0b][..]));
+        assert_eq!((s.status.enabled, s.status.timeout), (true, Some(0)));
+        assert!(!s.console.ign_eof);
+    }
+
+    #[test]
+    fn group_values_are_checked_up_front() {
+        let err = |a: &str| settings(a).unwrap_err().0;
+        assert_eq!(err("-psk xyz"), "Not a hex number 'xyz'");
+        assert_eq!(err("-xcert a -xchain c -xchain d"), "-xchain: Chain already specified");
+        assert_eq!(err("-xcert a -xkey k -xkey l"), "-xkey: Key already specified");
+        assert!(err("-status_url https://127.0.0.1/").contains("https responders are not supported"));
+        assert!(err("-json -msg").contains("cannot be combined with -json"));
+        // A status file makes the URL unused, as in s_server.
+        assert!(settings("-status_file r.der -status_url https://127.0.0.1/").is_ok());
     }
 }

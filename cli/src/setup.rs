@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration as StdDuration;
 
-use clap::ArgMatches;
 use sserve_adapters::blocking::{BlockingServer, ServeOptions};
 use sserve_adapters::driver::{AsyncServeOptions, SharedObserver, Shutdown};
 use sserve_adapters::files::FileRoot;
@@ -23,10 +22,10 @@ use sserve_engine::{AppMode, ServerConfig, ServerConfigBuilder, SessionOptions};
 
 use crate::error::{io_text, Error};
 use crate::json::JsonOutput;
-use crate::load::{format_arg, password, read_file, tls};
+use crate::load::{format_of, password, read_file, tls};
 use crate::options::{self, SplitArgs};
 use crate::render::Console;
-use crate::settings::{RuntimeChoice, Settings};
+use crate::settings::{CertSettings, ContextSettings, Info, RuntimeChoice, Settings, VerifySettings};
 
 /// s_server's default certificate file.
 pub(crate) const DEFAULT_CERT: &str = "server.pem";
@@ -48,30 +47,33 @@ pub fn run(args: &[String]) -> i32 {
 fn run_inner(args: &[String]) -> Result<i32, Error> {
     let split = options::split_args(args, crate::transport::ssl_conf_lookup)?;
     let m = options::parse(&split.clap_args)?;
-    if m.get_flag("help") {
-        crate::stdout::write(crate::help::help_text().as_bytes());
-        return Ok(0);
-    }
-    if m.get_flag("version") {
-        let line = format!(
-            "sserve {} ({})\n",
-            env!("CARGO_PKG_VERSION"),
-            sserve_engine::ossl::openssl_version()
-        );
-        crate::stdout::write(line.as_bytes());
-        return Ok(0);
+    match crate::settings::info_request(&m) {
+        Some(Info::Help) => {
+            crate::stdout::write(crate::help::help_text().as_bytes());
+            return Ok(0);
+        }
+        Some(Info::Version) => {
+            let line = format!(
+                "sserve {} ({})\n",
+                env!("CARGO_PKG_VERSION"),
+                sserve_engine::ossl::openssl_version()
+            );
+            crate::stdout::write(line.as_bytes());
+            return Ok(0);
+        }
+        None => {}
     }
     // Every value is checked before anything happens.
     let s = Settings::from_matches(&m)?;
-    let dtls = dtls_version(&m, s.mode)?;
-    crate::transport::validate(&m, dtls.is_some(), s.mode)?;
-    protocol_flags(&m, &split, dtls.is_some())?;
+    let dtls = dtls_version(&s)?;
+    crate::transport::validate(&s.transport, dtls.is_some(), s.mode)?;
+    protocol_flags(&s, &split, dtls.is_some())?;
     // Providers first: the TLS context must see them (transport.rs).
-    let _startup = crate::transport::start(&m)?;
-    let built = build_config(&m, &split, &s, dtls)?;
+    let _startup = crate::transport::start(&s.transport)?;
+    let built = build_config(&split, &s, dtls)?;
     match dtls {
-        Some(_) => serve_dtls(args, &m, &s, built),
-        None => serve_stream(args, &m, &s, built),
+        Some(_) => serve_dtls(args, &s, built),
+        None => serve_stream(args, &s, built),
     }
 }
 
@@ -88,18 +90,8 @@ struct Built {
 }
 
 /// `-tls1`…`-tls1_3` (at most one, and not with `-no_<prot>`), checked before any set-up.
-fn protocol_flags(m: &ArgMatches, split: &SplitArgs, dtls: bool) -> Result<Option<TlsVersion>, Error> {
-    let tls_flags = [
-        ("tls1", TlsVersion::Tls1),
-        ("tls1_1", TlsVersion::Tls1_1),
-        ("tls1_2", TlsVersion::Tls1_2),
-        ("tls1_3", TlsVersion::Tls1_3),
-    ];
-    let exact: Vec<TlsVersion> = tls_flags
-        .iter()
-        .filter(|(f, _)| m.get_flag(f))
-        .map(|(_, v)| *v)
-        .collect();
+fn protocol_flags(s: &Settings, split: &SplitArgs, dtls: bool) -> Result<Option<TlsVersion>, Error> {
+    let exact = &s.protocol.tls;
     if exact.len() > 1 {
         return Err(Error("Cannot supply multiple protocol flags".into()));
     }
@@ -112,47 +104,53 @@ fn protocol_flags(m: &ArgMatches, split: &SplitArgs, dtls: bool) -> Result<Optio
 }
 
 /// The TLS (or DTLS) configuration, in s_server's order.
-fn build_config(m: &ArgMatches, split: &SplitArgs, s: &Settings, dtls: Option<DtlsVersion>) -> Result<Built, Error> {
+fn build_config(split: &SplitArgs, s: &Settings, dtls: Option<DtlsVersion>) -> Result<Built, Error> {
     let mut b = match dtls {
         Some(v) => ServerConfigBuilder::new_dtls(v).map_err(tls("creating the DTLS context"))?,
         None => ServerConfigBuilder::new().map_err(tls("creating the TLS context"))?,
     };
     // Output first, so that -security_debug also checks what is configured below.
-    crate::output::configure(&mut b, s, m)?;
-    let exact = protocol_flags(m, split, dtls.is_some())?;
+    crate::output::configure(&mut b, s)?;
+    let exact = protocol_flags(s, split, dtls.is_some())?;
     if let Some(v) = exact {
         b.only_version(v).map_err(tls("protocol version"))?;
     }
-    let ephemeral = if m.get_flag("nocert") {
+    let ephemeral = if s.certs.nocert {
         None
     } else {
-        let pins = configure_certificates(&mut b, m)?;
-        crate::certs::configure_extra_certificates(&mut b, m)?;
+        let pins = configure_certificates(&mut b, &s.certs)?;
+        crate::certs::configure_extra_certificates(&mut b, &s.certs)?;
         pins
     };
-    configure_verification(&mut b, m, s.quiet)?;
-    crate::verify::configure(&mut b, m)?;
+    configure_verification(&mut b, &s.verify, s.quiet)?;
+    crate::verify::configure(&mut b, &s.verify, s.certs.cert_chain.is_some())?;
     for (cmd, value) in &split.conf {
         b.ssl_conf(cmd, value.as_deref()).map_err(tls(""))?;
     }
-    let psk = crate::psk::configure(&mut b, m, s.mode, exact == Some(TlsVersion::Tls1_3), s.quiet || s.json)?;
-    if let Some(name) = m.get_one::<String>("ssl_config") {
+    let psk = crate::psk::configure(
+        &mut b,
+        &s.psk,
+        s.mode,
+        exact == Some(TlsVersion::Tls1_3),
+        s.quiet || s.json,
+    )?;
+    if let Some(name) = &s.context.ssl_config {
         b.ssl_config(name, exact.is_some() || dtls.is_some());
     }
-    if let Some(list) = m.get_one::<String>("alpn") {
+    if let Some(list) = &s.context.alpn {
         let protos: Vec<&str> = list.split(',').collect();
         b.alpn(&protos).map_err(tls("-alpn"))?;
     }
-    if m.get_flag("no_cache") {
+    if s.session.no_cache {
         b.disable_session_cache();
     }
-    configure_tuning(&mut b, m)?;
-    crate::ocsp::configure(&mut b, m, dtls.is_some())?;
-    if let Some(profiles) = m.get_one::<String>("use_srtp") {
+    configure_tuning(&mut b, &s.context, s.read_buf)?;
+    crate::ocsp::configure(&mut b, s, dtls.is_some())?;
+    if let Some(profiles) = &s.context.use_srtp {
         b.use_srtp(profiles)
             .map_err(|e| Error(format!("Error setting SRTP profile: {}", e.reason)))?;
     }
-    let keylog = match m.get_one::<String>("keylogfile") {
+    let keylog = match &s.context.keylogfile {
         Some(path) => {
             b.keylog();
             Some(
@@ -162,13 +160,13 @@ fn build_config(m: &ArgMatches, split: &SplitArgs, s: &Settings, dtls: Option<Dt
         }
         None => None,
     };
-    crate::certs::configure_npn(&mut b, m)?;
+    crate::certs::configure_npn(&mut b, &s.certs, s.protocol.tls.contains(&TlsVersion::Tls1_3))?;
     let second = crate::certs::SecondContext {
-        m,
+        s,
         split,
         dtls,
         exact,
-        xcerts: crate::certs::extended_certificates(m)?,
+        xcerts: crate::certs::extended_certificates(&s.certs)?,
     };
     let startup = crate::certs::configure_sni_and_dh(&mut b, &second)?;
     Ok(Built {
@@ -182,9 +180,8 @@ fn build_config(m: &ArgMatches, split: &SplitArgs, s: &Settings, dtls: Option<Dt
 
 /// The certificate and key: `-cert`/`-key` (default `server.pem`), or, when neither is given
 /// and there is no `server.pem`, an ephemeral self-signed certificate (whose pins it returns).
-fn configure_certificates(b: &mut ServerConfigBuilder, m: &ArgMatches) -> Result<Option<CertificatePins>, Error> {
-    let cert = m.get_one::<String>("cert");
-    let key = m.get_one::<String>("key");
+fn configure_certificates(b: &mut ServerConfigBuilder, c: &CertSettings) -> Result<Option<CertificatePins>, Error> {
+    let (cert, key) = (c.cert.as_ref(), c.key.as_ref());
     if cert.is_none() && key.is_none() && !Path::new(DEFAULT_CERT).exists() {
         let pins = b
             .ephemeral_certificate_pins()
@@ -203,12 +200,12 @@ fn configure_certificates(b: &mut ServerConfigBuilder, m: &ArgMatches) -> Result
     // s_server loads the key first, so a missing key file is what it reports.
     let key_data = read_file("private key file", key_path)?;
     let cert_data = read_file("certificate file", cert_path)?;
-    b.certificate(&cert_data, format_arg(m, "certform", &cert_data)?)
+    b.certificate(&cert_data, format_of(c.certform, &cert_data))
         .map_err(|e| Error(format!("{} ('{cert_path}')", e.reason)))?;
-    let pass = m.get_one::<String>("pass").map(|p| password(p)).transpose()?;
-    b.private_key(&key_data, format_arg(m, "keyform", &key_data)?, pass.as_deref())
+    let pass = c.pass.as_deref().map(password).transpose()?;
+    b.private_key(&key_data, format_of(c.keyform, &key_data), pass.as_deref())
         .map_err(|e| Error(format!("{} ('{key_path}'; wrong or missing -pass?)", e.reason)))?;
-    if let Some(chain) = m.get_one::<String>("cert_chain") {
+    if let Some(chain) = &c.cert_chain {
         b.chain(&read_file("certificate chain file", chain)?)
             .map_err(tls("-cert_chain"))?;
     }
@@ -216,12 +213,16 @@ fn configure_certificates(b: &mut ServerConfigBuilder, m: &ArgMatches) -> Result
 }
 
 /// `-CAfile`, `-CApath`, `-verify`/`-Verify` and `-verify_return_error`.
-pub(crate) fn configure_verification(b: &mut ServerConfigBuilder, m: &ArgMatches, quiet: bool) -> Result<(), Error> {
-    if let Some(ca) = m.get_one::<String>("CAfile") {
+pub(crate) fn configure_verification(
+    b: &mut ServerConfigBuilder,
+    v: &VerifySettings,
+    quiet: bool,
+) -> Result<(), Error> {
+    if let Some(ca) = &v.ca_file {
         b.trusted_certificates(&read_file("CA file", ca)?)
             .map_err(tls("-CAfile"))?;
     }
-    if let Some(dir) = m.get_one::<String>("CApath") {
+    if let Some(dir) = &v.ca_path {
         let entries =
             std::fs::read_dir(dir).map_err(|e| Error(format!("cannot read CA directory '{dir}': {}", io_text(&e))))?;
         let mut paths: Vec<PathBuf> = entries
@@ -236,62 +237,64 @@ pub(crate) fn configure_verification(b: &mut ServerConfigBuilder, m: &ArgMatches
             }
         }
     }
-    for (name, require) in [("verify", false), ("Verify", true)] {
-        if let Some(depth) = crate::settings::number(m, name, 0, i32::MAX as u64)? {
-            b.verify_client(depth as u32, require);
+    for (depth, require) in [(v.verify, false), (v.verify_required, true)] {
+        if let Some(depth) = depth {
+            b.verify_client(depth, require);
             if !quiet {
                 let must = if require { ", must return a certificate" } else { "" };
                 eprintln!("verify depth is {depth}{must}");
             }
         }
     }
-    b.verify_return_error(m.get_flag("verify_return_error"));
+    b.verify_return_error(v.verify_return_error);
     Ok(())
 }
 
 /// `-context`, `-keymatexport`, the record-size knobs and the `SSL_OP_*` flags, in s_server's
 /// order and with its error messages.
-pub(crate) fn configure_tuning(b: &mut ServerConfigBuilder, m: &ArgMatches) -> Result<(), Error> {
-    let num = |name: &str| crate::settings::number(m, name, 0, u64::from(u32::MAX));
-    if let Some(id) = m.get_one::<String>("context") {
+pub(crate) fn configure_tuning(
+    b: &mut ServerConfigBuilder,
+    c: &ContextSettings,
+    read_buf: Option<usize>,
+) -> Result<(), Error> {
+    if let Some(id) = &c.context {
         b.session_id_context(id.as_bytes()).map_err(tls(""))?;
     }
-    if let Some(label) = m.get_one::<String>("keymatexport") {
-        b.export_keying_material(label, num("keymatexportlen")?.map_or(20, |n| n as usize));
+    if let Some(label) = &c.keymatexport {
+        b.export_keying_material(label, c.keymatexportlen);
     }
-    if m.get_flag("no_ca_names") {
+    if c.no_ca_names {
         b.no_ca_names();
     }
-    if m.get_flag("ignore_unexpected_eof") {
+    if c.ignore_unexpected_eof {
         b.ignore_unexpected_eof();
     }
-    if m.get_flag("no_resume_ephemeral") {
+    if c.no_resume_ephemeral {
         b.no_resume_ephemeral();
     }
-    // s_server ignores 0 for these (`> 0`).
-    if let Some(n) = num("max_send_frag")?.filter(|&n| n > 0) {
-        b.max_send_fragment(n as u32).map_err(tls(""))?;
+    if let Some(n) = c.max_send_frag {
+        b.max_send_fragment(n).map_err(tls(""))?;
     }
-    if let Some(n) = num("split_send_frag")?.filter(|&n| n > 0) {
-        b.split_send_fragment(n as u32).map_err(tls(""))?;
+    if let Some(n) = c.split_send_frag {
+        b.split_send_fragment(n).map_err(tls(""))?;
     }
-    if let Some(n) = num("max_pipelines")?.filter(|&n| n > 0) {
-        b.max_pipelines(n as u32).map_err(tls(""))?;
+    if let Some(n) = c.max_pipelines {
+        b.max_pipelines(n).map_err(tls(""))?;
     }
-    if let Some(n) = num("read_buf")?.filter(|&n| n > 0) {
-        b.read_buffer_len(n as usize);
+    if let Some(n) = read_buf {
+        b.read_buffer_len(n);
     }
     Ok(())
 }
 
 /// The per-connection options shared by TLS and DTLS.
-fn session_options(args: &[String], m: &ArgMatches, s: &Settings) -> SessionOptions {
+fn session_options(args: &[String], s: &Settings) -> SessionOptions {
     SessionOptions {
         mode: s.mode,
-        crlf: m.get_flag("crlf"),
+        crlf: s.console.crlf,
         commands: !s.quiet,
-        ign_eof: m.get_flag("ign_eof") && !m.get_flag("no_ign_eof"),
-        binmode: m.get_flag("http_server_binmode"),
+        ign_eof: s.console.ign_eof,
+        binmode: s.console.binmode,
         handshake_timeout: s.handshake_timeout,
         idle_timeout: s.idle_timeout,
         argv: std::iter::once("sserve".to_string())
@@ -302,11 +305,11 @@ fn session_options(args: &[String], m: &ArgMatches, s: &Settings) -> SessionOpti
 }
 
 /// Serves TLS on TCP (or a Unix-domain socket).
-fn serve_stream(args: &[String], m: &ArgMatches, s: &Settings, built: Built) -> Result<i32, Error> {
+fn serve_stream(args: &[String], s: &Settings, built: Built) -> Result<i32, Error> {
     let threads = s
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from));
-    let (mut listeners, bound) = match crate::transport::listen_unix(m)? {
+    let (mut listeners, bound) = match crate::transport::listen_unix(&s.transport)? {
         Some((unix, bound)) => (vec![unix], bound),
         None => {
             // tokio serves with one listener (and one thread) per core; `-naccept` counts on one.
@@ -330,7 +333,7 @@ fn serve_stream(args: &[String], m: &ArgMatches, s: &Settings, built: Built) -> 
         // The web modes print nothing about the handshake; the status page asks for itself.
         detailed_info: !matches!(s.mode, AppMode::Web(_)),
         early_data: built.early_data,
-        ..crate::web::session_options(session_options(args, m, s), s)
+        ..crate::web::session_options(session_options(args, s), s)
     });
     let files = match s.mode {
         AppMode::Web(WebMode::Files | WebMode::Raw) => {
@@ -340,7 +343,7 @@ fn serve_stream(args: &[String], m: &ArgMatches, s: &Settings, built: Built) -> 
     };
     // Thousands of concurrent connections need thousands of descriptors.
     let _ = rlimit::increase_nofile_limit(u64::MAX);
-    let observer = announce(m, s, &bound, &built);
+    let observer = announce(s, &bound, &built);
     let shutdown = Shutdown::new();
     watch_signals(shutdown.clone());
     let config = built.config;
@@ -432,19 +435,14 @@ fn watch_signals(shutdown: Arc<Shutdown>) {
 
 /// `-dtls`, `-dtls1`, `-dtls1_2` (with s_server's refusals of what DTLS cannot do), or `None`
 /// for TLS.
-fn dtls_version(m: &ArgMatches, mode: AppMode) -> Result<Option<DtlsVersion>, Error> {
-    let flags = [
-        ("dtls", DtlsVersion::Any),
-        ("dtls1", DtlsVersion::Dtls1),
-        ("dtls1_2", DtlsVersion::Dtls1_2),
-    ];
-    let given: Vec<DtlsVersion> = flags.iter().filter(|(f, _)| m.get_flag(f)).map(|(_, v)| *v).collect();
-    let tls_flag = ["tls1", "tls1_1", "tls1_2", "tls1_3"].iter().any(|f| m.get_flag(f));
+fn dtls_version(s: &Settings) -> Result<Option<DtlsVersion>, Error> {
+    let (given, mode) = (&s.protocol.dtls, s.mode);
+    let tls_flag = !s.protocol.tls.is_empty();
     if given.len() > 1 || (!given.is_empty() && tls_flag) {
         return Err(Error("Cannot supply multiple protocol flags".into()));
     }
     let Some(&version) = given.first() else {
-        if m.get_flag("listen") {
+        if s.protocol.listen {
             return Err(Error("Can only use -listen with DTLS".into()));
         }
         return Ok(None);
@@ -457,7 +455,7 @@ fn dtls_version(m: &ArgMatches, mode: AppMode) -> Result<Option<DtlsVersion>, Er
 }
 
 /// Serves DTLS on UDP: every association concurrently, demultiplexed by peer address.
-fn serve_dtls(args: &[String], m: &ArgMatches, s: &Settings, built: Built) -> Result<i32, Error> {
+fn serve_dtls(args: &[String], s: &Settings, built: Built) -> Result<i32, Error> {
     if s.mtu < MIN_LINK_MTU {
         return Err(Error(format!("MTU too small. Must be at least {MIN_LINK_MTU}")));
     }
@@ -477,9 +475,9 @@ fn serve_dtls(args: &[String], m: &ArgMatches, s: &Settings, built: Built) -> Re
     };
     let config = built.config.clone();
     let listener = config
-        .dtls_listener(Arc::new(session_options(args, m, s)), settings, limits)
+        .dtls_listener(Arc::new(session_options(args, s)), settings, limits)
         .map_err(tls("DTLS listener"))?;
-    let observer = announce(m, s, &bound.into(), &built);
+    let observer = announce(s, &bound.into(), &built);
     let shutdown = Shutdown::new();
     watch_signals(shutdown.clone());
     let summary = match s.runtime {
@@ -512,8 +510,8 @@ fn serve_dtls(args: &[String], m: &ArgMatches, s: &Settings, built: Built) -> Re
 
 /// Prints s_server's start-up lines (the second context and DH parameter lines, then
 /// `ACCEPT`; or the `-json` listening event) and returns the observer that renders what follows.
-fn announce(m: &ArgMatches, s: &Settings, bound: &crate::transport::Bound, built: &Built) -> SharedObserver {
-    let verbosity = s.verbosity(m);
+fn announce(s: &Settings, bound: &crate::transport::Bound, built: &Built) -> SharedObserver {
+    let verbosity = s.verbosity();
     if let (Some(_), AppMode::Web(_), crate::transport::Bound::Ip(addr)) = (&built.ephemeral, s.mode, bound) {
         // stderr, so that stdout stays s_server's.
         let what = if s.mode == AppMode::Web(WebMode::Status) {
@@ -532,5 +530,5 @@ fn announce(m: &ArgMatches, s: &Settings, bound: &crate::transport::Bound, built
         crate::stdout::write(format!("{}{}\n", built.startup, bound.accept_line(s.listen.port)).as_bytes());
     }
     let console: SharedObserver = Arc::new(Mutex::new(Console::new(s.mode, verbosity)));
-    crate::transport::observer(console, m, verbosity.quiet, s.mode)
+    crate::transport::observer(console, s, verbosity.quiet)
 }

@@ -10,12 +10,15 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use clap::{ArgAction, ArgMatches, Command};
+use clap::{ArgAction, Command};
 use sserve_adapters::driver::SharedObserver;
 use sserve_adapters::observer::{ConnId, Observer};
 use sserve_adapters::transport::{bind_unix, set_short_io, Listener};
 use sserve_engine::ossl::transport::{self as ossl, LoadedProvider};
 use sserve_engine::{AppMode, Event};
+
+use crate::error::Error;
+use crate::settings::{ProviderStep, Settings, TransportSettings};
 
 /// Options that may be given more than once and act in command-line order.
 const REPEATABLE: &[&str] = &["provider", "provider-path", "propquery", "rand"];
@@ -38,45 +41,34 @@ pub(crate) struct Startup {
     _providers: Vec<LoadedProvider>,
 }
 
-/// The values of `name` with their command-line positions.
-fn positioned<'a>(m: &'a ArgMatches, name: &'static str) -> Vec<(usize, &'static str, &'a str)> {
-    match (m.indices_of(name), m.get_many::<String>(name)) {
-        (Some(idx), Some(vals)) => idx.zip(vals).map(|(i, v)| (i, name, v.as_str())).collect(),
-        _ => Vec::new(),
-    }
-}
-
 /// Start-up work that s_server does while parsing its options and right after: provider options
 /// in command-line order, then `-rand` files. Runs before the first `SSL_CTX` exists, so the
 /// context sees exactly the providers and property query asked for.
-pub(crate) fn start(m: &ArgMatches) -> Result<Startup, String> {
-    let mut steps: Vec<_> = ["provider", "provider-path", "propquery"]
-        .into_iter()
-        .flat_map(|n| positioned(m, n))
-        .collect();
-    steps.sort_by_key(|(i, _, _)| *i);
+pub(crate) fn start(t: &TransportSettings) -> Result<Startup, Error> {
     let mut startup = Startup::default();
-    for (_, name, value) in steps {
-        match name {
-            "provider" => startup._providers.push(ossl::load_provider(value).map_err(|e| {
+    for step in &t.providers {
+        match step {
+            ProviderStep::Load(value) => startup._providers.push(ossl::load_provider(value).map_err(|e| {
                 let hint = "use -provider-path or the OPENSSL_MODULES environment variable";
                 format!("unable to load provider {value} ({hint})")
                     + &e.stack.first().map(|l| format!(": {l}")).unwrap_or_default()
             })?),
-            "provider-path" => {
+            ProviderStep::SearchPath(value) => {
                 ossl::set_provider_search_path(value).map_err(|e| format!("-provider-path: {}", e.reason))?
             }
-            _ => ossl::set_default_properties(value).map_err(|e| format!("-propquery: {}", e.reason))?,
+            ProviderStep::Properties(value) => {
+                ossl::set_default_properties(value).map_err(|e| format!("-propquery: {}", e.reason))?
+            }
         }
     }
-    for list in m.get_many::<String>("rand").into_iter().flatten() {
+    for list in &t.rand {
         // LIST_SEPARATOR_CHAR is ':' on Unix; an empty tail ends the list, as in app_rand.c.
         for file in list.split(':').filter(|f| !f.is_empty()) {
             let seed = read_rand_file(file).map_err(|_| format!("Can't load {file} into RNG"))?;
             ossl::rand_add(&seed).map_err(|_| format!("Can't load {file} into RNG"))?;
         }
     }
-    if let Some(f) = m.get_one::<String>("writerand") {
+    if let Some(f) = &t.writerand {
         let _ = WRITERAND.set(f.clone());
     }
     Ok(startup)
@@ -95,7 +87,7 @@ fn read_rand_file(path: &str) -> std::io::Result<Vec<u8>> {
 
 /// `-writerand file`: as `RAND_write_file`, 1024 fresh random bytes, the file created with
 /// mode 0600 (an existing one is overwritten in place and then restricted to 0600).
-fn write_rand_file(path: &str) -> Result<(), String> {
+fn write_rand_file(path: &str) -> Result<(), Error> {
     use std::io::Write;
     let bytes = ossl::random_bytes(ossl::RAND_FILE_BYTES).map_err(|e| e.reason)?;
     let mut options = std::fs::OpenOptions::new();
@@ -128,14 +120,14 @@ pub(crate) fn finish(code: i32) -> i32 {
 }
 
 /// Checks the transport options against the rest of the command line, as s_server does.
-pub(crate) fn validate(m: &ArgMatches, dtls: bool, mode: AppMode) -> Result<(), String> {
-    if unix_path(m).is_some() && dtls {
+pub(crate) fn validate(t: &TransportSettings, dtls: bool, mode: AppMode) -> Result<(), Error> {
+    if t.unix.is_some() && dtls {
         return Err("Can't use unix sockets and datagrams together".into());
     }
-    if m.get_flag("sendfile") && !matches!(mode, AppMode::Web(w) if w != sserve_engine::http::WebMode::Status) {
+    if t.sendfile && !matches!(mode, AppMode::Web(w) if w != sserve_engine::http::WebMode::Status) {
         return Err("Can't use -sendfile without -WWW or -HTTP".into());
     }
-    let nbio_test = m.get_flag("nbio_test");
+    let nbio_test = t.nbio_test;
     if nbio_test && dtls {
         // s_server pushes its filter over the datagram BIO too, where a short read truncates the
         // datagram and no handshake can complete.
@@ -144,13 +136,6 @@ pub(crate) fn validate(m: &ArgMatches, dtls: bool, mode: AppMode) -> Result<(), 
     // s_server's -rev handler does not insert the test BIO.
     set_short_io(nbio_test && mode != AppMode::Rev);
     Ok(())
-}
-
-/// The `-unix` path, unless a later `-accept` or `-port` overrides it.
-fn unix_path(m: &ArgMatches) -> Option<&String> {
-    let last = |name| m.index_of(name).unwrap_or(0);
-    m.get_one::<String>("unix")
-        .filter(|_| last("accept").max(last("port")) < last("unix"))
 }
 
 /// A Unix-domain socket path bound by sserve: removed when the server is done, as s_server's
@@ -201,12 +186,12 @@ impl Bound {
 
 /// `-unix path` (and `-unlink`): the listening socket, or `None` for TCP. As in s_server, the
 /// last of `-unix`, `-accept` and `-port` decides.
-pub(crate) fn listen_unix(m: &ArgMatches) -> Result<Option<(Listener, Bound)>, String> {
-    let Some(path) = unix_path(m) else {
+pub(crate) fn listen_unix(t: &TransportSettings) -> Result<Option<(Listener, Bound)>, Error> {
+    let Some(path) = &t.unix else {
         return Ok(None);
     };
-    let listener = bind_unix(path.as_ref(), m.get_flag("unlink")).map_err(|e| {
-        let hint = if e.kind() == io::ErrorKind::AddrInUse && !m.get_flag("unlink") {
+    let listener = bind_unix(path.as_ref(), t.unlink).map_err(|e| {
+        let hint = if e.kind() == io::ErrorKind::AddrInUse && !t.unlink {
             " (remove it or add -unlink)"
         } else {
             ""
@@ -268,11 +253,12 @@ impl Observer for Notices {
 }
 
 /// Wraps `observer` with the `-nbio`/`-sendfile` notices when they apply (not with `-json`).
-pub(crate) fn observer(observer: SharedObserver, m: &ArgMatches, quiet: bool, mode: AppMode) -> SharedObserver {
+pub(crate) fn observer(observer: SharedObserver, s: &Settings, quiet: bool) -> SharedObserver {
+    let t = &s.transport;
     // -nbio_test implies -nbio, as in s_server.
-    let nbio = (m.get_flag("nbio") || m.get_flag("nbio_test")) && !quiet && mode != AppMode::Rev;
-    let sendfile = m.get_flag("sendfile");
-    if m.get_flag("json") || !(nbio || sendfile) {
+    let nbio = (t.nbio || t.nbio_test) && !quiet && s.mode != AppMode::Rev;
+    let sendfile = t.sendfile;
+    if s.json || !(nbio || sendfile) {
         return observer;
     }
     Arc::new(Mutex::new(Notices {

@@ -5,12 +5,13 @@
 
 use std::path::{Path, PathBuf};
 
-use clap::{ArgAction, ArgMatches, Command};
+use clap::{ArgAction, Command};
 use sserve_engine::ossl::verify::{nameopt_flags, parse_crl};
-use sserve_engine::ossl::CertFormat;
 use sserve_engine::ServerConfigBuilder;
 
-use crate::error::io_text;
+use crate::error::{io_text, Error};
+use crate::load::read_file;
+use crate::settings::{StoreSources, VerifySettings};
 
 /// `opt_verify`'s options that take a value (apps/include/opt.h `OPT_V_OPTIONS`).
 pub const PARAM_VALUE_OPTIONS: &[&str] = &[
@@ -83,10 +84,6 @@ pub fn adjust_command(mut cmd: Command) -> Command {
     cmd
 }
 
-fn read(what: &str, path: &str) -> Result<Vec<u8>, String> {
-    std::fs::read(path).map_err(|e| format!("cannot read {what} '{path}': {}", io_text(&e)))
-}
-
 /// `<8 hex digits>.<n>` (certificates) or `<8 hex digits>.r<n>` (CRLs): the names OpenSSL's
 /// hashed-directory lookup (`X509_STORE_load_path`, the file store's directory search) can
 /// find, as `openssl rehash` creates them.
@@ -104,9 +101,14 @@ fn is_hashed_name(name: &str) -> bool {
 /// The hashed-name files of a CA directory, in name order. OpenSSL looks them up by the
 /// subject hash when it needs an issuer; loading them all up front finds the same
 /// certificates.
-fn read_dir_files(what: &str, dir: &Path) -> Result<Vec<Vec<u8>>, String> {
-    let entries = std::fs::read_dir(dir)
-        .map_err(|e| format!("cannot read {what} directory '{}': {}", dir.display(), io_text(&e)))?;
+fn read_dir_files(what: &str, dir: &Path) -> Result<Vec<Vec<u8>>, Error> {
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        Error(format!(
+            "cannot read {what} directory '{}': {}",
+            dir.display(),
+            io_text(&e)
+        ))
+    })?;
     let mut paths: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.is_file() && p.file_name().and_then(|n| n.to_str()).is_some_and(is_hashed_name))
@@ -117,16 +119,16 @@ fn read_dir_files(what: &str, dir: &Path) -> Result<Vec<Vec<u8>>, String> {
 
 /// An `OSSL_STORE` URI of the `file:` scheme (or a plain path): a file, or every file of a
 /// directory, as OpenSSL's file store loader reads them.
-fn read_store(what: &str, uri: &str) -> Result<Vec<Vec<u8>>, String> {
+fn read_store(what: &str, uri: &str) -> Result<Vec<Vec<u8>>, Error> {
     let path = if let Some(rest) = uri.strip_prefix("file://") {
         // file://localhost/path or file:///path
         rest.strip_prefix("localhost").unwrap_or(rest)
     } else if let Some(rest) = uri.strip_prefix("file:") {
         rest
     } else if uri.contains("://") || (uri.contains(':') && !Path::new(uri).exists()) {
-        return Err(format!(
+        return Err(Error(format!(
             "-{what}: unsupported store URI '{uri}' (only file: URIs and paths are available)"
-        ));
+        )));
     } else {
         uri
     };
@@ -134,88 +136,64 @@ fn read_store(what: &str, uri: &str) -> Result<Vec<Vec<u8>>, String> {
     if p.is_dir() {
         read_dir_files(what, p)
     } else {
-        Ok(vec![read(&format!("{what} store"), path)?])
+        Ok(vec![read_file(&format!("{what} store"), path)?])
     }
 }
 
 /// The store sources of one kind (`CAfile`/`CApath`/`CAstore` with a prefix), in s_server's
 /// load order: file, path, store.
-fn store_files(m: &ArgMatches, prefix: &str) -> Result<Option<Vec<Vec<u8>>>, String> {
-    let get = |kind: &str| m.get_one::<String>(&format!("{prefix}{kind}")).cloned();
-    let (file, path, store) = (get("CAfile"), get("CApath"), get("CAstore"));
+fn store_files(sources: &StoreSources, prefix: &str) -> Result<Option<Vec<Vec<u8>>>, Error> {
+    let StoreSources { file, path, store } = sources;
     if file.is_none() && path.is_none() && store.is_none() {
         return Ok(None);
     }
     let mut files = Vec::new();
     if let Some(f) = file {
-        files.push(read(&format!("-{prefix}CAfile"), &f)?);
+        files.push(read_file(&format!("-{prefix}CAfile"), f)?);
     }
     if let Some(d) = path {
-        files.extend(read_dir_files(&format!("-{prefix}CApath"), Path::new(&d))?);
+        files.extend(read_dir_files(&format!("-{prefix}CApath"), Path::new(d))?);
     }
     if let Some(s) = store {
-        files.extend(read_store(&format!("{prefix}CAstore"), &s)?);
+        files.extend(read_store(&format!("{prefix}CAstore"), s)?);
     }
     Ok(Some(files))
 }
 
-/// The `opt_verify` options in command-line order (`-verify_name` then `-verify_depth` is
-/// not the same as the reverse).
-fn param_options(m: &ArgMatches) -> Vec<(usize, &'static str, Option<String>)> {
-    let mut out = Vec::new();
-    for name in PARAM_VALUE_OPTIONS {
-        if let (Some(idx), Some(vals)) = (m.indices_of(name), m.get_many::<String>(name)) {
-            out.extend(idx.zip(vals).map(|(i, v)| (i, *name, Some(v.clone()))));
-        }
-    }
-    for name in PARAM_FLAG_OPTIONS {
-        if m.get_flag(name) {
-            out.extend(m.indices_of(name).into_iter().flatten().map(|i| (i, *name, None)));
-        }
-    }
-    out.sort_by_key(|(i, _, _)| *i);
-    out
-}
-
 /// Applies this group's options to `b`. Call after the certificate, key and `-CAfile`, before
-/// `build`.
-pub fn configure(b: &mut ServerConfigBuilder, m: &ArgMatches) -> Result<(), String> {
-    if let Some(names) = m.get_many::<String>("nameopt") {
+/// `build`. `cert_chain`: `-cert_chain` was given (`-build_chain` then checks it).
+pub fn configure(b: &mut ServerConfigBuilder, v: &VerifySettings, cert_chain: bool) -> Result<(), Error> {
+    if !v.nameopt.is_empty() {
         let mut flags = 0;
-        for n in names {
+        for n in &v.nameopt {
             flags = nameopt_flags(flags, n).ok_or_else(|| format!("-nameopt: invalid name options '{n}'"))?;
         }
         b.name_options(flags);
     }
-    if let Some(uri) = m.get_one::<String>("CAstore") {
+    if let Some(uri) = &v.ca_store {
         b.trust_store_add(&read_store("CAstore", uri)?).map_err(|e| e.reason)?;
     }
-    for (_, name, value) in param_options(m) {
+    for (name, value) in &v.params {
         b.verify_param_option(name, value.as_deref()).map_err(|e| e.reason)?;
     }
-    let crl_format = match m.get_one::<String>("CRLform").map(|s| s.to_ascii_uppercase()) {
-        None => CertFormat::Pem,
-        Some(f) if f == "PEM" => CertFormat::Pem,
-        Some(f) if f == "DER" => CertFormat::Der,
-        Some(f) => return Err(format!("Invalid format \"{f}\" for option -CRLform")),
-    };
     let mut crls = Vec::new();
-    if let Some(path) = m.get_one::<String>("CRL") {
-        let crl = parse_crl(&read("CRL file", path)?, crl_format).map_err(|e| format!("{} ('{path}')", e.reason))?;
+    if let Some(path) = &v.crl {
+        let crl =
+            parse_crl(&read_file("CRL file", path)?, v.crl_format).map_err(|e| format!("{} ('{path}')", e.reason))?;
         b.add_crl(&crl).map_err(|e| e.reason)?;
         crls.push(crl);
     }
-    if let Some(files) = store_files(m, "verify")? {
+    if let Some(files) = store_files(&v.verify_store, "verify")? {
         b.verify_store(&files, &crls)
             .map_err(|e| format!("Error loading store locations: {}", e.reason))?;
     }
-    if let Some(files) = store_files(m, "chain")? {
+    if let Some(files) = store_files(&v.chain_store, "chain")? {
         b.chain_store(&files)
             .map_err(|e| format!("Error loading store locations: {}", e.reason))?;
     }
-    if m.get_flag("build_chain") {
+    if v.build_chain {
         // s_server checks the chain as given (SSL_BUILD_CHAIN_FLAG_CHECK) when -cert_chain is.
-        b.build_cert_chain(m.get_one::<String>("cert_chain").is_some())
+        b.build_cert_chain(cert_chain)
             .map_err(|e| format!("error building certificate chain: {}", e.reason))?;
     }
     Ok(())
@@ -240,6 +218,7 @@ mod tests {
         assert!(read_store("CAstore", "http://example.com/x").is_err());
         assert!(read_store("CAstore", "file:/nonexistent/x.pem")
             .unwrap_err()
+            .0
             .contains("cannot read"));
     }
 }

@@ -3,7 +3,9 @@
 use std::time::Duration;
 
 use serde_json::Value;
-use sserve_tests::{curl, dtls_half_open, is_openssl, require, s_client, server, Proc, TestDir, TIMEOUT};
+use sserve_tests::{
+    curl, dtls_half_open, is_openssl, require, s_client, s_client_finish, server, Proc, TestDir, TIMEOUT,
+};
 
 /// Parses every complete stdout line as JSON (panics on a line that is not).
 fn objects(proc: &Proc) -> Vec<Value> {
@@ -274,6 +276,45 @@ fn evicted_half_open_dtls_association_is_a_close_event() {
     assert_eq!(closes[0]["reason"], "half_open_evicted");
     assert_eq!(closes[0]["conn"], 1, "the oldest is evicted");
     drop(socks);
+}
+
+/// DTLS: the `close` event of an association carries its ciphertext totals and duration, as
+/// a TCP connection's does.
+#[test]
+fn dtls_close_event_counts_the_association_bytes() {
+    require!("openssl");
+    if is_openssl() {
+        return; // -json is sserve-only
+    }
+    let dir = TestDir::new();
+    // The blocking loop (console mode) and the async one (-rev on tokio).
+    for extra in [&[][..], &["-rev", "-runtime", "tokio"][..]] {
+        let mut proc = server!(&dir)
+            .args(["-dtls1_2", "-json", "-naccept", "1"])
+            .args(extra)
+            .spawn();
+        let port = port_of(&wait_for_event(&proc, "listening")[0]);
+        let client = s_client_finish(port, &["-dtls1_2"], b"ping\n");
+        assert!(client.out().contains("Verify return code:"), "{}", client.dump());
+        let status = proc.wait_exit(TIMEOUT).expect("server exits after -naccept 1");
+        assert!(status.success(), "{extra:?}\n{}", proc.dump());
+        let all = objects(&proc);
+        let close = all
+            .iter()
+            .find(|o| o["event"] == "close")
+            .unwrap_or_else(|| panic!("{extra:?}: no close event: {all:?}"));
+        // The ClientHello alone is over 100 bytes; the server's flight carries its certificate.
+        assert!(
+            close["bytes_in"].as_u64().is_some_and(|b| b > 100),
+            "{extra:?}: {close}"
+        );
+        assert!(
+            close["bytes_out"].as_u64().is_some_and(|b| b > 500),
+            "{extra:?}: {close}"
+        );
+        assert!(close["duration_ms"].as_u64().is_some(), "{extra:?}: {close}");
+        assert_eq!(close["conn"], 1, "{close}");
+    }
 }
 
 /// A refused path and a missing file each give a `request` event with the refusal.

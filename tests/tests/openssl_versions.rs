@@ -40,6 +40,8 @@ fn version_gated_options_are_taken_or_refused_naming_the_version() {
         &["-no_ca_names"],
         &["-no_etm"],
         &["-client_renegotiation"],
+        &["-proxy", "127.0.0.1:1"],
+        &["-no_proxy", "localhost"],
         &["-trace"],
     ];
     let version = server_openssl_version();

@@ -547,9 +547,159 @@ pub(crate) struct SrpGn {
     pub(crate) n: *const openssl_sys::BIGNUM,
 }
 
+/// Opaque `OSSL_HTTP_REQ_CTX` (3.0) / `OCSP_REQ_CTX` (1.1.1): OpenSSL's HTTP request context.
+#[repr(C)]
+pub(crate) struct HttpReqCtx {
+    _private: [u8; 0],
+}
+
+/// Opaque `ASN1_ITEM` (the template `OSSL_HTTP_REQ_CTX_set1_req` encodes the request with).
+#[cfg(ossl300)]
+#[repr(C)]
+pub(crate) struct Asn1Item {
+    _private: [u8; 0],
+}
+
+extern "C" {
+    // BIO_s_bio(3)
+    pub(crate) fn BIO_new_bio_pair(
+        bio1: *mut *mut BIO,
+        writebuf1: usize,
+        bio2: *mut *mut BIO,
+        writebuf2: usize,
+    ) -> c_int;
+}
+
+/// `BIO_shutdown_wr(b)` is `BIO_ctrl(b, BIO_C_SHUTDOWN_WR, 0, NULL)` (BIO_s_bio(3)).
+pub(crate) const BIO_C_SHUTDOWN_WR: c_int = 142;
+
+#[cfg(ossl300)]
+extern "C" {
+    // OSSL_HTTP_parse_url(3)
+    pub(crate) fn OSSL_HTTP_parse_url(
+        url: *const c_char,
+        pssl: *mut c_int,
+        puser: *mut *mut c_char,
+        phost: *mut *mut c_char,
+        pport: *mut *mut c_char,
+        pport_num: *mut c_int,
+        ppath: *mut *mut c_char,
+        pquery: *mut *mut c_char,
+        pfrag: *mut *mut c_char,
+    ) -> c_int;
+    // OSSL_HTTP_adapt_proxy(3): the result is `proxy`, an environment string or NULL.
+    pub(crate) fn OSSL_HTTP_adapt_proxy(
+        proxy: *const c_char,
+        no_proxy: *const c_char,
+        server: *const c_char,
+        use_ssl: c_int,
+    ) -> *const c_char;
+    // OSSL_HTTP_REQ_CTX(3)
+    pub(crate) fn OSSL_HTTP_REQ_CTX_new(wbio: *mut BIO, rbio: *mut BIO, buf_size: c_int) -> *mut HttpReqCtx;
+    pub(crate) fn OSSL_HTTP_REQ_CTX_free(rctx: *mut HttpReqCtx);
+    pub(crate) fn OSSL_HTTP_REQ_CTX_set_request_line(
+        rctx: *mut HttpReqCtx,
+        method_post: c_int,
+        server: *const c_char,
+        port: *const c_char,
+        path: *const c_char,
+    ) -> c_int;
+    pub(crate) fn OSSL_HTTP_REQ_CTX_add1_header(
+        rctx: *mut HttpReqCtx,
+        name: *const c_char,
+        value: *const c_char,
+    ) -> c_int;
+    pub(crate) fn OSSL_HTTP_REQ_CTX_set_expected(
+        rctx: *mut HttpReqCtx,
+        content_type: *const c_char,
+        asn1: c_int,
+        timeout: c_int,
+        keep_alive: c_int,
+    ) -> c_int;
+    pub(crate) fn OSSL_HTTP_REQ_CTX_set1_req(
+        rctx: *mut HttpReqCtx,
+        content_type: *const c_char,
+        it: *const Asn1Item,
+        req: *const c_void,
+    ) -> c_int;
+    pub(crate) fn OSSL_HTTP_REQ_CTX_nbio(rctx: *mut HttpReqCtx) -> c_int;
+    pub(crate) fn OSSL_HTTP_REQ_CTX_get0_mem_bio(rctx: *const HttpReqCtx) -> *mut BIO;
+    pub(crate) fn OSSL_HTTP_REQ_CTX_get_resp_len(rctx: *const HttpReqCtx) -> usize;
+    pub(crate) fn OSSL_HTTP_REQ_CTX_set_max_response_length(rctx: *mut HttpReqCtx, len: c_ulong);
+    // ASN1_ITEM_rptr(OCSP_REQUEST) (a function in 3.0)
+    pub(crate) fn OCSP_REQUEST_it() -> *const Asn1Item;
+}
+
+#[cfg(not(ossl300))]
+extern "C" {
+    // OCSP_sendreq_new(3) (1.1.1): `OCSP_parse_url`
+    pub(crate) fn OCSP_parse_url(
+        url: *const c_char,
+        phost: *mut *mut c_char,
+        pport: *mut *mut c_char,
+        ppath: *mut *mut c_char,
+        pssl: *mut c_int,
+    ) -> c_int;
+    // OCSP_sendreq_new(3) (1.1.1; macros over OSSL_HTTP_REQ_CTX in 3.0)
+    pub(crate) fn OCSP_sendreq_new(
+        io: *mut BIO,
+        path: *const c_char,
+        req: *mut openssl_sys::OCSP_REQUEST,
+        maxline: c_int,
+    ) -> *mut HttpReqCtx;
+    pub(crate) fn OCSP_REQ_CTX_free(rctx: *mut HttpReqCtx);
+    pub(crate) fn OCSP_REQ_CTX_add1_header(rctx: *mut HttpReqCtx, name: *const c_char, value: *const c_char) -> c_int;
+    pub(crate) fn OCSP_REQ_CTX_set1_req(rctx: *mut HttpReqCtx, req: *mut openssl_sys::OCSP_REQUEST) -> c_int;
+    pub(crate) fn OCSP_sendreq_nbio(presp: *mut *mut openssl_sys::OCSP_RESPONSE, rctx: *mut HttpReqCtx) -> c_int;
+    pub(crate) fn OCSP_set_max_response_length(rctx: *mut HttpReqCtx, len: c_ulong);
+}
+
 /// SSL_read_early_data(3): `SSL_get_early_data_status` results.
 pub(crate) const SSL_EARLY_DATA_REJECTED: c_int = 1;
 pub(crate) const SSL_EARLY_DATA_ACCEPTED: c_int = 2;
+
+#[cfg(test)]
+mod http_tests {
+    /// As `every_declared_symbol_links`, for OpenSSL's HTTP client (3.x).
+    #[cfg(ossl300)]
+    #[test]
+    fn http_symbols_link() {
+        let addrs = [
+            super::BIO_new_bio_pair as *const () as usize,
+            super::OSSL_HTTP_parse_url as *const () as usize,
+            super::OSSL_HTTP_adapt_proxy as *const () as usize,
+            super::OSSL_HTTP_REQ_CTX_new as *const () as usize,
+            super::OSSL_HTTP_REQ_CTX_free as *const () as usize,
+            super::OSSL_HTTP_REQ_CTX_set_request_line as *const () as usize,
+            super::OSSL_HTTP_REQ_CTX_add1_header as *const () as usize,
+            super::OSSL_HTTP_REQ_CTX_set_expected as *const () as usize,
+            super::OSSL_HTTP_REQ_CTX_set1_req as *const () as usize,
+            super::OSSL_HTTP_REQ_CTX_nbio as *const () as usize,
+            super::OSSL_HTTP_REQ_CTX_get0_mem_bio as *const () as usize,
+            super::OSSL_HTTP_REQ_CTX_get_resp_len as *const () as usize,
+            super::OSSL_HTTP_REQ_CTX_set_max_response_length as *const () as usize,
+            super::OCSP_REQUEST_it as *const () as usize,
+        ];
+        assert!(addrs.iter().all(|&a| a != 0));
+    }
+
+    /// As above, for 1.1.1's OCSP HTTP client.
+    #[cfg(not(ossl300))]
+    #[test]
+    fn http_symbols_link() {
+        let addrs = [
+            super::BIO_new_bio_pair as *const () as usize,
+            super::OCSP_parse_url as *const () as usize,
+            super::OCSP_sendreq_new as *const () as usize,
+            super::OCSP_REQ_CTX_free as *const () as usize,
+            super::OCSP_REQ_CTX_add1_header as *const () as usize,
+            super::OCSP_REQ_CTX_set1_req as *const () as usize,
+            super::OCSP_sendreq_nbio as *const () as usize,
+            super::OCSP_set_max_response_length as *const () as usize,
+        ];
+        assert!(addrs.iter().all(|&a| a != 0));
+    }
+}
 
 #[cfg(test)]
 mod psk_tests {

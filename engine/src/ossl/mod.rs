@@ -22,6 +22,8 @@ mod membio;
 mod memio;
 mod memory;
 mod ocsp;
+#[doc(hidden)]
+pub mod ocsp_http;
 mod output;
 mod psk;
 mod srp;

@@ -56,6 +56,12 @@ const GATES: &[Gate] = &[
         versions: "OpenSSL 3.0 and later",
     },
     Gate {
+        options: &["proxy", "no_proxy"],
+        available: cfg!(ossl300),
+        missing: "OpenSSL's HTTP proxy choice (OSSL_HTTP_adapt_proxy) arrived in 3.0",
+        versions: "OpenSSL 3.0 and later",
+    },
+    Gate {
         options: &["trace"],
         available: cfg!(ssl_trace),
         missing: "this OpenSSL was built without ssl-trace",
