@@ -177,16 +177,10 @@ pub fn reference_conf_lookup(name: &str) -> Option<bool> {
     SSL_CONF_NAMES_3_0.contains(&name).then_some(false)
 }
 
-/// The table as this build runs it: the linked OpenSSL's `SSL_CONF_cmd` names, and the options
-/// it cannot back ([`sserve_engine::ossl::version::unsupported_option`]) refused.
+/// The table with the linked OpenSSL's `SSL_CONF_cmd` names. Options that the linked OpenSSL
+/// cannot back stay listed, with the versions that have them in brackets.
 fn live_table() -> Vec<OptionRow> {
-    let mut rows = table(crate::transport::ssl_conf_lookup);
-    for r in &mut rows {
-        if let Some(why) = sserve_engine::ossl::version::unsupported_option(&r.name) {
-            r.status = Status::Rejected(why);
-        }
-    }
-    rows
+    table(crate::transport::ssl_conf_lookup)
 }
 
 /// The sections in order, each with its rows (s_server has two "Network options" sections;
