@@ -162,6 +162,9 @@ fn truncating_client(addr: SocketAddr) -> thread::JoinHandle<()> {
     thread::spawn(move || {
         let mut c = SslConnector::builder(SslMethod::tls_client()).unwrap();
         c.set_verify(SslVerifyMode::NONE);
+        // TLS 1.2: the server sends nothing after the handshake. A TLS 1.3 server's session
+        // tickets would arrive unread, and closing over unread data is a reset, not an EOF.
+        c.set_max_proto_version(Some(SslVersion::TLS1_2)).unwrap();
         let tcp = TcpStream::connect(addr).unwrap();
         let mut tls = c.build().connect("localhost", tcp).unwrap();
         tls.write_all(b"hello").unwrap();
@@ -301,7 +304,14 @@ fn bad_client_certificate_is_a_typed_verify_error() {
         assert_eq!(peer.der(), &expected_der[..]);
         assert_eq!(peer.subject(), "CN=untrusted-client");
         assert_eq!(peer.sha256_hex().len(), 64);
-        assert_eq!(tls.info().verify_result(), Some((18, "self-signed certificate")));
+        // OpenSSL's X509_verify_cert_error_string: 3.0 hyphenates, 1.1.1 does not.
+        let ossl3 = sserve_engine::ossl::version::openssl_version_number() >= 0x3000_0000;
+        let text = if ossl3 {
+            "self-signed certificate"
+        } else {
+            "self signed certificate"
+        };
+        assert_eq!(tls.info().verify_result(), Some((18, text)));
 
         // -verify_return_error: the failure is a typed verify error.
         let client = connect();

@@ -133,7 +133,52 @@ pub fn table(conf_lookup: impl Fn(&str) -> Option<bool>) -> Vec<OptionRow> {
     rows
 }
 
-/// The table with OpenSSL's own `SSL_CONF_cmd` names.
+/// The s_server options OpenSSL 3.0's `SSL_CONF_cmd` knows on a server (of those in the
+/// table): what the generated documents describe, whichever OpenSSL the build links (1.1.1's
+/// `SSL_CONF_cmd` knows a few others; compat.md lists the differences).
+pub const SSL_CONF_NAMES_3_0: &[&str] = &[
+    "num_tickets",
+    "anti_replay",
+    "no_anti_replay",
+    "no_ssl3",
+    "no_tls1",
+    "no_tls1_1",
+    "no_tls1_2",
+    "no_tls1_3",
+    "bugs",
+    "no_comp",
+    "comp",
+    "no_ticket",
+    "serverpref",
+    "legacy_renegotiation",
+    "client_renegotiation",
+    "no_renegotiation",
+    "no_resumption_on_reneg",
+    "allow_no_dhe_kex",
+    "prioritize_chacha",
+    "strict",
+    "sigalgs",
+    "client_sigalgs",
+    "groups",
+    "curves",
+    "named_curve",
+    "cipher",
+    "ciphersuites",
+    "min_protocol",
+    "max_protocol",
+    "record_padding",
+    "no_middlebox",
+    "no_etm",
+];
+
+/// `conf_lookup` for [`table`] answering from [`SSL_CONF_NAMES_3_0`].
+pub fn reference_conf_lookup(name: &str) -> Option<bool> {
+    let name = name.strip_prefix('-')?;
+    SSL_CONF_NAMES_3_0.contains(&name).then_some(false)
+}
+
+/// The table with the linked OpenSSL's `SSL_CONF_cmd` names. Options that the linked OpenSSL
+/// cannot back stay listed, with the versions that have them in brackets.
 fn live_table() -> Vec<OptionRow> {
     table(crate::transport::ssl_conf_lookup)
 }
@@ -313,9 +358,11 @@ connection with close_notify and print the statistics); 1 on a start\\-up error.
     t
 }
 
-/// The generated documents: (path from the workspace root, contents).
+/// The generated documents: (path from the workspace root, contents). They describe sserve
+/// with OpenSSL 3.0 whichever OpenSSL this build links: the version notes in brackets say what
+/// other versions lack.
 pub fn documents() -> Vec<(&'static str, String)> {
-    let rows = live_table();
+    let rows = table(reference_conf_lookup);
     vec![
         ("docs/options.md", options_markdown(&rows)),
         ("docs/sserve.1", man_page(&rows)),

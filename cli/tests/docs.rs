@@ -44,3 +44,19 @@ fn help_is_the_table_with_one_dash() {
         assert!(!line.trim_start().starts_with("--"), "{line}");
     }
 }
+
+/// The documents take the `SSL_CONF_cmd` names from a fixed list so that they do not change with
+/// the linked OpenSSL; with a 3.x library that list is exactly what `SSL_CONF_cmd` knows.
+#[test]
+fn reference_ssl_conf_names_are_what_openssl_3_knows() {
+    if sserve_engine::ossl::version::openssl_version_number() < 0x3000_0000 {
+        return;
+    }
+    let b = sserve_engine::ServerConfigBuilder::new().unwrap();
+    let live = sserve::help::table(|n| b.ssl_conf_lookup(n));
+    let reference = sserve::help::table(sserve::help::reference_conf_lookup);
+    assert_eq!(live.len(), reference.len());
+    for (l, r) in live.iter().zip(&reference) {
+        assert_eq!(l.status, r.status, "-{}", l.name);
+    }
+}

@@ -294,7 +294,8 @@ fn sslv2_client_hello() -> Vec<u8> {
 }
 
 /// A stream that ends inside a record (or an SSLv2 hello) gets a decode_error alert
-/// ("unexpected eof while reading"), byte for byte as from s_server.
+/// ("unexpected eof while reading"), byte for byte as from s_server; OpenSSL 1.1.1 sends nothing
+/// (as s_server 1.1.1 does).
 #[test]
 fn record_cut_short_by_fin_gets_decode_error_alert() {
     require!("openssl", "curl");
@@ -308,9 +309,14 @@ fn record_cut_short_by_fin_gets_decode_error_alert() {
         b"\x16\x03\x01\x02\x00\x01",
         &hello[..10],
     ];
+    let expected = if sserve_tests::server_is_ossl3() {
+        fatal_alert(50)
+    } else {
+        Vec::new()
+    };
     for cut in cuts {
         let got = tcp_send_then_fin(srv.port, cut);
-        assert_eq!(got, fatal_alert(50), "after {cut:02x?}\nserver:\n{}", srv.dump());
+        assert_eq!(got, expected, "after {cut:02x?}\nserver:\n{}", srv.dump());
     }
     // A complete SSLv2 hello is parsed, and refused with handshake_failure whether or not the
     // peer half-closes after it.

@@ -100,7 +100,8 @@ fn rev_refuses_a_version_it_does_not_allow() {
 }
 
 /// An unfinished last line is reversed when close_notify follows it (s_server's `BIO_gets`
-/// returns it), and dropped (with a decode_error alert) when a bare TCP FIN does.
+/// returns it), and dropped (with a decode_error alert from OpenSSL 3; 1.1.1 sends none) when a
+/// bare TCP FIN does.
 #[test]
 fn rev_unfinished_last_line() {
     require!("openssl", "python3");
@@ -111,10 +112,10 @@ fn rev_unfinished_last_line() {
     assert!(f.err().contains("END: close_notify"), "{}", f.dump());
     let f = py_fetch_ending(srv.port, "any", b"abc\ndef", ClientEnd::Fin);
     assert_eq!(String::from_utf8_lossy(&f.stdout), "cba\n", "{}", f.dump());
-    assert!(
-        f.err().contains("END: error TLSV1_ALERT_DECODE_ERROR"),
-        "{}\nserver:\n{}",
-        f.dump(),
-        srv.dump()
-    );
+    let end = if sserve_tests::server_is_ossl3() {
+        "END: error TLSV1_ALERT_DECODE_ERROR"
+    } else {
+        "END: eof"
+    };
+    assert!(f.err().contains(end), "{}\nserver:\n{}", f.dump(), srv.dump());
 }

@@ -307,24 +307,25 @@ fn unfinished_request_line_then_close_notify_is_answered() {
 }
 
 /// The same request line ended by a TCP FIN without close_notify: OpenSSL fails the read with
-/// "unexpected eof" and sends a decode_error alert; nothing is answered. The server goes on.
+/// "unexpected eof" and sends a decode_error alert (1.1.1 fails it without an alert, so the peer
+/// sees the connection end); nothing is answered. The server goes on.
 #[test]
 fn unfinished_request_line_then_fin_gets_decode_error_and_no_answer() {
     require!("openssl", "python3");
     let dir = TestDir::new();
     std::fs::write(dir.www().join("a.txt"), b"file a\n").unwrap();
+    let end = if sserve_tests::server_is_ossl3() {
+        "END: error TLSV1_ALERT_DECODE_ERROR"
+    } else {
+        "END: eof"
+    };
     for mode in ["-www", "-WWW", "-HTTP"] {
         let srv = server!(&dir).arg(mode).start();
         for version in ["1.2", "1.3"] {
             let f = py_fetch_ending(srv.port, version, b"GET /a.txt HTTP/1.0", ClientEnd::Fin);
             let what = format!("{mode} TLS {version}");
             assert_eq!(text(&f.stdout), "", "{what}: no answer\n{}", f.dump());
-            assert!(
-                f.err().contains("END: error TLSV1_ALERT_DECODE_ERROR"),
-                "{what}\n{}\nserver:\n{}",
-                f.dump(),
-                srv.dump()
-            );
+            assert!(f.err().contains(end), "{what}\n{}\nserver:\n{}", f.dump(), srv.dump());
         }
         let f = py_fetch(srv.port, "any", b"GET /a.txt HTTP/1.0\r\n\r\n");
         assert!(f.stdout.ends_with(b"\n"), "{mode}: still serving\n{}", f.dump());

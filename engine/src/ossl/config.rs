@@ -474,12 +474,11 @@ impl ServerConfigBuilder {
         unsafe { openssl_sys::SSL_CTX_set_options(self.ctx.as_ptr(), ffi::SSL_OP_DISABLE_TLSEXT_CA_NAMES) };
     }
 
-    /// `-ignore_unexpected_eof`: a peer's EOF without close_notify counts as a clean close.
-    /// OpenSSL 3.0 and later only: on 1.1.1 this does nothing, and the CLI refuses the option
-    /// ([`super::version::unsupported_option`]).
+    /// `-ignore_unexpected_eof`: a peer's EOF without close_notify counts as a clean close
+    /// (after the handshake). OpenSSL 1.1.1 lacks `SSL_OP_IGNORE_UNEXPECTED_EOF`, so there the
+    /// engine does it (the CLI still refuses the option there, as s_server 1.1.1 had none).
     pub fn ignore_unexpected_eof(&mut self) {
-        #[cfg(ossl300)]
-        self.ctx.set_options(openssl::ssl::SslOptions::IGNORE_UNEXPECTED_EOF);
+        super::eof::ignore_unexpected_eof(&mut self.ctx);
     }
 
     /// `-no_resume_ephemeral`: sessions with a forward-secure (ephemeral) key exchange are not

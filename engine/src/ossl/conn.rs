@@ -277,7 +277,17 @@ impl<T: Transport> TlsBackend for SslConn<T> {
                     self.flush_blocked_write().map(|()| ReadStatus::WantInput)
                 }
                 ErrorCode::ZERO_RETURN => Ok(ReadStatus::Closed),
-                _ => Err(self.with_alerts(from_ssl_error(e))),
+                _ => {
+                    let err = from_ssl_error(e);
+                    if err.kind == TlsErrorKind::UnexpectedEof && super::eof::ignored(self.stream.ssl()) {
+                        // What SSL_OP_IGNORE_UNEXPECTED_EOF does in 3.x: the end counts as the
+                        // peer's close_notify, so our shutdown sends ours and expects no more.
+                        // SAFETY: live SSL; the call only sets its shutdown flags.
+                        unsafe { openssl_sys::SSL_set_shutdown(self.raw(), openssl_sys::SSL_RECEIVED_SHUTDOWN) };
+                        return Ok(ReadStatus::Closed);
+                    }
+                    Err(self.with_alerts(err))
+                }
             },
         }
     }

@@ -8,10 +8,15 @@
 //! alert s_server sends nor honoured `SSL_OP_IGNORE_UNEXPECTED_EOF`. A BIO callback may replace
 //! the result of any control call, so one answers `BIO_CTRL_EOF` from the connection's
 //! [`ConnEvents`](super::callbacks::ConnEvents) flag and passes everything else through.
+//!
+//! OpenSSL 1.1.1 has no `SSL_OP_IGNORE_UNEXPECTED_EOF` (and sends no alert at such an EOF: its
+//! read fails with `SSL_ERROR_SYSCALL` and an empty error queue). There the context is marked
+//! instead, and [`ignored`] lets the connection turn that failure into the clean end the option
+//! gives with 3.x.
 
 use core::ffi::{c_char, c_int, c_long};
 use foreign_types::ForeignTypeRef;
-use openssl::ssl::SslRef;
+use openssl::ssl::{SslContextBuilder, SslRef};
 
 use super::callbacks::events_index;
 use super::ffi;
@@ -63,5 +68,39 @@ pub(crate) fn attach(ssl: &SslRef) {
             ffi::BIO_set_callback_arg(bio, raw.cast());
             ffi::BIO_set_callback_ex(bio, Some(eof_cb));
         }
+    }
+}
+
+/// Marks a context whose connections take a transport EOF without close_notify as a clean
+/// end, on an OpenSSL without `SSL_OP_IGNORE_UNEXPECTED_EOF`.
+#[cfg(not(ossl300))]
+fn ignore_index() -> openssl::ex_data::Index<openssl::ssl::SslContext, ()> {
+    static INDEX: std::sync::OnceLock<openssl::ex_data::Index<openssl::ssl::SslContext, ()>> =
+        std::sync::OnceLock::new();
+    *INDEX.get_or_init(|| openssl::ssl::SslContext::new_ex_index().expect("SSL_CTX_get_ex_new_index failed"))
+}
+
+/// `-ignore_unexpected_eof`: `SSL_OP_IGNORE_UNEXPECTED_EOF` with OpenSSL 3.x, the context mark
+/// [`ignored`] reads with 1.1.1.
+pub(crate) fn ignore_unexpected_eof(ctx: &mut SslContextBuilder) {
+    #[cfg(ossl300)]
+    ctx.set_options(openssl::ssl::SslOptions::IGNORE_UNEXPECTED_EOF);
+    #[cfg(not(ossl300))]
+    ctx.set_ex_data(ignore_index(), ());
+}
+
+/// Should a read that failed at the peer's transport EOF without close_notify end the
+/// connection cleanly (1.1.1 with [`ignore_unexpected_eof`])? Always false with 3.x, where
+/// OpenSSL itself reports such an end as `SSL_ERROR_ZERO_RETURN`.
+pub(crate) fn ignored(ssl: &SslRef) -> bool {
+    #[cfg(ossl300)]
+    {
+        let _ = ssl;
+        false
+    }
+    #[cfg(not(ossl300))]
+    {
+        ssl.ssl_context().ex_data(ignore_index()).is_some()
+            && ssl.ex_data(events_index()).is_some_and(|e| e.transport_eof())
     }
 }

@@ -566,3 +566,26 @@ pub fn make_self_signed(cn: &str) -> (X509, PKey<Private>) {
     let key = p256_key();
     (build_cert(cn, &key, None, false), key)
 }
+
+/// Asserts what the client got from a server whose peer's transport ended without
+/// close_notify: OpenSSL 3.x answers with a `decode_error` alert (as s_server 3.x does); 1.1.1
+/// fails the read without an alert (as s_server 1.1.1 does), so the client sees nothing.
+pub fn assert_unexpected_eof_answer(client: &Client) {
+    if sserve_engine::ossl::version::openssl_version_number() >= 0x3000_0000 {
+        let err = client.error.as_deref().expect("the client reads an alert");
+        assert!(err.contains("decode error"), "{err}");
+    } else {
+        assert_eq!(client.error, None, "OpenSSL 1.1.1 sends no alert");
+        assert!(!client.closed, "OpenSSL 1.1.1 sends no close_notify either");
+    }
+}
+
+/// The bytes a server writes after its peer's transport ended inside or before a record: the
+/// `decode_error` alert (level fatal, description 50) with OpenSSL 3.x, nothing with 1.1.1.
+pub fn unexpected_eof_bytes() -> &'static [u8] {
+    if sserve_engine::ossl::version::openssl_version_number() >= 0x3000_0000 {
+        b"\x15\x03\x03\x00\x02\x02\x32"
+    } else {
+        b""
+    }
+}
