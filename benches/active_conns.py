@@ -23,13 +23,7 @@ import sys
 import tempfile
 import time
 
-
-def rss_kb(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise RuntimeError("no VmRSS")
+from idle_conns import rss_kb
 
 
 def free_port():

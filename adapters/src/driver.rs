@@ -175,24 +175,11 @@ pub struct Group {
 }
 
 /// Accepts and serves connections concurrently until `-naccept` is reached or `shutdown` fires,
-/// then waits for the connections in flight.
-#[allow(clippy::too_many_arguments)]
-pub async fn serve<R: Runtime>(
-    rt: R,
-    listener: Listener,
-    config: Arc<ServerConfig>,
-    opts: Arc<SessionOptions>,
-    serve: AsyncServeOptions,
-    observer: SharedObserver,
-    shutdown: Arc<Shutdown>,
-) -> Summary {
-    serve_in(&Group::default(), rt, listener, config, opts, serve, observer, shutdown).await
-}
-
-/// [`serve`] as one of the accept loops of `group`: connections are numbered, counted against
+/// then waits for the connections in flight. One of the accept loops of `group` (a new
+/// [`Group`] for a server with one loop): connections are numbered, counted against
 /// `max_connections` and trimmed for across the group; `-naccept` counts this loop's.
 #[allow(clippy::too_many_arguments)]
-pub async fn serve_in<R: Runtime>(
+pub async fn serve<R: Runtime>(
     group: &Group,
     rt: R,
     listener: Listener,

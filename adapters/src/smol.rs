@@ -133,6 +133,7 @@ mod serving {
         }
         let smol = Smol::new(executor.clone());
         let summary = async_io::block_on(executor.run(driver::serve(
+            &driver::Group::default(),
             smol,
             listener.into(),
             config,

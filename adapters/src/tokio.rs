@@ -136,7 +136,7 @@ mod serving {
             let group = group.clone();
             move |rt: tokio::runtime::Runtime, listener: Listener| {
                 let tokio = Tokio::new(rt.handle().clone());
-                rt.block_on(driver::serve_in(
+                rt.block_on(driver::serve(
                     &group,
                     tokio,
                     listener,
