@@ -88,15 +88,25 @@ start() {
 }
 stop() { kill "$PID" 2>/dev/null; wait "$PID" 2>/dev/null || true; PID=; }
 
+# Connections per second of one `openssl s_time` run (arguments added to its own). s_time runs
+# until the wall clock passes HS_TIME and reports whole "real seconds" (4 or 5 for the same
+# run length), so the rate divides its connection count by the wall time measured here.
+rate() {
+  local t0 t1 n
+  t0=$(date +%s%N)
+  n=$(openssl s_time -connect "127.0.0.1:$PORT" -time "$HS_TIME" "$@" 2>/dev/null |
+    awk '/real seconds/ {print $1}')
+  t1=$(date +%s%N)
+  awk -v n="${n:-0}" -v ns=$((t1 - t0)) 'BEGIN {printf "%.0f", n / (ns / 1e9)}'
+}
+
 # One side of one round: prints "full resumed bulk ttfb rss_idle rss_peak".
 measure() {
   start "$1"
   local idle full resumed bulk ttfb
   idle=$(rss "$PID" VmRSS)
-  full=$(openssl s_time -connect "127.0.0.1:$PORT" -new -tls1_3 -time "$HS_TIME" 2>/dev/null |
-    awk '/real seconds/ && $4 > 0 {printf "%.0f", $1 / $4}')
-  resumed=$(openssl s_time -connect "127.0.0.1:$PORT" -reuse -tls1_3 -www /small.txt -time "$HS_TIME" 2>/dev/null |
-    awk '/real seconds/ && $4 > 0 {printf "%.0f", $1 / $4}')
+  full=$(rate -new -tls1_3)
+  resumed=$(rate -reuse -tls1_3 -www /small.txt)
   bulk=$(curl -sk --tls13-ciphers TLS_AES_128_GCM_SHA256 -o /dev/null -w '%{speed_download}' \
     "https://127.0.0.1:$PORT/big.bin" | awk '{printf "%.1f", $1 / 1e6}')
   ttfb=$(for _ in $(seq 20); do
