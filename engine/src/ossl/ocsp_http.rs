@@ -572,18 +572,19 @@ fn response_der(resp: &OcspResponse) -> Result<Option<Vec<u8>>, TlsError> {
         .map_err(|e| super::errors::config_error("OCSP response", &e))
 }
 
-/// The failure OpenSSL's HTTP client left on the queue, in one line.
+/// The failure OpenSSL's HTTP client left on the queue, in one line: its first entry, the cause
+/// (OpenSSL 3.5 adds "missing content type" after a bad status line, 3.0 does not), with the
+/// entry's data (`code=404,reason=Not Found`, `expected=…`), which says more than its reason.
 fn http_error() -> TlsError {
     let stack = openssl::error::ErrorStack::get();
     let mut e = super::errors::config_error("", &stack);
     e.kind = TlsErrorKind::Protocol;
-    if e.reason.is_empty() {
-        e.reason = "error receiving the response".to_string();
-    }
-    // The entry's data (`code=404,reason=Not Found`, `expected=…`) says more than its reason.
-    if let Some(data) = stack.errors().last().and_then(|x| x.data()).filter(|d| !d.is_empty()) {
-        e.reason = alloc::format!("{} ({data})", e.reason);
-    }
+    let first = stack.errors().first();
+    let reason = first.and_then(|x| x.reason()).unwrap_or("error receiving the response");
+    e.reason = match first.and_then(|x| x.data()).filter(|d| !d.is_empty()) {
+        Some(data) => alloc::format!("{reason} ({data})"),
+        None => reason.to_string(),
+    };
     e
 }
 
