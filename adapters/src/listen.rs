@@ -69,7 +69,7 @@ impl ListenSpec {
 pub fn bind(spec: &ListenSpec) -> io::Result<TcpListener> {
     let mut last = None;
     for addr in spec.candidates()? {
-        match bind_one(addr, spec.ipv6_only) {
+        match bind_socket(addr, spec.ipv6_only, false) {
             Ok(l) => return Ok(l),
             Err(e) if e.kind() == io::ErrorKind::AddrInUse => return Err(e),
             Err(e) => last = Some(e),
@@ -92,10 +92,6 @@ pub fn bind_shared(spec: &ListenSpec, n: usize) -> io::Result<Vec<TcpListener>> 
     let v6_only = addr.is_ipv6() && socket2::SockRef::from(&probe).only_v6()?;
     drop(probe);
     (0..n).map(|_| bind_socket(addr, v6_only, true)).collect()
-}
-
-fn bind_one(addr: SocketAddr, v6_only: bool) -> io::Result<TcpListener> {
-    bind_socket(addr, v6_only, false)
 }
 
 fn bind_socket(addr: SocketAddr, v6_only: bool, reuse_port: bool) -> io::Result<TcpListener> {
