@@ -2,6 +2,7 @@
 //! them becomes an [`Event`] in the connection's [`ConnEvents`], drained after each call.
 
 use alloc::string::String;
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 use openssl::ex_data::Index;
 use openssl::ssl::{AlpnError, Ssl, SslRef};
@@ -19,8 +20,6 @@ pub(crate) struct ConnEvents {
     /// Set by `push`: lets the session's drain after every OpenSSL call skip the lock when no
     /// callback fired (the common case once the handshake is over).
     any: AtomicBool,
-    /// The peer's transport has ended (answered to OpenSSL's `BIO_eof`, see `ossl::eof`).
-    transport_eof: AtomicBool,
     /// The last alert sent and received: `0x100 | description`, 0 for none (see
     /// [`ConnEvents::record_alert`]), so a failure can say which alert ended it.
     alert_sent: AtomicU16,
@@ -43,14 +42,6 @@ impl ConnEvents {
         (get(&self.alert_sent), get(&self.alert_received))
     }
 
-    pub(crate) fn set_transport_eof(&self) {
-        self.transport_eof.store(true, Ordering::Release);
-    }
-
-    pub(crate) fn transport_eof(&self) -> bool {
-        self.transport_eof.load(Ordering::Acquire)
-    }
-
     pub(crate) fn push(&self, e: Event) {
         // A poisoned lock only means a callback panicked earlier; the Vec is still usable.
         self.events.lock().unwrap_or_else(|p| p.into_inner()).push(e);
@@ -58,7 +49,8 @@ impl ConnEvents {
     }
 
     pub(crate) fn take(&self) -> Vec<Event> {
-        if !self.any.swap(false, Ordering::Acquire) {
+        // A plain load first: nothing new is the common case, and cheaper than a swap.
+        if !self.any.load(Ordering::Relaxed) || !self.any.swap(false, Ordering::Acquire) {
             return Vec::new();
         }
         core::mem::take(&mut *self.events.lock().unwrap_or_else(|p| p.into_inner()))
@@ -66,8 +58,9 @@ impl ConnEvents {
 }
 
 /// The ex_data index of [`ConnEvents`] on every `SSL` of a context.
-pub(crate) fn events_index() -> Index<Ssl, ConnEvents> {
-    static INDEX: std::sync::OnceLock<Index<Ssl, ConnEvents>> = std::sync::OnceLock::new();
+/// Shared with the connection, which reads it without an ex_data lookup.
+pub(crate) fn events_index() -> Index<Ssl, Arc<ConnEvents>> {
+    static INDEX: std::sync::OnceLock<Index<Ssl, Arc<ConnEvents>>> = std::sync::OnceLock::new();
     // An allocation failure here would be an out-of-memory at start-up; there is no sensible
     // recovery, so it aborts like any other allocation failure.
     *INDEX.get_or_init(|| Ssl::new_ex_index().expect("SSL_get_ex_new_index failed"))

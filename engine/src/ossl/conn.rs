@@ -4,12 +4,15 @@
 //! driving, the console commands and the renegotiation bookkeeping are written once here.
 
 use alloc::string::String;
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 use bytes::BytesMut;
+use core::mem::MaybeUninit;
 use foreign_types::ForeignTypeRef;
-use openssl::ssl::{ErrorCode, Ssl, SslContext, SslRef, SslStream};
-use std::io::{Read, Write};
+use openssl::ssl::{ErrorCode, Ssl, SslContext, SslRef};
+use std::sync::OnceLock;
 
+use super::bio::{BioMethod, SslIo};
 use super::callbacks::{events_index, ConnEvents};
 use super::errors::{config_error, from_ssl_error, take_queue};
 use super::ffi;
@@ -19,8 +22,17 @@ use crate::error::{TlsError, TlsErrorKind};
 use crate::event::{CacheStats, Event, HandshakeInfo};
 use crate::tls::{HandshakeStatus, ReadStatus, TlsBackend};
 
-/// The in-memory transport under an [`SslConn`].
-pub trait Transport: Read + Write {
+/// The in-memory transport under an [`SslConn`]: OpenSSL's read and write BIO.
+pub trait Transport: Sized {
+    /// Copies received ciphertext into `buf` (for DTLS exactly one datagram, truncated as
+    /// `recvfrom` would): `None` while nothing is waiting, `Some(0)` once the input is over.
+    fn read_ciphertext(&mut self, buf: &mut [MaybeUninit<u8>]) -> Option<usize>;
+    /// Keeps ciphertext OpenSSL wrote (for DTLS, one datagram per call).
+    fn write_ciphertext(&mut self, data: &[u8]);
+    /// Every received byte was read and the peer's transport has ended (`BIO_eof`).
+    fn input_ended(&self) -> bool;
+    /// The process-wide BIO method that moves bytes through this transport type.
+    fn bio_method() -> &'static BioMethod;
     /// Queues ciphertext (a datagram, for DTLS) received from the peer.
     fn push(&mut self, data: &[u8]);
     /// The peer's transport has ended.
@@ -39,7 +51,30 @@ pub trait Transport: Read + Write {
     }
 }
 
+/// The one method table of transport type `T`, created on first use (an allocation failure
+/// there leaves nothing sensible to do but abort).
+pub(crate) fn method_of<T: Transport>(cell: &'static OnceLock<BioMethod>) -> &'static BioMethod {
+    cell.get_or_init(|| BioMethod::new::<T>().expect("BIO_meth_new failed"))
+}
+
 impl Transport for MemIo {
+    fn read_ciphertext(&mut self, buf: &mut [MaybeUninit<u8>]) -> Option<usize> {
+        self.read_into(buf)
+    }
+
+    fn write_ciphertext(&mut self, data: &[u8]) {
+        self.outgoing.extend_from_slice(data);
+    }
+
+    fn input_ended(&self) -> bool {
+        self.eof && self.incoming.is_empty()
+    }
+
+    fn bio_method() -> &'static BioMethod {
+        static METHOD: OnceLock<BioMethod> = OnceLock::new();
+        method_of::<Self>(&METHOD)
+    }
+
     fn push(&mut self, data: &[u8]) {
         self.incoming.extend_from_slice(data);
     }
@@ -78,7 +113,9 @@ pub type OpensslTls = SslConn<MemIo>;
 
 /// A server-side `SSL` over an in-memory transport.
 pub struct SslConn<T> {
-    pub(crate) stream: SslStream<T>,
+    pub(crate) stream: SslIo<T>,
+    /// What the `SSL`'s callbacks reported (also in its ex_data, where they find it).
+    events: Arc<ConnEvents>,
     pending_events: Vec<Event>,
     shutdown_sent: bool,
     /// Plaintext accepted by [`TlsBackend::write`] while `SSL_write` wanted to read first (a
@@ -105,19 +142,21 @@ impl SslConn<MemIo> {
     /// A new server TLS connection on `ctx`.
     pub fn new(ctx: &SslContext) -> Result<Self, TlsError> {
         let mut ssl = Ssl::new(ctx).map_err(|e| config_error("SSL_new", &e))?;
-        ssl.set_ex_data(events_index(), ConnEvents::default());
+        ssl.set_ex_data(events_index(), Arc::default());
         ssl.set_accept_state();
-        let stream = SslStream::new(ssl, MemIo::default()).map_err(|e| config_error("SSL BIO", &e))?;
+        let stream = SslIo::new(ssl, MemIo::default()).map_err(|e| config_error("SSL BIO", &e))?;
         super::output::attach(stream.ssl());
-        super::eof::attach(stream.ssl());
         Ok(SslConn::from_stream(stream))
     }
 }
 
 impl<T> SslConn<T> {
     /// Wraps a stream whose `SSL` carries the [`ConnEvents`] ex_data and is in accept state.
-    pub(crate) fn from_stream(stream: SslStream<T>) -> Self {
+    pub(crate) fn from_stream(stream: SslIo<T>) -> Self {
         SslConn {
+            // Every `SSL` gets its events slot when created; a missing one would only mean no
+            // callback reports.
+            events: stream.ssl().ex_data(events_index()).cloned().unwrap_or_default(),
             stateless_pending: super::ocsp::stateless_enabled(stream.ssl()),
             stream,
             pending_events: Vec::new(),
@@ -173,9 +212,9 @@ impl<T: Transport> SslConn<T> {
         let limit = T::write_limit(self.stream.ssl()).max(1);
         let mut rest = data;
         while !rest.is_empty() {
-            match self.stream.ssl_write(&rest[..rest.len().min(limit)]) {
+            match self.stream.write(&rest[..rest.len().min(limit)]) {
                 Ok(n) => rest = &rest[n..],
-                Err(e) if e.code() == ErrorCode::WANT_READ => {
+                Err(e) if e.code == ErrorCode::WANT_READ => {
                     self.blocked_write.extend_from_slice(rest);
                     return Ok(());
                 }
@@ -198,9 +237,7 @@ impl<T: Transport> SslConn<T> {
 impl<T: Transport> SslConn<T> {
     /// `err` with the alerts this connection sent and received so far.
     fn with_alerts(&self, mut err: TlsError) -> TlsError {
-        if let Some(ev) = self.stream.ssl().ex_data(events_index()) {
-            (err.alert_sent, err.alert_received) = ev.alerts();
-        }
+        (err.alert_sent, err.alert_received) = self.events.alerts();
         err
     }
 }
@@ -211,13 +248,7 @@ impl<T: Transport> TlsBackend for SslConn<T> {
     }
 
     fn push_eof(&mut self) {
-        let transport = self.stream.get_mut();
-        transport.push_eof();
-        if transport.buffered_input().1 {
-            if let Some(ev) = self.stream.ssl().ex_data(events_index()) {
-                ev.set_transport_eof();
-            }
-        }
+        self.stream.get_mut().push_eof();
     }
 
     fn take_ciphertext(&mut self, out: &mut BytesMut) {
@@ -226,10 +257,8 @@ impl<T: Transport> TlsBackend for SslConn<T> {
 
     fn poll_event(&mut self) -> Option<Event> {
         if self.pending_events.is_empty() {
-            if let Some(ev) = self.stream.ssl().ex_data(events_index()) {
-                self.pending_events = ev.take();
-                self.pending_events.reverse();
-            }
+            self.pending_events = self.events.take();
+            self.pending_events.reverse();
         }
         self.pending_events.pop()
     }
@@ -243,7 +272,7 @@ impl<T: Transport> TlsBackend for SslConn<T> {
         }
         match self.stream.do_handshake() {
             Ok(()) => Ok(HandshakeStatus::Done),
-            Err(e) if e.code() == ErrorCode::WANT_READ => {
+            Err(e) if e.code == ErrorCode::WANT_READ => {
                 // DTLS drops malformed or out-of-order datagrams and may leave notes behind.
                 openssl::error::ErrorStack::get();
                 Ok(HandshakeStatus::WantInput)
@@ -263,14 +292,14 @@ impl<T: Transport> TlsBackend for SslConn<T> {
     fn read(&mut self, buf: &mut BytesMut) -> Result<ReadStatus, TlsError> {
         let (pending, queued) = (self.stream.ssl().pending(), self.stream.get_ref().queued());
         // Decrypt straight into the buffer's spare capacity: no zero-fill, no copy.
-        match self.stream.ssl_read_uninit(reserve_for_read(pending, queued, buf)) {
+        match self.stream.read_uninit(reserve_for_read(pending, queued, buf)) {
             Ok(n) => {
-                // SAFETY: `ssl_read_uninit` initialised the first `n` bytes of the spare capacity
-                // (its documented guarantee), and `n` is at most that capacity.
+                // SAFETY: `read_uninit` initialised the first `n` bytes of the spare capacity,
+                // and `n` is at most that capacity.
                 unsafe { buf.set_len(buf.len() + n) };
                 Ok(ReadStatus::Data(n))
             }
-            Err(e) => match e.code() {
+            Err(e) => match e.code {
                 // Reading may have finished a renegotiation that blocked a write.
                 ErrorCode::WANT_READ | ErrorCode::WANT_WRITE => {
                     openssl::error::ErrorStack::get();
@@ -279,7 +308,9 @@ impl<T: Transport> TlsBackend for SslConn<T> {
                 ErrorCode::ZERO_RETURN => Ok(ReadStatus::Closed),
                 _ => {
                     let err = from_ssl_error(e);
-                    if err.kind == TlsErrorKind::UnexpectedEof && super::eof::ignored(self.stream.ssl()) {
+                    if err.kind == TlsErrorKind::UnexpectedEof
+                        && super::eof::ignored(self.stream.ssl(), self.stream.get_ref().input_ended())
+                    {
                         // What SSL_OP_IGNORE_UNEXPECTED_EOF does in 3.x: the end counts as the
                         // peer's close_notify, so our shutdown sends ours and expects no more.
                         // SAFETY: live SSL; the call only sets its shutdown flags.

@@ -1,11 +1,10 @@
 //! DTLS over OpenSSL: [`OpensslDtls`], one `SSL`
 //! per association, and [`DtlsAcceptor`], the stateless cookie front door (`DTLSv1_listen`).
 //!
-//! Datagram boundaries: the `openssl` crate's `SslStream` puts a custom BIO over any
-//! `Read + Write`. [`DatagramPipe`] returns exactly one queued datagram per `read` (OpenSSL's
-//! DTLS record layer treats one `BIO_read` as one packet) and records every `write` as one
-//! datagram (OpenSSL writes each record, or each MTU-sized handshake fragment, with its own
-//! `BIO_write`). So no datagram is ever split or merged, and none exceeds the MTU set with
+//! Datagram boundaries: [`DatagramPipe`] is the `SSL`'s BIO (`ossl::bio`); it returns exactly
+//! one queued datagram per read (OpenSSL's DTLS record layer treats one `BIO_read` as one
+//! packet) and records every write as one datagram (OpenSSL writes each record, or each
+//! MTU-sized handshake fragment, with its own `BIO_write`). So no datagram is ever split or merged, and none exceeds the MTU set with
 //! `SSL_OP_NO_QUERY_MTU` + `SSL_set_mtu`; application data is cut to `DTLS_get_data_mtu`.
 //!
 //! Cookies: HMAC-SHA256 over the peer address (family, port, IP) under a random per-acceptor
@@ -27,13 +26,15 @@ use openssl::ex_data::Index;
 use openssl::hash::MessageDigest;
 use openssl::pkey::{PKey, Private};
 use openssl::sign::Signer;
-use openssl::ssl::{Ssl, SslContext, SslRef, SslStream};
+use openssl::ssl::{Ssl, SslContext, SslRef};
 use std::collections::VecDeque;
 use std::io::{self, Read, Write};
 use std::sync::{Mutex, OnceLock};
 
-use super::callbacks::{events_index, ConnEvents};
-use super::conn::{SslConn, Transport};
+use super::bio::{copy_to_uninit, BioMethod, SslIo};
+
+use super::callbacks::events_index;
+use super::conn::{method_of, SslConn, Transport};
 use super::errors::{config_error, take_queue};
 use super::ffi;
 use crate::dtls::{Acceptance, CookieAcceptor, DatagramListener, DatagramTls, ListenerLimits};
@@ -94,6 +95,27 @@ impl DatagramPipe {
 }
 
 impl Transport for DatagramPipe {
+    fn read_ciphertext(&mut self, buf: &mut [core::mem::MaybeUninit<u8>]) -> Option<usize> {
+        let d = self.incoming.pop_front()?;
+        // A datagram larger than the read is truncated, as recvfrom would do.
+        let n = d.len().min(buf.len());
+        copy_to_uninit(buf, &d[..n]);
+        Some(n)
+    }
+
+    fn write_ciphertext(&mut self, data: &[u8]) {
+        self.outgoing.push_back(Bytes::copy_from_slice(data));
+    }
+
+    fn input_ended(&self) -> bool {
+        false
+    }
+
+    fn bio_method() -> &'static BioMethod {
+        static METHOD: OnceLock<BioMethod> = OnceLock::new();
+        method_of::<Self>(&METHOD)
+    }
+
     fn push(&mut self, datagram: &[u8]) {
         if !core::mem::take(&mut self.skip_next) {
             self.incoming.push_back(datagram.to_vec());
@@ -119,23 +141,19 @@ impl Transport for DatagramPipe {
     }
 }
 
+/// The same pipe for a client driven by the `openssl` crate's `SslStream` (tests, fuzzing).
 impl Read for DatagramPipe {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self.incoming.pop_front() {
-            // A datagram larger than the read is truncated, as recvfrom would do.
-            Some(d) => {
-                let n = d.len().min(buf.len());
-                buf[..n].copy_from_slice(&d[..n]);
-                Ok(n)
-            }
-            None => Err(io::ErrorKind::WouldBlock.into()),
-        }
+        // SAFETY: initialised bytes are valid `MaybeUninit`s, and only bytes are written back.
+        let out = unsafe { &mut *(core::ptr::from_mut(buf) as *mut [core::mem::MaybeUninit<u8>]) };
+        self.read_ciphertext(out)
+            .ok_or_else(|| io::ErrorKind::WouldBlock.into())
     }
 }
 
 impl Write for DatagramPipe {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.outgoing.push_back(Bytes::copy_from_slice(buf));
+        self.write_ciphertext(buf);
         Ok(buf.len())
     }
 
@@ -245,19 +263,19 @@ pub fn handle_retransmit(ssl: &SslRef) -> i32 {
     unsafe { ffi::SSL_ctrl(ssl.as_ptr(), ffi::DTLS_CTRL_HANDLE_TIMEOUT, 0, ffi::NO_ARG) as i32 }
 }
 
-fn new_ssl(ctx: &SslContext, settings: &DtlsSettings, cookie: CookieKey) -> Result<SslStream<DatagramPipe>, TlsError> {
+fn new_ssl(ctx: &SslContext, settings: &DtlsSettings, cookie: CookieKey) -> Result<SslIo<DatagramPipe>, TlsError> {
     let mut ssl = Ssl::new(ctx).map_err(|e| config_error("SSL_new", &e))?;
     ssl.set_ex_data(cookie_index(), cookie);
     let mtu = u32::try_from(settings.mtu).unwrap_or(u32::MAX);
     ssl.set_mtu(mtu).map_err(|e| config_error("Failed to set MTU", &e))?;
-    ssl.set_ex_data(events_index(), ConnEvents::default());
+    ssl.set_ex_data(events_index(), Arc::default());
     set_retransmit_timer(&mut ssl, settings.initial_retransmit);
     ssl.set_accept_state();
     let pipe = DatagramPipe {
         mtu: settings.mtu,
         ..DatagramPipe::default()
     };
-    let stream = SslStream::new(ssl, pipe).map_err(|e| config_error("SSL BIO", &e))?;
+    let stream = SslIo::new(ssl, pipe).map_err(|e| config_error("SSL BIO", &e))?;
     super::output::attach(stream.ssl());
     Ok(stream)
 }
@@ -381,7 +399,7 @@ pub struct DtlsAcceptor {
     ctx: SslContext,
     settings: DtlsSettings,
     key: PKey<Private>,
-    listen: Option<SslStream<DatagramPipe>>,
+    listen: Option<SslIo<DatagramPipe>>,
     addr: BioAddr,
 }
 
@@ -410,7 +428,7 @@ impl DtlsAcceptor {
         })
     }
 
-    fn listener_ssl(&mut self, peer: Vec<u8>) -> Result<SslStream<DatagramPipe>, TlsError> {
+    fn listener_ssl(&mut self, peer: Vec<u8>) -> Result<SslIo<DatagramPipe>, TlsError> {
         if let Some(s) = self.listen.take() {
             if let Some(k) = s.ssl().ex_data(cookie_index()) {
                 *k.peer.lock().unwrap_or_else(|p| p.into_inner()) = peer;

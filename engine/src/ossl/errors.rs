@@ -3,7 +3,9 @@
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use openssl::error::ErrorStack;
-use openssl::ssl::{Error as SslError, ErrorCode};
+use openssl::ssl::ErrorCode;
+
+use super::bio::SslIoError;
 
 use crate::error::{TlsError, TlsErrorKind};
 
@@ -54,9 +56,9 @@ pub(crate) fn take_queue(kind: TlsErrorKind, context: &str) -> TlsError {
 }
 
 /// A failed `SSL_*` I/O call.
-pub(crate) fn from_ssl_error(e: SslError) -> TlsError {
-    let code = e.code();
-    match e.ssl_error() {
+pub(crate) fn from_ssl_error(e: SslIoError) -> TlsError {
+    let code = e.code;
+    match &e.stack {
         Some(stack) => {
             let eof = stack
                 .errors()

@@ -383,7 +383,6 @@ extern "C" {
     pub(crate) fn BIO_set_callback_ex(b: *mut BIO, cb: BioCallbackEx);
     pub(crate) fn BIO_set_callback_arg(b: *mut BIO, arg: *mut c_char);
     pub(crate) fn BIO_get_callback_arg(b: *const BIO) -> *mut c_char;
-    pub(crate) fn BIO_get_callback_ex(b: *const BIO) -> BioCallbackEx;
     // BIO_should_retry(3)
     pub(crate) fn BIO_test_flags(b: *const BIO, flags: c_int) -> c_int;
     // EC_GROUP_new(3)
@@ -417,10 +416,7 @@ pub(crate) const SSL_CB_ALERT: c_int = 0x4000;
 /// bio.h.in: callback operations.
 pub(crate) const BIO_CB_READ: c_int = 0x02;
 pub(crate) const BIO_CB_WRITE: c_int = 0x03;
-pub(crate) const BIO_CB_CTRL: c_int = 0x06;
 pub(crate) const BIO_CB_RETURN: c_int = 0x80;
-/// bio.h.in: `BIO_eof` is `BIO_ctrl(b, BIO_CTRL_EOF, 0, NULL)`.
-pub(crate) const BIO_CTRL_EOF: c_int = 2;
 /// ssl.h.in: security callback operations.
 pub(crate) const SSL_SECOP_OTHER_TYPE: c_int = 0xffff_0000_u32 as c_int;
 pub(crate) const SSL_SECOP_OTHER_CIPHER: c_int = 1 << 16;
@@ -484,7 +480,6 @@ mod output_link_tests {
             super::BIO_set_callback_ex as *const () as usize,
             super::BIO_set_callback_arg as *const () as usize,
             super::BIO_get_callback_arg as *const () as usize,
-            super::BIO_get_callback_ex as *const () as usize,
             super::BIO_test_flags as *const () as usize,
             super::EC_curve_nid2nist as *const () as usize,
             super::X509_get0_pubkey as *const () as usize,

@@ -1,12 +1,12 @@
 //! The in-memory transport under the `SSL` object: ciphertext in, ciphertext out.
 //!
-//! `openssl::ssl::SslStream` wraps any `Read + Write` in a custom `BIO_METHOD`; giving it this
-//! buffer pair makes it a memory BIO whose storage we own (no extra copy through `BIO_s_mem`,
-//! and the bounds are ours to enforce).
+//! Our own `BIO_METHOD` (`ossl::bio`) reads and writes this buffer pair, so it is a memory BIO
+//! whose storage we own (no extra copy through `BIO_s_mem`, and the bounds are ours to enforce).
 
 use bytes::{Buf, BytesMut};
 use core::mem::MaybeUninit;
-use std::io::{self, Read, Write};
+
+use super::bio::copy_to_uninit;
 
 /// Ciphertext buffers between the peer and OpenSSL.
 #[derive(Debug, Default)]
@@ -23,6 +23,18 @@ pub struct MemIo {
 const KEEP_CAPACITY: usize = 4 * 1024;
 
 impl MemIo {
+    /// Moves received ciphertext into `buf`: `None` while none is waiting, `Some(0)` once the
+    /// input is over.
+    pub(crate) fn read_into(&mut self, buf: &mut [MaybeUninit<u8>]) -> Option<usize> {
+        if self.incoming.is_empty() {
+            return self.eof.then_some(0);
+        }
+        let n = buf.len().min(self.incoming.len());
+        copy_to_uninit(buf, &self.incoming[..n]);
+        self.incoming.advance(n);
+        Some(n)
+    }
+
     /// Frees drained buffers that grew large (called when the session goes idle).
     pub(crate) fn release_idle(&mut self) {
         if self.incoming.is_empty() && self.incoming.capacity() > KEEP_CAPACITY {
@@ -46,33 +58,6 @@ pub(crate) fn reserve_for_read(pending: usize, queued: usize, buf: &mut BytesMut
     buf.spare_capacity_mut()
 }
 
-impl Read for MemIo {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if self.incoming.is_empty() {
-            return if self.eof {
-                Ok(0)
-            } else {
-                Err(io::ErrorKind::WouldBlock.into())
-            };
-        }
-        let n = buf.len().min(self.incoming.len());
-        buf[..n].copy_from_slice(&self.incoming[..n]);
-        self.incoming.advance(n);
-        Ok(n)
-    }
-}
-
-impl Write for MemIo {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.outgoing.extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -80,13 +65,14 @@ mod tests {
     #[test]
     fn empty_input_would_block_until_eof() {
         let mut io = MemIo::default();
-        let mut b = [0u8; 4];
-        assert_eq!(io.read(&mut b).unwrap_err().kind(), io::ErrorKind::WouldBlock);
+        let mut b = [MaybeUninit::new(0u8); 4];
+        assert_eq!(io.read_into(&mut b), None);
         io.incoming.extend_from_slice(b"abcdef");
-        assert_eq!(io.read(&mut b).unwrap(), 4);
-        assert_eq!(&b, b"abcd");
+        assert_eq!(io.read_into(&mut b), Some(4));
+        // SAFETY: every element was initialised (with 0, then by the read).
+        assert_eq!(b.map(|x| unsafe { x.assume_init() }), *b"abcd");
         io.eof = true;
-        assert_eq!(io.read(&mut b).unwrap(), 2);
-        assert_eq!(io.read(&mut b).unwrap(), 0);
+        assert_eq!(io.read_into(&mut b), Some(2));
+        assert_eq!(io.read_into(&mut b), Some(0));
     }
 }

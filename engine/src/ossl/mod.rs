@@ -3,10 +3,11 @@
 //!
 //! This module is the only place with `unsafe` code (which is also why the one process-wide
 //! call an adapter needs, [`release_free_memory`], lives here). Object ownership is left to the `openssl`
-//! crate's owning types wherever it has them (`SslContext`, `Ssl`, `SslStream`, `X509`, `PKey`);
-//! the few objects it lacks get their own owning wrapper with `Drop` (`conf::ConfCtx`,
+//! crate's owning types wherever it has them (`SslContext`, `Ssl`, `X509`, `PKey`); the few
+//! objects it lacks get their own owning wrapper with `Drop` (`bio::SslIo`, `conf::ConfCtx`,
 //! `membio::MemBio`).
 
+mod bio;
 mod callbacks;
 mod certs;
 mod conf;
@@ -33,6 +34,8 @@ mod srp;
 pub mod transport;
 #[doc(hidden)]
 pub mod verify;
+#[doc(hidden)]
+pub use bio::BioMethod;
 #[doc(hidden)]
 pub use certs::{has_dh_params, parse_serverinfo, ExtendedCert};
 #[doc(hidden)]

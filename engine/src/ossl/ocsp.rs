@@ -20,10 +20,11 @@ use openssl::hash::MessageDigest;
 use openssl::ocsp::{OcspCertId, OcspRequest, OcspResponse};
 use openssl::pkey::PKey;
 use openssl::sign::Signer;
-use openssl::ssl::{SslContext, SslRef, SslSession, SslSessionCacheMode, SslStream};
+use openssl::ssl::{SslContext, SslRef, SslSession, SslSessionCacheMode};
 use openssl::x509::{X509VerifyResult, X509};
 use std::sync::{Mutex, OnceLock};
 
+use super::bio::SslIo;
 use super::callbacks::events_index;
 use super::config::{CertFormat, ServerConfigBuilder};
 use super::conn::Transport;
@@ -406,7 +407,7 @@ fn client_hello_ready(mut buf: &[u8]) -> Option<bool> {
 /// One step of `-stateless` before the real handshake: `Some(status)` while the cookie exchange
 /// goes on, `None` once a ClientHello with a valid cookie was accepted (s_server's
 /// `SSL_stateless` loop, then `SSL_accept`).
-pub(crate) fn stateless_step<T: Transport>(stream: &mut SslStream<T>) -> Result<Option<HandshakeStatus>, TlsError> {
+pub(crate) fn stateless_step<T: Transport>(stream: &mut SslIo<T>) -> Result<Option<HandshakeStatus>, TlsError> {
     let (input, eof) = stream.get_ref().buffered_input();
     let ccs_first = match client_hello_ready(input) {
         Some(ccs) => ccs,

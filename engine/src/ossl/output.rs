@@ -232,14 +232,11 @@ extern "C" fn transport_cb(
     oper: c_int,
     argp: *const c_char,
     len: usize,
-    argi: c_int,
+    _argi: c_int,
     _argl: c_long,
     ret: c_int,
     processed: *mut usize,
 ) -> c_long {
-    if let Some(eof) = super::eof::answer(bio, oper, argi) {
-        return eof;
-    }
     let write = match oper {
         o if o == ffi::BIO_CB_READ | ffi::BIO_CB_RETURN => false,
         o if o == ffi::BIO_CB_WRITE | ffi::BIO_CB_RETURN => true,

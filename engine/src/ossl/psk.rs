@@ -8,9 +8,9 @@ use bytes::BytesMut;
 use core::ffi::{c_int, c_uchar};
 use foreign_types::{ForeignType, ForeignTypeRef};
 use openssl::ex_data::Index;
-use openssl::ssl::{ErrorCode, SslContext, SslRef, SslSession, SslStream, SslVersion};
-use std::io::{Read, Write};
+use openssl::ssl::{ErrorCode, SslContext, SslRef, SslSession, SslVersion};
 
+use super::bio::SslIo;
 use super::callbacks::events_index;
 use super::config::ServerConfigBuilder;
 use super::errors::{config_error, from_ssl_error};
@@ -213,10 +213,7 @@ unsafe extern "C" fn find_session(
 const EARLY_CHUNK: usize = 16 * 1024;
 
 /// `SSL_read_early_data` on `stream`, appending to `buf` (see [`crate::tls::TlsBackend::read_early_data`]).
-pub(crate) fn read_early_data<T: Read + Write>(
-    stream: &mut SslStream<T>,
-    buf: &mut BytesMut,
-) -> Result<EarlyRead, TlsError> {
+pub(crate) fn read_early_data<T>(stream: &mut SslIo<T>, buf: &mut BytesMut) -> Result<EarlyRead, TlsError> {
     // SAFETY: live SSL, read-only query.
     if unsafe { ffi::SSL_is_dtls(stream.ssl().as_ptr()) } == 1 {
         return Ok(EarlyRead::Finished(EarlyDataStatus::NotSent));
@@ -241,7 +238,7 @@ pub(crate) fn read_early_data<T: Read + Write>(
         }
         Err(e) => {
             buf.truncate(start);
-            if matches!(e.code(), ErrorCode::WANT_READ | ErrorCode::WANT_WRITE) {
+            if matches!(e.code, ErrorCode::WANT_READ | ErrorCode::WANT_WRITE) {
                 openssl::error::ErrorStack::get();
                 Ok(EarlyRead::WantInput)
             } else {
