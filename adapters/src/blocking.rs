@@ -288,7 +288,7 @@ impl BlockingServer {
                         return Err(SendEnd::Stopping);
                     }
                     conn.timeout(self.now());
-                    if conn.is_closed() {
+                    if conn.is_send_stalled() {
                         return Err(SendEnd::Stalled);
                     }
                 }

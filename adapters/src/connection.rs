@@ -227,9 +227,10 @@ impl Connection {
         }
     }
 
-    /// The session is over.
-    pub(crate) fn is_closed(&self) -> bool {
-        self.session.is_closed()
+    /// The send timeout passed with the peer not reading: stop writing (a session that merely
+    /// ended still has its last bytes to send).
+    pub(crate) fn is_send_stalled(&self) -> bool {
+        self.session.is_send_stalled()
     }
 
     /// An event asked to stop the whole server (console `Q`, console EOF).

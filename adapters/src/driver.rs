@@ -502,7 +502,7 @@ async fn send_all<R: Runtime>(
                 None if shared.shutdown.is_triggered() => return Err(SendEnd::Stopping),
                 None => {
                     conn.timeout(shared.now());
-                    if conn.is_closed() {
+                    if conn.is_send_stalled() {
                         return Err(SendEnd::Stalled);
                     }
                 }

@@ -80,6 +80,8 @@ pub struct Session<B: TlsBackend> {
     idle_deadline: Option<Instant>,
     /// When the adapter found the peer not reading (cleared by any progress).
     send_blocked_since: Option<Instant>,
+    /// The send timeout passed: what is still unsent will never reach the peer.
+    send_stalled: bool,
     console_closed: bool,
     /// Early data: `Reading` until `SSL_read_early_data` finished (only with
     /// [`SessionOptions::early_data`]).
@@ -137,6 +139,7 @@ impl<B: TlsBackend> Session<B> {
             handshake_deadline,
             idle_deadline: None,
             send_blocked_since: None,
+            send_stalled: false,
             console_closed: false,
             early,
             peer_closed: false,
@@ -208,11 +211,19 @@ impl<B: TlsBackend> Session<B> {
     /// (the peer stopped reading). Starts the send timer if it is not running; from then on
     /// [`Session::poll_timeout`] includes [`SessionOptions::send_timeout`], and
     /// [`Session::handle_timeout`] fails the session with [`SessionError::SendStalled`] once it
-    /// passes without [`Session::send_progress`].
+    /// passes without [`Session::send_progress`]. The timer also runs for the last ciphertext
+    /// of a session that already ended (a response's tail and its close_notify), so
+    /// [`Session::is_send_stalled`], not [`Session::is_closed`], says when to give up sending.
     pub fn send_blocked(&mut self, now: Instant) {
-        if self.phase != Phase::Closed && self.send_blocked_since.is_none() {
+        if self.send_blocked_since.is_none() {
             self.send_blocked_since = Some(now);
         }
+    }
+
+    /// The send timeout passed while the peer was not reading: drop whatever is still unsent
+    /// and end the connection.
+    pub fn is_send_stalled(&self) -> bool {
+        self.send_stalled
     }
 
     /// The peer took some of our ciphertext: stops the send timer. Progress also counts as
@@ -237,10 +248,13 @@ impl<B: TlsBackend> Session<B> {
     /// The earliest time [`Session::handle_timeout`] must be called, if any. Changes after any
     /// input.
     pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.send_stalled {
+            return None;
+        }
         let phase = match self.phase {
             Phase::Handshaking => self.handshake_deadline,
             Phase::Open => self.idle_deadline,
-            Phase::Closed => return None,
+            Phase::Closed => None,
         };
         match (phase, self.send_deadline()) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -251,11 +265,14 @@ impl<B: TlsBackend> Session<B> {
     /// Time has reached `now`: fires the handshake, idle or send timeout if due.
     pub fn handle_timeout(&mut self, now: Instant) {
         // Idle while blocked on a send is the peer not reading: say so, whichever timer fired.
-        let stalled = self.send_deadline().is_some_and(|d| now >= d)
-            || (self.send_blocked_since.is_some() && self.idle_deadline.is_some_and(|d| now >= d));
-        if self.phase != Phase::Closed && stalled {
+        let idle = self.phase == Phase::Open && self.idle_deadline.is_some_and(|d| now >= d);
+        let stalled = self.send_deadline().is_some_and(|d| now >= d) || (self.send_blocked_since.is_some() && idle);
+        if stalled && !self.send_stalled {
             // Nothing more can reach the peer: drop what is queued instead of a close_notify.
-            self.fail(SessionError::SendStalled);
+            self.send_stalled = true;
+            if self.phase != Phase::Closed {
+                self.fail(SessionError::SendStalled);
+            }
             self.out.clear();
             return;
         }

@@ -229,3 +229,41 @@ fn ignore_unexpected_eof_makes_eof_a_clean_close() {
     assert_eq!(p.closed(), Some(&CloseReason::PeerClosed));
     assert!(p.client.closed, "close_notify, no alert: {:?}", p.client.error);
 }
+
+#[test]
+fn a_closed_sessions_last_bytes_still_time_out() {
+    // A response's tail and its close_notify are sent after the session ended: the adapter must
+    // keep writing them while the peer reads (however slowly), and give up only at the send
+    // timeout.
+    let config = default_config();
+    let mut opts = SessionOptions::s_server();
+    opts.send_timeout = Some(sserve_engine::Duration::from_secs(60));
+    let mut p = Pair::connected(&config, opts, ClientOptions::tls13());
+    p.assert_established();
+    p.server.close();
+    assert!(p.server.is_closed());
+    let closed = |p: &mut Pair| {
+        p.drain_server();
+        p.events.iter().filter(|e| matches!(e, Event::Closed(_))).count()
+    };
+    assert_eq!(closed(&mut p), 1);
+
+    let t0 = p.now;
+    p.server.send_blocked(t0);
+    let deadline = p.server.poll_timeout().expect("the send timer runs after the close");
+    assert_eq!(deadline, t0 + sserve_engine::Duration::from_secs(60));
+    p.server.handle_timeout(t0 + sserve_engine::Duration::from_secs(1));
+    assert!(
+        !p.server.is_send_stalled(),
+        "a write slower than a second is not a stall"
+    );
+    p.server.send_progress(t0 + sserve_engine::Duration::from_secs(2));
+    assert_eq!(p.server.poll_timeout(), None, "progress stops the timer");
+
+    let t1 = t0 + sserve_engine::Duration::from_secs(3);
+    p.server.send_blocked(t1);
+    p.server.handle_timeout(t1 + sserve_engine::Duration::from_secs(60));
+    assert!(p.server.is_send_stalled());
+    assert_eq!(p.server.poll_timeout(), None);
+    assert_eq!(closed(&mut p), 1, "the session reported its end once");
+}
