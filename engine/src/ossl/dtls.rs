@@ -23,9 +23,6 @@ use core::ffi::c_uint;
 use core::net::SocketAddr;
 use foreign_types::ForeignTypeRef;
 use openssl::ex_data::Index;
-use openssl::hash::MessageDigest;
-use openssl::pkey::{PKey, Private};
-use openssl::sign::Signer;
 use openssl::ssl::{Ssl, SslContext, SslRef};
 use std::collections::VecDeque;
 use std::io::{self, Read, Write};
@@ -35,6 +32,7 @@ use super::bio::{copy_to_uninit, BioMethod, SslIo};
 
 use super::callbacks::events_index;
 use super::conn::{method_of, SslConn, Transport};
+use super::cookie_mac::CookieMac;
 use super::errors::{config_error, take_queue};
 use super::ffi;
 use crate::dtls::{Acceptance, CookieAcceptor, DatagramListener, DatagramTls, ListenerLimits};
@@ -164,7 +162,7 @@ impl Write for DatagramPipe {
 
 /// What the cookie callbacks need: the secret and the address of the datagram being checked.
 struct CookieKey {
-    key: PKey<Private>,
+    mac: Arc<CookieMac>,
     peer: Mutex<Vec<u8>>,
 }
 
@@ -200,10 +198,8 @@ fn address_bytes(peer: SocketAddr) -> Vec<u8> {
 
 fn compute_cookie(ssl: &SslRef) -> Option<Vec<u8>> {
     let k = ssl.ex_data(cookie_index())?;
-    let peer = k.peer.lock().unwrap_or_else(|p| p.into_inner()).clone();
-    let mut signer = Signer::new(MessageDigest::sha256(), &k.key).ok()?;
-    signer.update(&peer).ok()?;
-    signer.sign_to_vec().ok()
+    let peer = k.peer.lock().unwrap_or_else(|p| p.into_inner());
+    k.mac.compute(&peer).map(|c| c.to_vec())
 }
 
 /// `SSL_CTX_set_cookie_generate_cb`: HMAC of the peer address.
@@ -398,7 +394,7 @@ unsafe impl Send for BioAddr {}
 pub struct DtlsAcceptor {
     ctx: SslContext,
     settings: DtlsSettings,
-    key: PKey<Private>,
+    mac: Arc<CookieMac>,
     listen: Option<SslIo<DatagramPipe>>,
     addr: BioAddr,
 }
@@ -417,12 +413,12 @@ impl DtlsAcceptor {
     pub fn new(ctx: SslContext, settings: DtlsSettings) -> Result<Self, TlsError> {
         let mut secret = [0u8; 32];
         openssl::rand::rand_bytes(&mut secret).map_err(|e| config_error("RAND_bytes", &e))?;
-        let key = PKey::hmac(&secret).map_err(|e| config_error("HMAC key", &e))?;
+        let mac = Arc::new(CookieMac::new(&secret)?);
         let addr = BioAddr::new().ok_or_else(|| TlsError::new(TlsErrorKind::Config, "BIO_ADDR_new failed"))?;
         Ok(DtlsAcceptor {
             ctx,
             settings,
-            key,
+            mac,
             listen: None,
             addr,
         })
@@ -436,7 +432,7 @@ impl DtlsAcceptor {
             return Ok(s);
         }
         let cookie = CookieKey {
-            key: self.key.clone(),
+            mac: self.mac.clone(),
             peer: Mutex::new(peer),
         };
         new_ssl(&self.ctx, &self.settings, cookie)

@@ -720,3 +720,22 @@ mod psk_tests {
         assert!(addrs.iter().all(|&a| a != 0));
     }
 }
+
+#[cfg(ossl300)]
+extern "C" {
+    // OSSL_PARAM_construct_utf8_string(3) (not in openssl-sys)
+    pub(crate) fn OSSL_PARAM_construct_utf8_string(
+        key: *const c_char,
+        buf: *mut c_char,
+        bsize: usize,
+    ) -> openssl_sys::OSSL_PARAM;
+}
+
+#[cfg(all(test, ossl300))]
+mod param_tests {
+    /// As `every_declared_symbol_links`, for the parameter constructor.
+    #[test]
+    fn param_symbols_link() {
+        assert_ne!(super::OSSL_PARAM_construct_utf8_string as *const () as usize, 0);
+    }
+}

@@ -13,6 +13,7 @@ mod certs;
 mod conf;
 mod config;
 mod conn;
+mod cookie_mac;
 #[doc(hidden)]
 pub mod dtls;
 mod eof;
