@@ -300,7 +300,21 @@ fn session_options(args: &[String], s: &Settings) -> SessionOptions {
         argv: std::iter::once("sserve".to_string())
             .chain(args.iter().cloned())
             .collect(),
+        detailed_info: wants_detailed_info(s),
         ..SessionOptions::s_server()
+    }
+}
+
+/// Whether anything shows the printed blocks of a handshake (session PEM, cipher, sigalg and
+/// group lists, keying material): the console's connection info (silenced by `-quiet` unless
+/// `-debug` turns s_server's output on again), the `-brief` and `-rev` summaries, and the
+/// keying material of `-json`. The web modes print nothing, and the status page asks for itself.
+fn wants_detailed_info(s: &Settings) -> bool {
+    match s.mode {
+        AppMode::Web(_) => false,
+        AppMode::Rev => true,
+        AppMode::Console if s.json => s.context.keymatexport.is_some(),
+        AppMode::Console => !s.quiet || s.brief || s.output.debug,
     }
 }
 
@@ -330,8 +344,6 @@ fn serve_stream(args: &[String], s: &Settings, built: Built) -> Result<i32, Erro
         }
     };
     let opts = Arc::new(SessionOptions {
-        // The web modes print nothing about the handshake; the status page asks for itself.
-        detailed_info: !matches!(s.mode, AppMode::Web(_)),
         early_data: built.early_data,
         ..crate::web::session_options(session_options(args, s), s)
     });
