@@ -17,8 +17,13 @@ use crate::observer::Observer;
 
 /// Size of one socket read (s_server's `bufsize`).
 pub(crate) const READ_SIZE: usize = 16 * 1024;
-/// Size of one file read while serving `-WWW`/`-HTTP`. A piece shorter than this is the last.
-pub(crate) const FILE_PIECE: usize = 128 * 1024;
+/// Size of one piece of a file handed to the session while serving `-WWW`/`-HTTP`: one TLS
+/// record. A piece shorter than this is the last. Each piece's ciphertext is written before the
+/// next is encrypted, so a download whose peer stopped reading holds at most one record.
+pub(crate) const FILE_PIECE: usize = 16 * 1024;
+/// Size of one read from a served file (a multiple of [`FILE_PIECE`]): pieces are cut from it,
+/// and what a waiting connection has not used yet is given back and read again later.
+pub(crate) const READ_AHEAD: usize = 4 * FILE_PIECE;
 /// Largest single socket write while watching for a stalled peer: a peer that takes none of
 /// this within the send timeout is not reading at all.
 pub(crate) const SEND_CHUNK: usize = 64 * 1024;

@@ -219,7 +219,6 @@ pub fn bind_unix(path: &Path, unlink: bool) -> io::Result<UnixListener> {
 pub mod tokio_io {
     use super::{io_len, Peer};
     use std::io;
-    use tokio::io::AsyncWriteExt;
     use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 
     /// A listening socket registered with tokio.
@@ -261,6 +260,31 @@ pub mod tokio_io {
         });
         match result {
             Err(e) if e.kind() == io::ErrorKind::WouldBlock && got > 0 => Ok(got),
+            r => r,
+        }
+    }
+
+    /// Writes through `try_io` (tokio's readiness). A write that took less than offered filled
+    /// the socket's buffer: it clears the readiness as `WouldBlock` would (tokio's own
+    /// `poll_write` does the same; the kernel wakes the socket once room frees up), so the next
+    /// wait goes straight to epoll instead of first spending a write that can only fail.
+    fn write_filling<S: std::os::fd::AsFd>(
+        buf: &[u8],
+        try_io: impl FnOnce(&mut dyn FnMut() -> io::Result<usize>) -> io::Result<usize>,
+        socket: &S,
+    ) -> io::Result<usize> {
+        let mut put = 0;
+        let result = try_io(&mut || {
+            // MSG_NOSIGNAL: a reset peer is an error here, never a SIGPIPE.
+            put = rustix::net::send(socket, buf, rustix::net::SendFlags::NOSIGNAL)?;
+            if put > 0 && put < buf.len() {
+                Err(io::ErrorKind::WouldBlock.into())
+            } else {
+                Ok(put)
+            }
+        });
+        match result {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock && put > 0 => Ok(put),
             r => r,
         }
     }
@@ -312,16 +336,19 @@ pub mod tokio_io {
             }
         }
 
-        pub(crate) async fn write_all(&mut self, mut buf: &[u8]) -> io::Result<()> {
-            while !buf.is_empty() {
-                let (piece, rest) = buf.split_at(io_len(buf.len()));
-                match self {
-                    Stream::Tcp(s) => s.write_all(piece).await?,
-                    Stream::Unix(s) => s.write_all(piece).await?,
-                }
-                buf = rest;
+        pub(crate) async fn writable(&self) -> io::Result<()> {
+            match self {
+                Stream::Tcp(s) => s.writable().await,
+                Stream::Unix(s) => s.writable().await,
             }
-            Ok(())
+        }
+
+        pub(crate) fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+            let buf = &buf[..io_len(buf.len())];
+            match self {
+                Stream::Tcp(s) => write_filling(buf, |f| s.try_io(tokio::io::Interest::WRITABLE, f), s),
+                Stream::Unix(s) => write_filling(buf, |f| s.try_io(tokio::io::Interest::WRITABLE, f), s),
+            }
         }
 
         pub(crate) fn shutdown_write(&self) -> io::Result<()> {
@@ -338,8 +365,7 @@ pub mod tokio_io {
 pub mod smol_io {
     use super::{io_len, Peer};
     use async_io::Async;
-    use futures_lite::AsyncWriteExt;
-    use std::io::{self, Read};
+    use std::io::{self, Read, Write};
     use std::net::{TcpListener, TcpStream};
     use std::os::unix::net::{UnixListener, UnixStream};
 
@@ -409,16 +435,20 @@ pub mod smol_io {
             }
         }
 
-        pub(crate) async fn write_all(&mut self, mut buf: &[u8]) -> io::Result<()> {
-            while !buf.is_empty() {
-                let (piece, rest) = buf.split_at(io_len(buf.len()));
-                match self {
-                    Stream::Tcp(s) => s.write_all(piece).await?,
-                    Stream::Unix(s) => s.write_all(piece).await?,
-                }
-                buf = rest;
+        pub(crate) async fn writable(&self) -> io::Result<()> {
+            match self {
+                Stream::Tcp(s) => s.writable().await,
+                Stream::Unix(s) => s.writable().await,
             }
-            Ok(())
+        }
+
+        /// Non-blocking like [`Stream::try_read`].
+        pub(crate) fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+            let buf = &buf[..io_len(buf.len())];
+            match self {
+                Stream::Tcp(s) => (&mut s.get_ref()).write(buf),
+                Stream::Unix(s) => (&mut s.get_ref()).write(buf),
+            }
         }
 
         pub(crate) fn shutdown_write(&self) -> io::Result<()> {
