@@ -280,6 +280,7 @@ async fn drive<R: Runtime>(shared: &Shared<R>, id: ConnId, stream: R::Stream) {
     let mut peer_ended = false;
     let mut stopping = false;
     let mut src = Source::default();
+    let mut room = Room::default();
     // Bytes the connection handed out and not yet written: held until the connection has to
     // wait, ends or has a file piece's worth, so that what one turn produces (a session ticket,
     // the response, close_notify) leaves in one write, and a file's records leave one by one.
@@ -289,10 +290,10 @@ async fn drive<R: Runtime>(shared: &Shared<R>, id: ConnId, stream: R::Stream) {
         step = match step {
             Step::Send(data) => {
                 pending.push(data);
-                if pending.iter().map(Bytes::len).sum::<usize>() < FILE_PIECE {
+                if pending.iter().map(Bytes::len).sum::<usize>() < room.batch() {
                     conn.next()
                 } else {
-                    match flush(shared, &mut conn, &stream, &mut pending, &mut src).await {
+                    match flush(shared, &mut conn, &stream, &mut pending, &mut src, &mut room).await {
                         Ok(()) => conn.next(),
                         Err(end) => failed_send(shared, &mut conn, &end, &mut peer_ended, &mut src),
                     }
@@ -307,7 +308,7 @@ async fn drive<R: Runtime>(shared: &Shared<R>, id: ConnId, stream: R::Stream) {
                 PieceRead::Ready(chunk) => answer_read(shared, &mut conn, &mut src, chunk),
                 // On the blocking pool: what is pending is written meanwhile.
                 PieceRead::Pool(read) => {
-                    let sent = flush(shared, &mut conn, &stream, &mut pending, &mut src);
+                    let sent = flush(shared, &mut conn, &stream, &mut pending, &mut src, &mut room);
                     let (sent, (f, chunk)) = future::zip(sent, read).await;
                     src.file = Some(f);
                     let after = answer_read(shared, &mut conn, &mut src, chunk);
@@ -318,7 +319,7 @@ async fn drive<R: Runtime>(shared: &Shared<R>, id: ConnId, stream: R::Stream) {
                 }
             },
             Step::Report(Event::Closed(_)) | Step::Wait | Step::Done if !pending.is_empty() => {
-                match flush(shared, &mut conn, &stream, &mut pending, &mut src).await {
+                match flush(shared, &mut conn, &stream, &mut pending, &mut src, &mut room).await {
                     Ok(()) => step,
                     Err(end) => failed_send(shared, &mut conn, &end, &mut peer_ended, &mut src),
                 }
@@ -493,9 +494,69 @@ async fn flush<R: Runtime>(
     stream: &R::Stream,
     pending: &mut Vec<Bytes>,
     src: &mut Source,
+    room: &mut Room,
 ) -> Result<(), SendEnd> {
     let batch = connection::coalesce(std::mem::take(pending));
-    send_all(shared, conn, stream, batch, src).await
+    send_all(shared, conn, stream, batch, src, room).await
+}
+
+/// Most buffers offered to one write.
+const MAX_IOV: usize = 4;
+
+/// How much the socket is known to take without waiting, so that a download writes several
+/// records at once while there is room, and one at a time near its end: a write the socket
+/// cuts short then leaves at most one record to hold while the peer is not reading. Only a
+/// file's data asks the socket (`SO_SNDBUF`, one system call now and then).
+#[derive(Debug, Default)]
+struct Room {
+    /// Bytes the socket surely takes (`None`: not asked yet).
+    sure: Option<usize>,
+    /// Bytes written since the connection last waited for the socket.
+    quiet: usize,
+    /// Once `sure` ran out, ask again when `quiet` reaches this.
+    recheck: usize,
+}
+
+impl Room {
+    /// How many bytes to gather before writing.
+    fn batch(&self) -> usize {
+        if self.sure.is_some_and(|s| s >= SEND_CHUNK) {
+            SEND_CHUNK
+        } else {
+            FILE_PIECE
+        }
+    }
+
+    /// The socket took `n` bytes.
+    fn took(&mut self, n: usize) {
+        if let Some(sure) = &mut self.sure {
+            *sure = sure.saturating_sub(n);
+        }
+        self.quiet += n;
+    }
+
+    /// True when the socket should be asked again.
+    fn due(&self) -> bool {
+        self.sure.is_some_and(|s| s < SEND_CHUNK) && self.quiet >= self.recheck
+    }
+
+    /// Asks the socket's send buffer size. At first all of it but the little written before
+    /// is free (half of it is data surely); after a wait at least a third (Linux reports a
+    /// full TCP socket writable at that), a quarter as data. A peer that took twice the buffer
+    /// without making us wait reads steadily: from then on its writes are batched until the
+    /// next wait.
+    fn ask<R: Runtime>(&mut self, stream: &R::Stream, waited: bool) {
+        let buf = R::send_buffer(stream).unwrap_or(0);
+        if waited {
+            self.quiet = 0;
+            self.sure = Some(buf / 4);
+        } else if self.sure.is_none() {
+            self.sure = Some(buf / 2);
+        } else if self.quiet >= 2 * buf {
+            self.sure = Some(usize::MAX);
+        }
+        self.recheck = (2 * buf).max(self.quiet + 4 * SEND_CHUNK);
+    }
 }
 
 /// Resolves at `deadline`, or never.
@@ -506,39 +567,72 @@ async fn sleep_until<R: Runtime>(shared: &Shared<R>, deadline: Option<StdInstant
     }
 }
 
-/// Writes `batch` in slices of at most [`SEND_CHUNK`]. Whenever the socket is full it waits for
-/// room, racing the session's timer and the server's shutdown: a peer that takes nothing before
-/// the send (or idle) timeout ends the connection. Meanwhile the connection holds only what is
-/// left to write: the unsent end of a partly written buffer is copied out of it (the rest of
-/// its allocation is freed) and the file data read ahead is given back (see [`Source`]).
+/// Writes `batch`: several buffers a write while [`Room`] says the socket takes them, else one,
+/// each slice at most [`SEND_CHUNK`]. Whenever the socket is full it waits for room, racing the
+/// session's timer and the server's shutdown: a peer that takes nothing before the send (or
+/// idle) timeout ends the connection. Meanwhile the connection holds only what is left to
+/// write: the unsent end of a partly written buffer is copied out of it (the rest of its
+/// allocation is freed) and the file data read ahead is given back (see [`Source`]).
 async fn send_all<R: Runtime>(
     shared: &Shared<R>,
     conn: &mut Connection,
     stream: &R::Stream,
     batch: Vec<Bytes>,
     src: &mut Source,
+    room: &mut Room,
 ) -> Result<(), SendEnd> {
-    for mut data in batch {
-        let whole = data.len();
-        while !data.is_empty() {
-            match R::try_write(stream, &data[..data.len().min(SEND_CHUNK)]) {
-                Ok(0) => return Err(SendEnd::Failed(io::ErrorKind::WriteZero.into())),
-                Ok(n) => {
-                    data.advance(n);
-                    conn.sent(shared.now());
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    if data.len() < whole {
-                        data = Bytes::copy_from_slice(&data);
-                    }
-                    src.release();
-                    // Until some of it is taken the peer counts as not reading (cleared by `sent`).
-                    conn.send_blocked(shared.now());
-                    wait_writable(shared, conn, stream).await?;
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(SendEnd::Failed(e)),
+    let mut batch = std::collections::VecDeque::from(batch);
+    if room.sure.is_none() && batch.iter().map(Bytes::len).sum::<usize>() >= FILE_PIECE {
+        room.ask::<R>(stream, false);
+    }
+    // The first buffer was partly written: it is a view of a larger allocation.
+    let mut cut = false;
+    while let Some(first) = batch.front() {
+        let mut iov = [io::IoSlice::new(&[]); MAX_IOV];
+        iov[0] = io::IoSlice::new(&first[..first.len().min(SEND_CHUNK)]);
+        let (mut n, mut offered) = (1, iov[0].len());
+        let whole = offered == first.len();
+        for next in batch.iter().skip(1).take(MAX_IOV - 1).filter(|_| whole) {
+            if offered + next.len() > room.sure.unwrap_or(0).min(SEND_CHUNK + FILE_PIECE) {
+                break;
             }
+            iov[n] = io::IoSlice::new(next);
+            n += 1;
+            offered += next.len();
+        }
+        match R::try_write(stream, &iov[..n]) {
+            Ok(0) => return Err(SendEnd::Failed(io::ErrorKind::WriteZero.into())),
+            Ok(mut put) => {
+                room.took(put);
+                if room.due() {
+                    room.ask::<R>(stream, false);
+                }
+                while let Some(first) = batch.front_mut().filter(|_| put > 0) {
+                    if first.len() <= put {
+                        put -= first.len();
+                        batch.pop_front();
+                        cut = false;
+                    } else {
+                        first.advance(put);
+                        put = 0;
+                        cut = true;
+                    }
+                }
+                conn.sent(shared.now());
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                if let Some(first) = batch.front_mut().filter(|_| cut) {
+                    *first = Bytes::copy_from_slice(first);
+                    cut = false;
+                }
+                src.release();
+                // Until some of it is taken the peer counts as not reading (cleared by `sent`).
+                conn.send_blocked(shared.now());
+                wait_writable(shared, conn, stream).await?;
+                room.ask::<R>(stream, true);
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(SendEnd::Failed(e)),
         }
     }
     Ok(())
@@ -546,7 +640,11 @@ async fn send_all<R: Runtime>(
 
 /// Waits until the socket may take more, the session's timer ends the connection, or the server
 /// stops.
-async fn wait_writable<R: Runtime>(shared: &Shared<R>, conn: &mut Connection, stream: &R::Stream) -> Result<(), SendEnd> {
+async fn wait_writable<R: Runtime>(
+    shared: &Shared<R>,
+    conn: &mut Connection,
+    stream: &R::Stream,
+) -> Result<(), SendEnd> {
     loop {
         let deadline = conn.poll_timeout().map(|t| shared.to_std(t));
         let ready = future::or(async { Some(R::writable(stream).await) }, async {

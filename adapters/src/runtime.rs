@@ -29,8 +29,11 @@ pub trait Runtime: Clone + Send + Sync + 'static {
     fn try_read(stream: &Self::Stream, buf: &mut [u8]) -> io::Result<usize>;
     /// Resolves when the socket may take more bytes.
     fn writable(stream: &Self::Stream) -> impl Future<Output = io::Result<()>> + Send;
-    /// Writes what the socket takes now, without waiting (`WouldBlock` when it takes nothing).
-    fn try_write(stream: &Self::Stream, buf: &[u8]) -> io::Result<usize>;
+    /// Writes what the socket takes now of `bufs`, in order, without waiting (`WouldBlock` when
+    /// it takes nothing).
+    fn try_write(stream: &Self::Stream, bufs: &[io::IoSlice<'_>]) -> io::Result<usize>;
+    /// The socket's send buffer size (`SO_SNDBUF`), which bounds what it takes without waiting.
+    fn send_buffer(stream: &Self::Stream) -> io::Result<usize>;
     /// Half-closes the socket (TCP FIN).
     fn shutdown_write(stream: &Self::Stream) -> io::Result<()>;
     /// Resolves at `deadline`.

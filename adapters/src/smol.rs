@@ -93,8 +93,12 @@ mod serving {
             stream.writable().await
         }
 
-        fn try_write(stream: &Self::Stream, buf: &[u8]) -> io::Result<usize> {
-            stream.try_write(buf)
+        fn try_write(stream: &Self::Stream, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+            stream.try_write(bufs)
+        }
+
+        fn send_buffer(stream: &Self::Stream) -> io::Result<usize> {
+            stream.send_buffer()
         }
 
         fn shutdown_write(stream: &Self::Stream) -> io::Result<()> {
