@@ -34,10 +34,16 @@ from idle_conns import rss_kb
 
 
 def established(port):
-    """The server's established TCP connections on `port` (IPv4 loopback), from /proc/net/tcp."""
-    local = f"0100007F:{port:04X}"
-    with open("/proc/net/tcp") as f:
-        return sum(1 for line in f if line.split()[1:2] == [local] and line.split()[3] == "01")
+    """The server's established TCP connections on `port`, from /proc/net/tcp{,6} (a listener
+    on `::` sees IPv4 peers as mapped addresses)."""
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as f:
+            for line in f.readlines()[1:]:
+                fields = line.split()
+                if fields[1].endswith(f":{port:04X}") and fields[3] == "01":
+                    count += 1
+    return count
 
 
 def free_port():
