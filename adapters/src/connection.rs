@@ -23,7 +23,7 @@ pub(crate) const READ_SIZE: usize = 16 * 1024;
 pub(crate) const FILE_PIECE: usize = 16 * 1024;
 /// Size of one read from a served file (a multiple of [`FILE_PIECE`]): pieces are cut from it,
 /// and what a waiting connection has not used yet is given back and read again later.
-pub(crate) const READ_AHEAD: usize = 4 * FILE_PIECE;
+pub(crate) const READ_AHEAD: usize = 8 * FILE_PIECE;
 /// Largest single socket write while watching for a stalled peer: a peer that takes none of
 /// this within the send timeout is not reading at all.
 pub(crate) const SEND_CHUNK: usize = 64 * 1024;
