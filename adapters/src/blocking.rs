@@ -18,8 +18,8 @@ use std::time::Duration as StdDuration;
 
 use sserve_engine::{Event, Instant, ServerConfig, SessionOptions};
 
-use crate::connection::{self, Connection, SendEnd, Step, FILE_PIECE, LINGER, READ_SIZE, SEND_CHUNK};
-use crate::files::{open_requested, FileRoot};
+use crate::connection::{self, Connection, SendEnd, Step, FILE_PIECE, LINGER, READ_AHEAD, READ_SIZE, SEND_CHUNK};
+use crate::files::{open_requested, FileRoot, ReadAhead};
 use crate::keylog::KeyLog;
 pub use crate::observer::{ConnId, Observer, Summary};
 pub use crate::shutdown::Shutdown;
@@ -173,6 +173,7 @@ impl BlockingServer {
         let mut stopping = false;
         let mut peer_ended = false;
         let mut file = None;
+        let mut ahead = ReadAhead::default();
         loop {
             if self.shutdown.is_triggered() && !stopping {
                 stopping = true;
@@ -197,16 +198,19 @@ impl BlockingServer {
                     Ok(f) => {
                         conn.opened(Ok(()), Some(f.size()));
                         file = Some(f);
+                        ahead = ReadAhead::default();
                     }
                     Err(e) => conn.opened(Err(e), None),
                 },
                 Step::Read => {
-                    let piece = match file.as_mut() {
-                        Some(f) => f.read_piece(FILE_PIECE),
+                    // Pieces of a record, cut from larger reads (as the async driver does).
+                    let chunk = match file.as_mut() {
+                        _ if ahead.has_piece() => Ok(()),
+                        Some(f) => f.read_piece(READ_AHEAD).map(|c| ahead.set(c)),
                         None => Err(io::Error::other("no file open")),
                     };
-                    match piece {
-                        Ok(p) => conn.piece(Ok(&p)),
+                    match chunk {
+                        Ok(()) => conn.piece(Ok(ahead.piece(FILE_PIECE))),
                         Err(e) => {
                             observer.io_error("reading file", &e);
                             conn.piece(Err(e));

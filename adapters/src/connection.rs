@@ -17,8 +17,13 @@ use crate::observer::Observer;
 
 /// Size of one socket read (s_server's `bufsize`).
 pub(crate) const READ_SIZE: usize = 16 * 1024;
-/// Size of one file read while serving `-WWW`/`-HTTP`. A piece shorter than this is the last.
-pub(crate) const FILE_PIECE: usize = 128 * 1024;
+/// Size of one piece of a file handed to the session while serving `-WWW`/`-HTTP`: one TLS
+/// record. A piece shorter than this is the last. Each piece's ciphertext is written before the
+/// next is encrypted, so a download whose peer stopped reading holds at most one record.
+pub(crate) const FILE_PIECE: usize = 16 * 1024;
+/// Size of one read from a served file (a multiple of [`FILE_PIECE`]): pieces are cut from it,
+/// and what a waiting connection has not used yet is given back and read again later.
+pub(crate) const READ_AHEAD: usize = 8 * FILE_PIECE;
 /// Largest single socket write while watching for a stalled peer: a peer that takes none of
 /// this within the send timeout is not reading at all.
 pub(crate) const SEND_CHUNK: usize = 64 * 1024;
@@ -247,7 +252,8 @@ pub(crate) fn is_peer_gone(e: &io::Error) -> bool {
 }
 
 /// Joins consecutive small writes (a session ticket, a response, close_notify) into one, up to
-/// [`SEND_CHUNK`], so they cost one system call; larger ones are left alone rather than copied.
+/// [`SEND_CHUNK`], so they cost one system call; larger ones (a file's records) are left alone
+/// rather than copied: a vectored write sends several at once.
 pub(crate) fn coalesce(batch: Vec<Bytes>) -> Vec<Bytes> {
     if batch.len() < 2 {
         return batch;
@@ -255,10 +261,11 @@ pub(crate) fn coalesce(batch: Vec<Bytes>) -> Vec<Bytes> {
     let mut out = Vec::with_capacity(batch.len());
     let mut joined = bytes::BytesMut::new();
     for data in batch {
-        if joined.len() + data.len() > SEND_CHUNK && !joined.is_empty() {
-            out.push(joined.split().freeze());
+        let large = data.len() >= FILE_PIECE;
+        if !joined.is_empty() && (large || joined.len() + data.len() > SEND_CHUNK) {
+            out.push(std::mem::take(&mut joined).freeze());
         }
-        if data.len() >= SEND_CHUNK {
+        if large {
             out.push(data);
         } else {
             joined.extend_from_slice(&data);
@@ -295,11 +302,16 @@ mod tests {
         assert_eq!(joined[0][0], 1);
         assert_eq!(joined[0][255], 2);
         assert_eq!(joined[0][373], 3);
-        // A piece as large as a send slice is not copied; what is around it keeps its order.
+        // A record-sized piece or larger is not copied; what is around it keeps its order.
         let big = small(SEND_CHUNK + 10, 9);
         let out = coalesce(vec![small(10, 1), big.clone(), small(20, 2), small(30, 3)]);
         assert_eq!(sizes(&out), [10, SEND_CHUNK + 10, 50]);
         assert_eq!(out[1].as_ptr(), big.as_ptr());
+        // What comes before a record stays before it (a response header, then the file).
+        let record = small(FILE_PIECE + 22, 7);
+        let out = coalesce(vec![small(100, 1), record.clone(), small(5, 2)]);
+        assert_eq!(sizes(&out), [100, FILE_PIECE + 22, 5]);
+        assert_eq!(out[1].as_ptr(), record.as_ptr());
         // Joined writes never exceed a send slice.
         let out = coalesce(vec![small(SEND_CHUNK - 5, 1), small(10, 2), small(10, 3)]);
         assert_eq!(sizes(&out), [SEND_CHUNK - 5, 20]);

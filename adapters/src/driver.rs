@@ -16,8 +16,10 @@ use event_listener::Event as Notify;
 use futures_lite::future;
 use sserve_engine::{Event, Instant, ServerConfig, SessionOptions};
 
-use crate::connection::{self, Connection, SendEnd, Step, FILE_PIECE, LINGER, READ_SIZE, SEND_CHUNK};
-use crate::files::{open_requested, FileRoot, ServedFile};
+use bytes::{Buf, Bytes};
+
+use crate::connection::{self, Connection, SendEnd, Step, FILE_PIECE, LINGER, READ_AHEAD, READ_SIZE, SEND_CHUNK};
+use crate::files::{open_requested, FileRoot, ReadAhead, ServedFile};
 use crate::keylog::KeyLog;
 use crate::observer::{ConnId, Observer, Summary};
 use crate::runtime::Runtime;
@@ -269,7 +271,7 @@ enum Wake {
 }
 
 /// Serves one connection to its end.
-async fn drive<R: Runtime>(shared: &Shared<R>, id: ConnId, mut stream: R::Stream) {
+async fn drive<R: Runtime>(shared: &Shared<R>, id: ConnId, stream: R::Stream) {
     let session = match shared.config.session(shared.opts.clone(), shared.now()) {
         Ok(s) => s,
         Err(e) => return shared.io_error("creating a session", &io::Error::other(e.reason)),
@@ -277,44 +279,49 @@ async fn drive<R: Runtime>(shared: &Shared<R>, id: ConnId, mut stream: R::Stream
     let mut conn = Connection::new(session);
     let mut peer_ended = false;
     let mut stopping = false;
-    let mut file: Option<ServedFile> = None;
+    let mut src = Source::default();
+    let mut room = Room::default();
     // Bytes the connection handed out and not yet written: held until the connection has to
-    // wait, ends or reads a file, so that what one turn produces (a session ticket, the
-    // response, close_notify) leaves in one write.
-    let mut pending: Vec<bytes::Bytes> = Vec::new();
+    // wait, ends or has a file piece's worth, so that what one turn produces (a session ticket,
+    // the response, close_notify) leaves in one write, and a file's records leave one by one.
+    let mut pending: Vec<Bytes> = Vec::new();
     let mut step = conn.next();
     loop {
         step = match step {
             Step::Send(data) => {
                 pending.push(data);
-                if pending.iter().map(bytes::Bytes::len).sum::<usize>() < SEND_CHUNK {
+                if pending.iter().map(Bytes::len).sum::<usize>() < room.batch() {
                     conn.next()
                 } else {
-                    match flush(shared, &mut conn, &mut stream, &mut pending).await {
+                    match flush(shared, &mut conn, &stream, &mut pending, &mut src, &mut room).await {
                         Ok(()) => conn.next(),
-                        Err(end) => failed_send(shared, &mut conn, &end, &mut peer_ended, &mut file),
+                        Err(end) => failed_send(shared, &mut conn, &end, &mut peer_ended, &mut src),
                     }
                 }
             }
-            Step::Read => match start_read(shared, &mut file) {
+            Step::Read if src.ahead.has_piece() => {
+                conn.piece(Ok(src.ahead.piece(FILE_PIECE)));
+                conn.next()
+            }
+            Step::Read => match start_read(shared, &mut src.file) {
                 // From the page cache: the piece joins what is pending.
-                PieceRead::Ready(piece) => answer_read(shared, &mut conn, piece),
+                PieceRead::Ready(chunk) => answer_read(shared, &mut conn, &mut src, chunk),
                 // On the blocking pool: what is pending is written meanwhile.
                 PieceRead::Pool(read) => {
-                    let sent = flush(shared, &mut conn, &mut stream, &mut pending);
-                    let (sent, (f, piece)) = future::zip(sent, read).await;
-                    file = Some(f);
-                    let after = answer_read(shared, &mut conn, piece);
+                    let sent = flush(shared, &mut conn, &stream, &mut pending, &mut src, &mut room);
+                    let (sent, (f, chunk)) = future::zip(sent, read).await;
+                    src.file = Some(f);
+                    let after = answer_read(shared, &mut conn, &mut src, chunk);
                     match sent {
                         Ok(()) => after,
-                        Err(end) => failed_send(shared, &mut conn, &end, &mut peer_ended, &mut file),
+                        Err(end) => failed_send(shared, &mut conn, &end, &mut peer_ended, &mut src),
                     }
                 }
             },
             Step::Report(Event::Closed(_)) | Step::Wait | Step::Done if !pending.is_empty() => {
-                match flush(shared, &mut conn, &mut stream, &mut pending).await {
+                match flush(shared, &mut conn, &stream, &mut pending, &mut src, &mut room).await {
                     Ok(()) => step,
-                    Err(end) => failed_send(shared, &mut conn, &end, &mut peer_ended, &mut file),
+                    Err(end) => failed_send(shared, &mut conn, &end, &mut peer_ended, &mut src),
                 }
             }
             Step::Report(event) => {
@@ -331,7 +338,10 @@ async fn drive<R: Runtime>(shared: &Shared<R>, id: ConnId, mut stream: R::Stream
                 match open_requested(shared.files.as_deref(), &req.path) {
                     Ok(f) => {
                         conn.opened(Ok(()), Some(f.size()));
-                        file = Some(f);
+                        src = Source {
+                            file: Some(f),
+                            ahead: ReadAhead::default(),
+                        };
                     }
                     Err(e) => conn.opened(Err(e), None),
                 }
@@ -389,7 +399,7 @@ async fn drive<R: Runtime>(shared: &Shared<R>, id: ConnId, mut stream: R::Stream
             }
         };
     }
-    drop(file);
+    drop(src);
     if stopping {
         let _ = R::shutdown_write(&stream);
     } else {
@@ -397,14 +407,29 @@ async fn drive<R: Runtime>(shared: &Shared<R>, id: ConnId, mut stream: R::Stream
     }
 }
 
-/// The next piece of the file being served: at hand, or being read on the blocking pool (which
+/// The file being served and what was read of it ahead of the session.
+#[derive(Default)]
+struct Source {
+    file: Option<ServedFile>,
+    ahead: ReadAhead,
+}
+
+impl Source {
+    /// Frees what was read ahead (it is read again when needed): a connection that waits for
+    /// its peer holds no file data.
+    fn release(&mut self) {
+        self.ahead.release(self.file.as_mut());
+    }
+}
+
+/// The next chunk of the file being served: at hand, or being read on the blocking pool (which
 /// holds the file until it is done).
 enum PieceRead<F> {
     Ready(io::Result<Vec<u8>>),
     Pool(F),
 }
 
-/// Starts reading the next piece. A small file's piece comes from the page cache in
+/// Starts reading the next chunk. A small file's chunk comes from the page cache in
 /// microseconds, while a trip to the blocking pool costs two thread hand-offs: only a read that
 /// would wait for the disk goes there.
 fn start_read<'a, R: Runtime>(
@@ -414,22 +439,31 @@ fn start_read<'a, R: Runtime>(
     let Some(mut f) = file.take() else {
         return PieceRead::Ready(Err(io::Error::other("no file open")));
     };
-    match f.read_piece_cached(FILE_PIECE) {
+    match f.read_piece_cached(READ_AHEAD) {
         Some(piece) => {
             *file = Some(f);
             PieceRead::Ready(piece)
         }
         None => PieceRead::Pool(shared.rt.unblock(move || {
-            let piece = f.read_piece(FILE_PIECE);
+            let piece = f.read_piece(READ_AHEAD);
             (f, piece)
         })),
     }
 }
 
-/// Hands a file read's result to the connection (reporting a failure) and returns the next step.
-fn answer_read<R: Runtime>(shared: &Shared<R>, conn: &mut Connection, piece: io::Result<Vec<u8>>) -> Step {
-    match piece {
-        Ok(p) => conn.piece(Ok(&p)),
+/// Hands the first piece of a chunk read to the connection (reporting a failure) and returns
+/// the next step.
+fn answer_read<R: Runtime>(
+    shared: &Shared<R>,
+    conn: &mut Connection,
+    src: &mut Source,
+    chunk: io::Result<Vec<u8>>,
+) -> Step {
+    match chunk {
+        Ok(c) => {
+            src.ahead.set(c);
+            conn.piece(Ok(src.ahead.piece(FILE_PIECE)));
+        }
         Err(e) => {
             shared.io_error("reading file", &e);
             conn.piece(Err(e));
@@ -444,12 +478,12 @@ fn failed_send<R: Runtime>(
     conn: &mut Connection,
     end: &SendEnd,
     peer_ended: &mut bool,
-    file: &mut Option<ServedFile>,
+    src: &mut Source,
 ) -> Step {
     connection::report_send_end(&mut *lock(&shared.observer), end);
     *peer_ended |= !matches!(end, SendEnd::Stopping);
     conn.send_failed(shared.now(), end);
-    *file = None;
+    *src = Source::default();
     conn.next()
 }
 
@@ -457,11 +491,72 @@ fn failed_send<R: Runtime>(
 async fn flush<R: Runtime>(
     shared: &Shared<R>,
     conn: &mut Connection,
-    stream: &mut R::Stream,
-    pending: &mut Vec<bytes::Bytes>,
+    stream: &R::Stream,
+    pending: &mut Vec<Bytes>,
+    src: &mut Source,
+    room: &mut Room,
 ) -> Result<(), SendEnd> {
     let batch = connection::coalesce(std::mem::take(pending));
-    send_all(shared, conn, stream, &batch).await
+    send_all(shared, conn, stream, batch, src, room).await
+}
+
+/// Most buffers offered to one write.
+const MAX_IOV: usize = 4;
+
+/// How much the socket is known to take without waiting, so that a download writes several
+/// records at once while there is room, and one at a time near its end: a write the socket
+/// cuts short then leaves at most one record to hold while the peer is not reading. Only a
+/// file's data asks the socket (`SO_SNDBUF`, one system call now and then).
+#[derive(Debug, Default)]
+struct Room {
+    /// Bytes the socket surely takes (`None`: not asked yet).
+    sure: Option<usize>,
+    /// Bytes written since the connection last waited for the socket.
+    quiet: usize,
+    /// Once `sure` ran out, ask again when `quiet` reaches this.
+    recheck: usize,
+}
+
+impl Room {
+    /// How many bytes to gather before writing.
+    fn batch(&self) -> usize {
+        if self.sure.is_some_and(|s| s >= SEND_CHUNK) {
+            SEND_CHUNK
+        } else {
+            FILE_PIECE
+        }
+    }
+
+    /// The socket took `n` bytes.
+    fn took(&mut self, n: usize) {
+        if let Some(sure) = &mut self.sure {
+            *sure = sure.saturating_sub(n);
+        }
+        self.quiet += n;
+    }
+
+    /// True when the socket should be asked again.
+    fn due(&self) -> bool {
+        self.sure.is_some_and(|s| s < SEND_CHUNK) && self.quiet >= self.recheck
+    }
+
+    /// Asks the socket's send buffer size. At first all of it but the little written before
+    /// is free (half of it is data surely); after a wait at least a third (Linux reports a
+    /// full TCP socket writable at that), a quarter as data. A peer that took twice the buffer
+    /// without making us wait reads steadily: from then on its writes are batched until the
+    /// next wait.
+    fn ask<R: Runtime>(&mut self, stream: &R::Stream, waited: bool) {
+        let buf = R::send_buffer(stream).unwrap_or(0);
+        if waited {
+            self.quiet = 0;
+            self.sure = Some(buf / 4);
+        } else if self.sure.is_none() {
+            self.sure = Some(buf / 2);
+        } else if self.quiet >= 2 * buf {
+            self.sure = Some(usize::MAX);
+        }
+        self.recheck = (2 * buf).max(self.quiet + 4 * SEND_CHUNK);
+    }
 }
 
 /// Resolves at `deadline`, or never.
@@ -472,44 +567,103 @@ async fn sleep_until<R: Runtime>(shared: &Shared<R>, deadline: Option<StdInstant
     }
 }
 
-/// Writes `batch` in slices of [`SEND_CHUNK`], each racing the session's timer and the server's
-/// shutdown: a peer that takes no slice before the send (or idle) timeout ends the connection.
-/// A write in progress is never dropped while the connection goes on, so the stream stays whole.
+/// Writes `batch`: several buffers a write while [`Room`] says the socket takes them, else one,
+/// each slice at most [`SEND_CHUNK`]. Whenever the socket is full it waits for room, racing the
+/// session's timer and the server's shutdown: a peer that takes nothing before the send (or
+/// idle) timeout ends the connection. Meanwhile the connection holds only what is left to
+/// write: the unsent end of a partly written buffer is copied out of it (the rest of its
+/// allocation is freed) and the file data read ahead is given back (see [`Source`]).
 async fn send_all<R: Runtime>(
     shared: &Shared<R>,
     conn: &mut Connection,
-    stream: &mut R::Stream,
-    batch: &[bytes::Bytes],
+    stream: &R::Stream,
+    batch: Vec<Bytes>,
+    src: &mut Source,
+    room: &mut Room,
 ) -> Result<(), SendEnd> {
-    for chunk in batch.iter().flat_map(|data| data.chunks(SEND_CHUNK)) {
-        // Until this slice is taken the peer counts as not reading (cleared by `sent`).
-        conn.send_blocked(shared.now());
-        let write = R::write_all(stream, chunk);
-        futures_lite::pin!(write);
-        loop {
-            let deadline = conn.poll_timeout().map(|t| shared.to_std(t));
-            let done = future::or(async { Some((&mut write).await) }, async {
-                future::or(sleep_until(shared, deadline), shared.shutdown.wait()).await;
-                None
-            })
-            .await;
-            match done {
-                Some(Ok(())) => {
-                    conn.sent(shared.now());
-                    break;
+    let mut batch = std::collections::VecDeque::from(batch);
+    if room.sure.is_none() && batch.iter().map(Bytes::len).sum::<usize>() >= FILE_PIECE {
+        room.ask::<R>(stream, false);
+    }
+    // The first buffer was partly written: it is a view of a larger allocation.
+    let mut cut = false;
+    while let Some(first) = batch.front() {
+        let mut iov = [io::IoSlice::new(&[]); MAX_IOV];
+        iov[0] = io::IoSlice::new(&first[..first.len().min(SEND_CHUNK)]);
+        let (mut n, mut offered) = (1, iov[0].len());
+        let whole = offered == first.len();
+        for next in batch.iter().skip(1).take(MAX_IOV - 1).filter(|_| whole) {
+            if offered + next.len() > room.sure.unwrap_or(0).min(SEND_CHUNK + FILE_PIECE) {
+                break;
+            }
+            iov[n] = io::IoSlice::new(next);
+            n += 1;
+            offered += next.len();
+        }
+        match R::try_write(stream, &iov[..n]) {
+            Ok(0) => return Err(SendEnd::Failed(io::ErrorKind::WriteZero.into())),
+            Ok(mut put) => {
+                room.took(put);
+                if room.due() {
+                    room.ask::<R>(stream, false);
                 }
-                Some(Err(e)) => return Err(SendEnd::Failed(e)),
-                None if shared.shutdown.is_triggered() => return Err(SendEnd::Stopping),
-                None => {
-                    conn.timeout(shared.now());
-                    if conn.is_send_stalled() {
-                        return Err(SendEnd::Stalled);
+                while let Some(first) = batch.front_mut().filter(|_| put > 0) {
+                    if first.len() <= put {
+                        put -= first.len();
+                        batch.pop_front();
+                        cut = false;
+                    } else {
+                        first.advance(put);
+                        put = 0;
+                        cut = true;
                     }
+                }
+                conn.sent(shared.now());
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                if let Some(first) = batch.front_mut().filter(|_| cut) {
+                    *first = Bytes::copy_from_slice(first);
+                    cut = false;
+                }
+                src.release();
+                // Until some of it is taken the peer counts as not reading (cleared by `sent`).
+                conn.send_blocked(shared.now());
+                wait_writable(shared, conn, stream).await?;
+                room.ask::<R>(stream, true);
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(SendEnd::Failed(e)),
+        }
+    }
+    Ok(())
+}
+
+/// Waits until the socket may take more, the session's timer ends the connection, or the server
+/// stops.
+async fn wait_writable<R: Runtime>(
+    shared: &Shared<R>,
+    conn: &mut Connection,
+    stream: &R::Stream,
+) -> Result<(), SendEnd> {
+    loop {
+        let deadline = conn.poll_timeout().map(|t| shared.to_std(t));
+        let ready = future::or(async { Some(R::writable(stream).await) }, async {
+            future::or(sleep_until(shared, deadline), shared.shutdown.wait()).await;
+            None
+        })
+        .await;
+        match ready {
+            Some(Ok(())) => return Ok(()),
+            Some(Err(e)) => return Err(SendEnd::Failed(e)),
+            None if shared.shutdown.is_triggered() => return Err(SendEnd::Stopping),
+            None => {
+                conn.timeout(shared.now());
+                if conn.is_send_stalled() {
+                    return Err(SendEnd::Stalled);
                 }
             }
         }
     }
-    Ok(())
 }
 
 /// Half-closes and waits briefly for the peer's FIN so our last alert or close_notify is read

@@ -156,6 +156,11 @@ impl ServedFile {
         self.len
     }
 
+    /// Steps back `n` bytes, so that data read but not used is read again by the next piece.
+    pub(crate) fn unread(&mut self, n: u64) {
+        self.pos = self.pos.saturating_sub(n);
+    }
+
     /// How many bytes a piece of `size` should ask for: one more than is left (so that reaching
     /// the end is seen as a short piece, and a file that grew still reads as "not at the end"),
     /// at most `size`. Most files a test server serves are far smaller than a piece, so the
@@ -220,6 +225,43 @@ impl ServedFile {
             let _ = size;
             None
         }
+    }
+}
+
+/// A file's data read in large chunks (one system call each) and handed out in smaller pieces.
+/// What is not handed out yet can be given back ([`ReadAhead::release`]): it stays in the
+/// page cache and is read again later, so a connection that waits holds none of it.
+#[derive(Debug, Default)]
+pub(crate) struct ReadAhead {
+    buf: Vec<u8>,
+    at: usize,
+}
+
+impl ReadAhead {
+    /// True while a piece is left of the last chunk.
+    pub(crate) fn has_piece(&self) -> bool {
+        self.at < self.buf.len()
+    }
+
+    /// Makes `chunk`, just read, the one pieces come from.
+    pub(crate) fn set(&mut self, chunk: Vec<u8>) {
+        self.buf = chunk;
+        self.at = 0;
+    }
+
+    /// The next piece of at most `size` bytes (empty once the chunk is used up).
+    pub(crate) fn piece(&mut self, size: usize) -> &[u8] {
+        let start = self.at;
+        self.at = (start + size).min(self.buf.len());
+        &self.buf[start..self.at]
+    }
+
+    /// Frees the chunk; what was not handed out is read again from `file`.
+    pub(crate) fn release(&mut self, file: Option<&mut ServedFile>) {
+        if let Some(f) = file {
+            f.unread((self.buf.len() - self.at) as u64);
+        }
+        *self = ReadAhead::default();
     }
 }
 
@@ -297,6 +339,34 @@ mod tests {
             };
             got.extend_from_slice(&piece);
             if piece.len() < 128 * 1024 {
+                break;
+            }
+        }
+        assert_eq!(got, data);
+    }
+
+    #[test]
+    fn released_read_ahead_is_read_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let data: Vec<u8> = (0..100_000u32).map(|i| (i % 253) as u8).collect();
+        std::fs::write(dir.path().join("f"), &data).unwrap();
+        let mut f = FileRoot::new(dir.path()).unwrap().open("f").unwrap();
+        let mut ahead = ReadAhead::default();
+        let mut got = Vec::new();
+        let mut turn = 0;
+        loop {
+            if !ahead.has_piece() {
+                ahead.set(f.read_piece(3 * 16_384).unwrap());
+            }
+            let piece = ahead.piece(16_384).to_vec();
+            got.extend_from_slice(&piece);
+            turn += 1;
+            // Give the rest back every third piece, as a connection that must wait does.
+            if turn % 3 == 0 {
+                ahead.release(Some(&mut f));
+                assert!(!ahead.has_piece());
+            }
+            if piece.len() < 16_384 {
                 break;
             }
         }

@@ -27,8 +27,13 @@ pub trait Runtime: Clone + Send + Sync + 'static {
     fn readable(stream: &Self::Stream) -> impl Future<Output = io::Result<()>> + Send;
     /// Reads without waiting (`WouldBlock` when nothing is there).
     fn try_read(stream: &Self::Stream, buf: &mut [u8]) -> io::Result<usize>;
-    /// Writes all of `buf`.
-    fn write_all<'a>(stream: &'a mut Self::Stream, buf: &'a [u8]) -> impl Future<Output = io::Result<()>> + Send + 'a;
+    /// Resolves when the socket may take more bytes.
+    fn writable(stream: &Self::Stream) -> impl Future<Output = io::Result<()>> + Send;
+    /// Writes what the socket takes now of `bufs`, in order, without waiting (`WouldBlock` when
+    /// it takes nothing).
+    fn try_write(stream: &Self::Stream, bufs: &[io::IoSlice<'_>]) -> io::Result<usize>;
+    /// The socket's send buffer size (`SO_SNDBUF`), which bounds what it takes without waiting.
+    fn send_buffer(stream: &Self::Stream) -> io::Result<usize>;
     /// Half-closes the socket (TCP FIN).
     fn shutdown_write(stream: &Self::Stream) -> io::Result<()>;
     /// Resolves at `deadline`.

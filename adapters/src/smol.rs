@@ -89,11 +89,16 @@ mod serving {
             stream.try_read(buf)
         }
 
-        fn write_all<'a>(
-            stream: &'a mut Self::Stream,
-            buf: &'a [u8],
-        ) -> impl Future<Output = io::Result<()>> + Send + 'a {
-            stream.write_all(buf)
+        async fn writable(stream: &Self::Stream) -> io::Result<()> {
+            stream.writable().await
+        }
+
+        fn try_write(stream: &Self::Stream, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+            stream.try_write(bufs)
+        }
+
+        fn send_buffer(stream: &Self::Stream) -> io::Result<usize> {
+            stream.send_buffer()
         }
 
         fn shutdown_write(stream: &Self::Stream) -> io::Result<()> {

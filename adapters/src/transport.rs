@@ -50,6 +50,26 @@ pub(crate) fn io_len(len: usize) -> usize {
     len.min(1 + (r % 7) as usize)
 }
 
+#[cfg(any(feature = "tokio", feature = "smol"))]
+/// With `-nbio_test`, the 1 to 7 bytes of `bufs` the next write may move instead of all.
+pub(crate) fn short_io<'b>(bufs: &'b [io::IoSlice<'_>]) -> Option<io::IoSlice<'b>> {
+    let first = bufs.first()?;
+    let n = io_len(first.len());
+    (n < first.len() || (bufs.len() > 1 && SHORT_IO.load(Ordering::Relaxed))).then(|| io::IoSlice::new(&first[..n]))
+}
+
+/// One `sendmsg` of `bufs`, with `MSG_NOSIGNAL`: a reset peer is an error here, never a SIGPIPE.
+#[cfg(any(feature = "tokio", feature = "smol"))]
+pub(crate) fn send(socket: impl std::os::fd::AsFd, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+    let mut no_control = rustix::net::SendAncillaryBuffer::default();
+    Ok(rustix::net::sendmsg(
+        socket,
+        bufs,
+        &mut no_control,
+        rustix::net::SendFlags::NOSIGNAL,
+    )?)
+}
+
 /// Who connected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Peer {
@@ -217,9 +237,8 @@ pub fn bind_unix(path: &Path, unlink: bool) -> io::Result<UnixListener> {
 /// The tokio side: listener and stream over either family.
 #[cfg(feature = "tokio")]
 pub mod tokio_io {
-    use super::{io_len, Peer};
+    use super::{io_len, send, short_io, Peer};
     use std::io;
-    use tokio::io::AsyncWriteExt;
     use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 
     /// A listening socket registered with tokio.
@@ -261,6 +280,31 @@ pub mod tokio_io {
         });
         match result {
             Err(e) if e.kind() == io::ErrorKind::WouldBlock && got > 0 => Ok(got),
+            r => r,
+        }
+    }
+
+    /// Writes through `try_io` (tokio's readiness). A write that took less than offered filled
+    /// the socket's buffer: it clears the readiness as `WouldBlock` would (tokio's own
+    /// `poll_write` does the same; the kernel wakes the socket once room frees up), so the next
+    /// wait goes straight to epoll instead of first spending a write that can only fail.
+    fn write_filling(
+        bufs: &[io::IoSlice<'_>],
+        try_io: impl FnOnce(&mut dyn FnMut() -> io::Result<usize>) -> io::Result<usize>,
+        mut send: impl FnMut() -> io::Result<usize>,
+    ) -> io::Result<usize> {
+        let len: usize = bufs.iter().map(|b| b.len()).sum();
+        let mut put = 0;
+        let result = try_io(&mut || {
+            put = send()?;
+            if put > 0 && put < len {
+                Err(io::ErrorKind::WouldBlock.into())
+            } else {
+                Ok(put)
+            }
+        });
+        match result {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock && put > 0 => Ok(put),
             r => r,
         }
     }
@@ -312,16 +356,29 @@ pub mod tokio_io {
             }
         }
 
-        pub(crate) async fn write_all(&mut self, mut buf: &[u8]) -> io::Result<()> {
-            while !buf.is_empty() {
-                let (piece, rest) = buf.split_at(io_len(buf.len()));
-                match self {
-                    Stream::Tcp(s) => s.write_all(piece).await?,
-                    Stream::Unix(s) => s.write_all(piece).await?,
-                }
-                buf = rest;
+        pub(crate) async fn writable(&self) -> io::Result<()> {
+            match self {
+                Stream::Tcp(s) => s.writable().await,
+                Stream::Unix(s) => s.writable().await,
             }
-            Ok(())
+        }
+
+        pub(crate) fn try_write(&self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+            let short = short_io(bufs);
+            let bufs = short.as_ref().map_or(bufs, std::slice::from_ref);
+            match self {
+                Stream::Tcp(s) => write_filling(bufs, |f| s.try_io(tokio::io::Interest::WRITABLE, f), || send(s, bufs)),
+                Stream::Unix(s) => {
+                    write_filling(bufs, |f| s.try_io(tokio::io::Interest::WRITABLE, f), || send(s, bufs))
+                }
+            }
+        }
+
+        pub(crate) fn send_buffer(&self) -> io::Result<usize> {
+            Ok(match self {
+                Stream::Tcp(s) => rustix::net::sockopt::socket_send_buffer_size(s)?,
+                Stream::Unix(s) => rustix::net::sockopt::socket_send_buffer_size(s)?,
+            })
         }
 
         pub(crate) fn shutdown_write(&self) -> io::Result<()> {
@@ -336,9 +393,8 @@ pub mod tokio_io {
 /// The smol side: listener and stream over either family.
 #[cfg(feature = "smol")]
 pub mod smol_io {
-    use super::{io_len, Peer};
+    use super::{io_len, send, short_io, Peer};
     use async_io::Async;
-    use futures_lite::AsyncWriteExt;
     use std::io::{self, Read};
     use std::net::{TcpListener, TcpStream};
     use std::os::unix::net::{UnixListener, UnixStream};
@@ -409,16 +465,28 @@ pub mod smol_io {
             }
         }
 
-        pub(crate) async fn write_all(&mut self, mut buf: &[u8]) -> io::Result<()> {
-            while !buf.is_empty() {
-                let (piece, rest) = buf.split_at(io_len(buf.len()));
-                match self {
-                    Stream::Tcp(s) => s.write_all(piece).await?,
-                    Stream::Unix(s) => s.write_all(piece).await?,
-                }
-                buf = rest;
+        pub(crate) async fn writable(&self) -> io::Result<()> {
+            match self {
+                Stream::Tcp(s) => s.writable().await,
+                Stream::Unix(s) => s.writable().await,
             }
-            Ok(())
+        }
+
+        /// Non-blocking like [`Stream::try_read`].
+        pub(crate) fn try_write(&self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+            let short = short_io(bufs);
+            let bufs = short.as_ref().map_or(bufs, std::slice::from_ref);
+            match self {
+                Stream::Tcp(s) => send(s.get_ref(), bufs),
+                Stream::Unix(s) => send(s.get_ref(), bufs),
+            }
+        }
+
+        pub(crate) fn send_buffer(&self) -> io::Result<usize> {
+            Ok(match self {
+                Stream::Tcp(s) => rustix::net::sockopt::socket_send_buffer_size(s)?,
+                Stream::Unix(s) => rustix::net::sockopt::socket_send_buffer_size(s)?,
+            })
         }
 
         pub(crate) fn shutdown_write(&self) -> io::Result<()> {

@@ -294,8 +294,11 @@ impl<B: TlsBackend> Session<B> {
         if self.out.is_empty() {
             None
         } else {
+            // The whole buffer goes (not `split`, whose remainder would keep a view of the
+            // allocation): once the adapter has written and dropped it, it is freed, so a
+            // connection whose peer stopped reading holds no spare ciphertext capacity.
             Some(Transmit {
-                data: self.out.split().freeze(),
+                data: core::mem::take(&mut self.out).freeze(),
             })
         }
     }

@@ -331,3 +331,67 @@ fn unfinished_request_line_then_fin_gets_decode_error_and_no_answer() {
         assert!(f.stdout.ends_with(b"\n"), "{mode}: still serving\n{}", f.dump());
     }
 }
+
+/// A client whose receive buffer is small and who pauses every 64 KiB: the server's writes are
+/// cut short and wait again and again. Prints `ok` when the body equals the file at `argv[3]`.
+const PY_SLOW_READER: &str = r#"
+import socket, ssl, sys, time
+port, name, path = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+raw = socket.socket()
+raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8192)
+# An Ethernet MSS: over loopback's 64 KiB one the server's send buffer would take the whole file.
+raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, 1448)
+raw.settimeout(20)
+raw.connect(("127.0.0.1", port))
+s = ctx.wrap_socket(raw)
+s.sendall(f"GET /{name} HTTP/1.0\r\n\r\n".encode())
+data, paused = b"", 0
+while True:
+    d = s.recv(4096)
+    if not d:
+        break
+    data += d
+    if len(data) // 65536 > paused:
+        paused = len(data) // 65536
+        time.sleep(0.01)
+body = data.split(b"\r\n\r\n", 1)[1]
+want = open(path, "rb").read()
+if body == want:
+    print("ok")
+else:
+    same = next((i for i, (a, b) in enumerate(zip(body, want)) if a != b), min(len(body), len(want)))
+    print(f"got {len(body)} of {len(want)} bytes, first difference at {same}")
+"#;
+
+/// A download the server must pause many times (its writes cut short, the unsent end of a
+/// record kept, the file data read ahead given back and read again) arrives whole and in order.
+fn slow_reader_gets_the_whole_file(runtime: &str) {
+    require!("python3");
+    let dir = TestDir::new();
+    let file = dir.www().join("big.bin");
+    std::fs::write(&file, random_bytes(3 * 1024 * 1024 + 12_345, 7)).unwrap();
+    let srv = server!(&dir).args(["-WWW", "-runtime", runtime]).start();
+    let r = sserve_tests::python(
+        PY_SLOW_READER,
+        &[&srv.port.to_string(), "big.bin", file.to_str().unwrap()],
+    );
+    assert_eq!(r.out().trim(), "ok", "{}\n{}", r.dump(), srv.dump());
+}
+
+#[test]
+fn slow_reader_gets_the_whole_file_tokio() {
+    slow_reader_gets_the_whole_file("tokio");
+}
+
+#[test]
+fn slow_reader_gets_the_whole_file_smol() {
+    slow_reader_gets_the_whole_file("smol");
+}
+
+#[test]
+fn slow_reader_gets_the_whole_file_blocking() {
+    slow_reader_gets_the_whole_file("blocking");
+}
