@@ -23,6 +23,8 @@ pub const PLAINTEXT_PROBE: &[u8] = b"Lets print some clear text\n";
 
 /// Read-buffer capacity an idle session may keep.
 const READ_KEEP: usize = 4 * 1024;
+/// Ciphertext-buffer capacity split off by `poll_transmit` rather than handed out whole.
+const OUT_REUSE: usize = 4 * 1024;
 
 /// Ciphertext to send to the peer, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -294,12 +296,16 @@ impl<B: TlsBackend> Session<B> {
         if self.out.is_empty() {
             None
         } else {
-            // The whole buffer goes (not `split`, whose remainder would keep a view of the
-            // allocation): once the adapter has written and dropped it, it is freed, so a
-            // connection whose peer stopped reading holds no spare ciphertext capacity.
-            Some(Transmit {
-                data: core::mem::take(&mut self.out).freeze(),
-            })
+            // A small buffer is split off: once the adapter dropped it, the next record reclaims
+            // the allocation instead of a new one. A large one goes whole, since a split
+            // remainder keeps a view of the allocation, and so all its capacity, while a peer
+            // that stopped reading holds the connection.
+            let data = if self.out.capacity() <= OUT_REUSE {
+                self.out.split()
+            } else {
+                core::mem::take(&mut self.out)
+            };
+            Some(Transmit { data: data.freeze() })
         }
     }
 
