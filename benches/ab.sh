@@ -29,27 +29,7 @@ for tool in openssl curl awk; do
   command -v "$tool" >/dev/null || { echo "ab.sh: $tool is needed" >&2; exit 2; }
 done
 
-SERVE='-accept {port} -cert {cert} -key {key} -WWW -quiet'
-if [[ $# -eq 2 ]]; then
-  A=$1 B=$2
-elif [[ $# -eq 0 ]]; then
-  cargo build --release -p sserve >&2
-  A="$PWD/target/release/sserve $SERVE" B="openssl s_server $SERVE"
-else
-  sed -n '2,/^set /p' "$0" | sed '$d; s/^# \{0,1\}//' >&2
-  exit 2
-fi
-
-WORK=$(mktemp -d -t sserve-ab.XXXXXX)
-PID=
-cleanup() {
-  [[ -n $PID ]] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30 \
-  -keyout "$WORK/key.pem" -out "$WORK/cert.pem" -subj /CN=localhost \
-  -addext subjectAltName=DNS:localhost,IP:127.0.0.1 2>/dev/null
+source benches/ab_common.sh "$@"
 head -c $((BULK_MB << 20)) /dev/zero > "$WORK/big.bin"
 echo hello > "$WORK/small.txt"
 
@@ -68,25 +48,6 @@ wait_quiet() { # 0 when the machine was quiet for two seconds running
   done
   return 1
 }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-rss() { awk -v k="$2" '$1==k":" {print $2}' "/proc/$1/status"; }
-
-# Starts a server from template $1; sets PID and PORT.
-start() {
-  PORT=$(free_port)
-  local cmd=${1//\{port\}/$PORT}
-  cmd=${cmd//\{cert\}/$WORK/cert.pem}
-  cmd=${cmd//\{key\}/$WORK/key.pem}
-  (cd "$WORK" && exec $cmd </dev/null >/dev/null 2>&1) &
-  PID=$!
-  for _ in $(seq 100); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && return 0
-    sleep 0.05
-  done
-  echo "ab.sh: server did not start: $cmd" >&2
-  exit 1
-}
-stop() { kill "$PID" 2>/dev/null; wait "$PID" 2>/dev/null || true; PID=; }
 
 # Connections per second of one `openssl s_time` run (arguments added to its own). s_time runs
 # until the wall clock passes HS_TIME and reports whole "real seconds" (4 or 5 for the same

@@ -17,46 +17,10 @@ ROUNDS=${ROUNDS:-5}
 LOAD=${LOAD:-one}
 HS_TIME=${HS_TIME:-4}
 BULK_MB=${BULK_MB:-128}
-SERVE='-accept {port} -cert {cert} -key {key} -WWW -quiet'
-if [[ $# -eq 2 ]]; then
-  A=$1 B=$2
-elif [[ $# -eq 0 ]]; then
-  cargo build --release -p sserve >&2
-  A="$PWD/target/release/sserve $SERVE" B="openssl s_server $SERVE"
-else
-  sed -n '2,/^set /p' "$0" | sed '$d; s/^# \{0,1\}//' >&2
-  exit 2
-fi
-
-WORK=$(mktemp -d -t sserve-rss.XXXXXX)
-PID=
-cleanup() {
-  [[ -n $PID ]] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30 \
-  -keyout "$WORK/key.pem" -out "$WORK/cert.pem" -subj /CN=localhost \
-  -addext subjectAltName=DNS:localhost,IP:127.0.0.1 2>/dev/null
+source benches/ab_common.sh "$@"
 echo hello > "$WORK/small.txt"
 [[ $LOAD == ab ]] && head -c $((BULK_MB << 20)) /dev/zero > "$WORK/big.bin"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-status() { awk -v k="$2" '$1==k":" {print $2}' "/proc/$1/status"; }
-start() { # template $1; sets PID and PORT
-  PORT=$(free_port)
-  local cmd=${1//\{port\}/$PORT}
-  cmd=${cmd//\{cert\}/$WORK/cert.pem}
-  cmd=${cmd//\{key\}/$WORK/key.pem}
-  (cd "$WORK" && exec $cmd </dev/null >/dev/null 2>&1) &
-  PID=$!
-  for _ in $(seq 100); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && return 0
-    sleep 0.05
-  done
-  echo "rss.sh: server did not start: $cmd" >&2
-  exit 1
-}
 load() {
   local url="https://127.0.0.1:$PORT"
   if [[ $LOAD == ab ]]; then
@@ -75,11 +39,11 @@ maps() {
 }
 measure() { # one side: prints "idle peak"
   start "$1"
-  local idle; idle=$(status "$PID" VmRSS)
+  local idle; idle=$(rss "$PID" VmRSS)
   [[ ${MAPS:-0} == 1 ]] && maps "$PID" > "$WORK/maps.$2"
   load
-  echo "$idle $(status "$PID" VmHWM)"
-  kill "$PID" 2>/dev/null; wait "$PID" 2>/dev/null || true; PID=
+  echo "$idle $(rss "$PID" VmHWM)"
+  stop
 }
 
 declare -a RES_A RES_B
