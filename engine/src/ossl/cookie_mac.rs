@@ -93,7 +93,9 @@ mod imp {
     impl CookieMac {
         /// HMAC-SHA256 keyed with `secret`.
         pub(crate) fn new(secret: &[u8]) -> Result<Self, TlsError> {
-            PKey::hmac(secret).map(CookieMac).map_err(|e| config_error("HMAC key", &e))
+            PKey::hmac(secret)
+                .map(CookieMac)
+                .map_err(|e| config_error("HMAC key", &e))
         }
 
         /// The MAC of `data`, or `None` if OpenSSL failed.
