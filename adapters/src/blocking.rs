@@ -205,7 +205,7 @@ impl BlockingServer {
                 Step::Read => {
                     // Pieces of a record, cut from larger reads (as the async driver does).
                     let chunk = match file.as_mut() {
-                        _ if ahead.has_piece() => Ok(()),
+                        Some(_) if ahead.has_piece() => Ok(()),
                         Some(f) => f.read_piece(READ_AHEAD).map(|c| ahead.set(c)),
                         None => Err(io::Error::other("no file open")),
                     };

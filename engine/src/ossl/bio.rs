@@ -28,8 +28,8 @@ unsafe impl Sync for BioMethod {}
 impl BioMethod {
     /// The method table whose callbacks move bytes through a `T`.
     pub(crate) fn new<T: Transport>() -> Result<Self, ErrorStack> {
-        // SAFETY: BIO_meth_new copies nothing from the name it keeps a pointer to (a static C
-        // string); NULL on allocation failure.
+        // SAFETY: the name is a static C string, so whether OpenSSL copies it or keeps the
+        // pointer it stays valid; NULL on allocation failure.
         let m = unsafe { openssl_sys::BIO_meth_new(openssl_sys::BIO_TYPE_NONE, c"sserve transport".as_ptr()) };
         let m = NonNull::new(m).ok_or_else(ErrorStack::get)?;
         // SAFETY: `m` is a live method table not yet shared; each setter stores a function of

@@ -196,10 +196,10 @@ fn address_bytes(peer: SocketAddr) -> Vec<u8> {
     v
 }
 
-fn compute_cookie(ssl: &SslRef) -> Option<Vec<u8>> {
+fn compute_cookie(ssl: &SslRef) -> Option<[u8; 32]> {
     let k = ssl.ex_data(cookie_index())?;
     let peer = k.peer.lock().unwrap_or_else(|p| p.into_inner());
-    k.mac.compute(&peer).map(|c| c.to_vec())
+    k.mac.compute(&peer)
 }
 
 /// `SSL_CTX_set_cookie_generate_cb`: HMAC of the peer address.
