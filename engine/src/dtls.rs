@@ -292,7 +292,7 @@ pub enum Acceptance<T> {
     Ignore,
 }
 
-/// The stateless front door of a [`DatagramListener`] (OpenSSL: `DTLSv1_listen` with HMAC
+/// The stateless front door of a [`DatagramListener`] (OpenSSL: `DTLSv1_listen` with MAC
 /// cookies over the peer address).
 pub trait CookieAcceptor {
     /// The per-peer connection type.

@@ -136,7 +136,7 @@ impl ServerConfigBuilder {
     }
 
     /// A DTLS server context (`-dtls`, `-dtls1`, `-dtls1_2`) with s_server's defaults and the
-    /// stateless cookie callbacks (HMAC of the peer address, see [`super::dtls`]).
+    /// stateless cookie callbacks (a MAC of the peer address, see [`super::dtls`]).
     pub fn new_dtls(version: DtlsVersion) -> Result<Self, TlsError> {
         openssl_sys::init();
         let mut ctx = SslContext::builder(SslMethod::dtls_server()).map_err(cfg_err("SSL_CTX_new"))?;

@@ -7,9 +7,9 @@
 //! MTU-sized handshake fragment, with its own `BIO_write`). So no datagram is ever split or merged, and none exceeds the MTU set with
 //! `SSL_OP_NO_QUERY_MTU` + `SSL_set_mtu`; application data is cut to `DTLS_get_data_mtu`.
 //!
-//! Cookies: HMAC-SHA256 over the peer address (family, port, IP) under a random per-acceptor
-//! secret, computed in the context's cookie callbacks from the address kept in the `SSL`'s
-//! ex_data (a memory BIO has no peer address to ask, dtls.md §3). A cookie from one address is
+//! Cookies: a MAC (SipHash-2-4, or HMAC-SHA256 without it; `cookie_mac.rs`) of the peer
+//! address (family, port, IP) under a random per-acceptor secret, computed in the context's
+//! cookie callbacks from the address kept in the `SSL`'s ex_data (a memory BIO has no peer address to ask, dtls.md §3). A cookie from one address is
 //! worthless from another.
 //!
 //! Timers: see [`crate::dtls`]; OpenSSL reads the wall clock for retransmissions, and
@@ -32,7 +32,7 @@ use super::bio::{copy_to_uninit, BioMethod, SslIo};
 
 use super::callbacks::events_index;
 use super::conn::{method_of, SslConn, Transport};
-use super::cookie_mac::CookieMac;
+use super::cookie_mac::{Cookie, CookieMac};
 use super::errors::{config_error, take_queue};
 use super::ffi;
 use crate::dtls::{Acceptance, CookieAcceptor, DatagramListener, DatagramTls, ListenerLimits};
@@ -196,23 +196,24 @@ fn address_bytes(peer: SocketAddr) -> Vec<u8> {
     v
 }
 
-fn compute_cookie(ssl: &SslRef) -> Option<[u8; 32]> {
+fn compute_cookie(ssl: &SslRef) -> Option<Cookie> {
     let k = ssl.ex_data(cookie_index())?;
     let peer = k.peer.lock().unwrap_or_else(|p| p.into_inner());
     k.mac.compute(&peer)
 }
 
-/// `SSL_CTX_set_cookie_generate_cb`: HMAC of the peer address.
+/// `SSL_CTX_set_cookie_generate_cb`: the MAC of the peer address.
 pub(crate) fn generate_cookie(ssl: &mut SslRef, out: &mut [u8]) -> Result<usize, openssl::error::ErrorStack> {
     let cookie = compute_cookie(ssl).ok_or_else(openssl::error::ErrorStack::get)?;
+    let cookie = cookie.as_bytes();
     let n = cookie.len().min(out.len());
     out[..n].copy_from_slice(&cookie[..n]);
     Ok(n)
 }
 
-/// `SSL_CTX_set_cookie_verify_cb`: constant-time comparison with the expected HMAC.
+/// `SSL_CTX_set_cookie_verify_cb`: constant-time comparison with the expected MAC.
 pub(crate) fn verify_cookie(ssl: &mut SslRef, cookie: &[u8]) -> bool {
-    compute_cookie(ssl).is_some_and(|c| c.len() == cookie.len() && openssl::memcmp::eq(&c, cookie))
+    compute_cookie(ssl).is_some_and(|c| c.as_bytes().len() == cookie.len() && openssl::memcmp::eq(c.as_bytes(), cookie))
 }
 
 /// `DTLS_set_timer_cb` callback: the configured initial timeout, then OpenSSL's doubling.
