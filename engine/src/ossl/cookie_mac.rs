@@ -96,7 +96,10 @@ mod imp {
             // SAFETY: the parameter list is terminated and only read during the call (which
             // copies what it keeps); `digest` outlives it; `key` is readable for its length.
             let ok = unsafe {
-                let mut params = [openssl_sys::OSSL_PARAM_construct_end(), openssl_sys::OSSL_PARAM_construct_end()];
+                let mut params = [
+                    openssl_sys::OSSL_PARAM_construct_end(),
+                    openssl_sys::OSSL_PARAM_construct_end(),
+                ];
                 if let Some(d) = digest {
                     params[0] = ffi::OSSL_PARAM_construct_utf8_string(c"digest".as_ptr(), d.as_ptr().cast_mut(), 0);
                 }
@@ -116,7 +119,9 @@ mod imp {
         /// The tag of `data`, or `None` if OpenSSL failed (the error queue is left for the caller).
         pub(crate) fn compute(&self, data: &[u8]) -> Option<Cookie> {
             // SAFETY: the template is live and keyed; the duplicate is ours and freed below.
-            let dup = MacCtx(NonNull::new(unsafe { openssl_sys::EVP_MAC_CTX_dup(self.ctx.0.as_ptr()) })?);
+            let dup = MacCtx(NonNull::new(unsafe {
+                openssl_sys::EVP_MAC_CTX_dup(self.ctx.0.as_ptr())
+            })?);
             let mut out = Cookie { bytes: [0; 32], len: 0 };
             // SAFETY: live context; `data` and `out.bytes` are valid for the lengths passed.
             let ok = unsafe {
@@ -150,16 +155,17 @@ mod imp {
 
         /// HMAC-SHA256.
         pub(crate) fn hmac_sha256(key: &[u8]) -> Result<Self, TlsError> {
-            PKey::hmac(key)
-                .map(CookieMac)
-                .map_err(|e| config_error("HMAC key", &e))
+            PKey::hmac(key).map(CookieMac).map_err(|e| config_error("HMAC key", &e))
         }
 
         /// The tag of `data`, or `None` if OpenSSL failed.
         pub(crate) fn compute(&self, data: &[u8]) -> Option<Cookie> {
             let mut signer = Signer::new(MessageDigest::sha256(), &self.0).ok()?;
             signer.update(data).ok()?;
-            let mut out = Cookie { bytes: [0; 32], len: 32 };
+            let mut out = Cookie {
+                bytes: [0; 32],
+                len: 32,
+            };
             (signer.sign(&mut out.bytes).ok()? == 32).then_some(out)
         }
     }
@@ -183,7 +189,10 @@ mod tests {
         let mac = CookieMac::hmac_sha256(b"Jefe").unwrap();
         for _ in 0..2 {
             let got = mac.compute(b"what do ya want for nothing?").unwrap();
-            assert_eq!(hex(got.as_bytes()), "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+            assert_eq!(
+                hex(got.as_bytes()),
+                "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+            );
         }
     }
 
@@ -195,8 +204,14 @@ mod tests {
         let mac = CookieMac::siphash(&key).unwrap();
         let msg: [u8; 15] = core::array::from_fn(|i| i as u8);
         for _ in 0..2 {
-            assert_eq!(hex(mac.compute(b"").unwrap().as_bytes()), "a3817f04ba25a8e66df67214c7550293");
-            assert_eq!(hex(mac.compute(&msg).unwrap().as_bytes()), "5493e99933b0a8117e08ec0f97cfc3d9");
+            assert_eq!(
+                hex(mac.compute(b"").unwrap().as_bytes()),
+                "a3817f04ba25a8e66df67214c7550293"
+            );
+            assert_eq!(
+                hex(mac.compute(&msg).unwrap().as_bytes()),
+                "5493e99933b0a8117e08ec0f97cfc3d9"
+            );
         }
     }
 
@@ -208,6 +223,9 @@ mod tests {
         let ca = a.compute(peer).unwrap();
         assert_eq!(ca.as_bytes(), a.compute(peer).unwrap().as_bytes());
         assert_ne!(ca.as_bytes(), b.compute(peer).unwrap().as_bytes());
-        assert_ne!(ca.as_bytes(), a.compute(b"\x04\x12\x35\x7f\x00\x00\x01").unwrap().as_bytes());
+        assert_ne!(
+            ca.as_bytes(),
+            a.compute(b"\x04\x12\x35\x7f\x00\x00\x01").unwrap().as_bytes()
+        );
     }
 }
