@@ -8,7 +8,7 @@
 
 use std::cell::RefCell;
 use std::io;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration as StdDuration, Instant as StdInstant};
 
@@ -211,6 +211,7 @@ pub async fn serve<R: Runtime>(
     });
     let tracker = &group.tracker;
     let max = serve.max_connections.max(1);
+    let ticking = Arc::new(AtomicBool::new(false));
     while serve.naccept.is_none_or(|n| summary.connections < n) {
         let accepted = future::or(
             async {
@@ -245,6 +246,9 @@ pub async fn serve<R: Runtime>(
                         observer.local_address(id, local);
                     }
                 }
+                if !ticking.swap(true, Ordering::Relaxed) {
+                    rt.spawn(keep_a_tick_pending(rt.clone(), tracker.clone(), ticking.clone()));
+                }
                 let live = Live::new(tracker);
                 let shared = shared.clone();
                 rt.spawn(async move {
@@ -261,6 +265,29 @@ pub async fn serve<R: Runtime>(
     drop(listener);
     tracker.wait_below(1).await;
     summary
+}
+
+/// How far ahead [`keep_a_tick_pending`] keeps its timer.
+const TICK: StdDuration = StdDuration::from_millis(250);
+
+/// Keeps a timer pending on this loop while connections come and go. tokio wakes its reactor
+/// (an eventfd write, then one more turn of the loop) whenever a timer is set earlier than every
+/// pending one; with one client connecting again and again that was every connection (its
+/// handshake timer, on a loop with no other timer, and its linger after closing). With a tick
+/// pending at most [`TICK`] ahead, a connection's timers (the shortest is the 500 ms linger)
+/// wake nothing. Ends after two ticks without a live connection, so an idle server sleeps; the
+/// accept loop starts it again.
+async fn keep_a_tick_pending<R: Runtime>(rt: R, tracker: Arc<Tracker>, ticking: Arc<AtomicBool>) {
+    let mut idle = 0;
+    while idle < 2 {
+        rt.sleep_until(StdInstant::now() + TICK).await;
+        idle = if tracker.active.load(Ordering::Relaxed) == 0 {
+            idle + 1
+        } else {
+            0
+        };
+    }
+    ticking.store(false, Ordering::Relaxed);
 }
 
 /// What ended a wait in the connection loop.

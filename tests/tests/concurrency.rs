@@ -501,6 +501,54 @@ fn rev_twenty_clients_at_once(runtime: &str) {
 per_runtime!(rev_twenty, rev_twenty_clients_at_once);
 
 // ---------------------------------------------------------------------------------------------
+// 6b. An idle server sleeps: no timer keeps waking it once the connections are over
+// ---------------------------------------------------------------------------------------------
+
+/// Context switches so far of every thread of process `pid` (None without /proc).
+fn context_switches(pid: u32) -> Option<u64> {
+    let mut total = 0;
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).ok()? {
+        let status = std::fs::read_to_string(task.ok()?.path().join("status")).ok()?;
+        for line in status.lines() {
+            if line.starts_with("voluntary_ctxt_switches:") || line.starts_with("nonvoluntary_ctxt_switches:") {
+                total += line.split_whitespace().nth(1)?.parse::<u64>().ok()?;
+            }
+        }
+    }
+    Some(total)
+}
+
+fn idle_server_sleeps(runtime: &str) {
+    require!("curl");
+    if skip_for_openssl() {
+        return;
+    }
+    let dir = TestDir::new();
+    std::fs::write(dir.www().join("a.txt"), "a\n").unwrap();
+    let srv = server!(&dir).args(["-WWW", "-runtime", runtime]).start();
+    let pid = srv.proc.id();
+    for _ in 0..5 {
+        let f = sserve_tests::curl(&["-sk", &srv.url("/a.txt")]);
+        assert!(f.success(), "{}\nserver:\n{}", f.dump(), srv.dump());
+    }
+    // While connections come and go a timer ticks every 250 ms; two ticks after the last
+    // connection it stops.
+    std::thread::sleep(Duration::from_millis(1500));
+    let Some(before) = context_switches(pid) else {
+        return; // no /proc
+    };
+    std::thread::sleep(Duration::from_secs(2));
+    let after = context_switches(pid).expect("/proc/<pid>/task");
+    assert!(
+        after - before <= 2,
+        "{runtime}: the idle server woke {} times in 2 s\n{}",
+        after - before,
+        srv.dump()
+    );
+}
+per_runtime!(idle_sleeps, idle_server_sleeps);
+
+// ---------------------------------------------------------------------------------------------
 // 7. The key -WWW checks under every -runtime (and the default)
 // ---------------------------------------------------------------------------------------------
 
