@@ -4,13 +4,14 @@
 //! Datagram boundaries: [`DatagramPipe`] is the `SSL`'s BIO (`ossl::bio`); it returns exactly
 //! one queued datagram per read (OpenSSL's DTLS record layer treats one `BIO_read` as one
 //! packet) and records every write as one datagram (OpenSSL writes each record, or each
-//! MTU-sized handshake fragment, with its own `BIO_write`). So no datagram is ever split or merged, and none exceeds the MTU set with
-//! `SSL_OP_NO_QUERY_MTU` + `SSL_set_mtu`; application data is cut to `DTLS_get_data_mtu`.
+//! MTU-sized handshake fragment, with its own `BIO_write`). So no datagram is ever split or
+//! merged, and none exceeds the MTU set with `SSL_OP_NO_QUERY_MTU` + `SSL_set_mtu`;
+//! application data is cut to `DTLS_get_data_mtu`.
 //!
 //! Cookies: a MAC (SipHash-2-4, or HMAC-SHA256 without it; `cookie_mac.rs`) of the peer
 //! address (family, port, IP) under a random per-acceptor secret, computed in the context's
-//! cookie callbacks from the address kept in the `SSL`'s ex_data (a memory BIO has no peer address to ask, dtls.md §3). A cookie from one address is
-//! worthless from another.
+//! cookie callbacks from the address kept in the `SSL`'s ex_data (a memory BIO has no peer
+//! address to ask). A cookie from one address is worthless from another.
 //!
 //! Timers: see [`crate::dtls`]; OpenSSL reads the wall clock for retransmissions, and
 //! `DTLS_set_timer_cb` sets the initial timeout ([`DtlsSettings::initial_retransmit`]).
@@ -29,7 +30,6 @@ use std::io::{self, Read, Write};
 use std::sync::{Mutex, OnceLock};
 
 use super::bio::{copy_to_uninit, BioMethod, SslIo};
-
 use super::callbacks::events_index;
 use super::conn::{method_of, SslConn, Transport};
 use super::cookie_mac::{Cookie, CookieMac};

@@ -1,5 +1,5 @@
-//! Two-party harness (style anchors §6.8, after quinn's `Pair`): a server [`TlsSession`] and an
-//! OpenSSL client, both over in-memory buffers, shuttled by [`Pair::drive`]. No sockets, no clock.
+//! Two-party harness (after quinn's `Pair`): a server [`TlsSession`] and an OpenSSL client,
+//! both over in-memory buffers, shuttled by [`Pair::drive`]. No sockets, no clock.
 //!
 //! Tests assert on events and plaintext, never on ciphertext bytes (OpenSSL randomness makes
 //! ciphertext differ from run to run) — except for the unencrypted things the engine writes on
