@@ -7,7 +7,9 @@
 //! owns no read buffer.
 
 use std::cell::RefCell;
+use std::future::Future;
 use std::io;
+use std::pin::{pin, Pin};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration as StdDuration, Instant as StdInstant};
@@ -212,6 +214,9 @@ pub async fn serve<R: Runtime>(
     let tracker = &group.tracker;
     let max = serve.max_connections.max(1);
     let ticking = Arc::new(AtomicBool::new(false));
+    // One registration with the shutdown switch for the loop's life, not one per accept: the
+    // switch is shared by every loop's thread. Never polled again once it resolved.
+    let mut stop = pin!(shutdown.wait());
     while serve.naccept.is_none_or(|n| summary.connections < n) {
         let accepted = future::or(
             async {
@@ -224,7 +229,7 @@ pub async fn serve<R: Runtime>(
                 Some(accepted)
             },
             async {
-                shutdown.wait().await;
+                stop.as_mut().await;
                 None
             },
         )
@@ -312,6 +317,9 @@ async fn drive<R: Runtime>(shared: &Shared<R>, id: ConnId, stream: R::Stream) {
     // wait, ends or has a file piece's worth, so that what one turn produces (a session ticket,
     // the response, close_notify) leaves in one write, and a file's records leave one by one.
     let mut pending: Vec<Bytes> = Vec::new();
+    // One registration with the shutdown switch for the connection's life (see `serve`); not
+    // polled once it resolved (`stopping`).
+    let mut stop = pin!(shared.shutdown.wait());
     let mut step = conn.next();
     loop {
         step = match step {
@@ -388,7 +396,7 @@ async fn drive<R: Runtime>(shared: &Shared<R>, id: ConnId, stream: R::Stream) {
                             if stopping {
                                 future::pending::<()>().await;
                             }
-                            shared.shutdown.wait().await;
+                            stop.as_mut().await;
                             Wake::Shutdown
                         },
                     ),
@@ -430,7 +438,7 @@ async fn drive<R: Runtime>(shared: &Shared<R>, id: ConnId, stream: R::Stream) {
     if stopping {
         let _ = R::shutdown_write(&stream);
     } else {
-        linger::<R>(shared, &stream, peer_ended).await;
+        linger::<R>(shared, &stream, peer_ended, stop).await;
     }
 }
 
@@ -695,7 +703,12 @@ async fn wait_writable<R: Runtime>(
 
 /// Half-closes and waits briefly for the peer's FIN so our last alert or close_notify is read
 /// before the socket goes away (as s_server's `do_server` does).
-async fn linger<R: Runtime>(shared: &Shared<R>, stream: &R::Stream, peer_ended: bool) {
+async fn linger<R: Runtime>(
+    shared: &Shared<R>,
+    stream: &R::Stream,
+    peer_ended: bool,
+    stop: Pin<&mut impl Future<Output = ()>>,
+) {
     let _ = R::shutdown_write(stream);
     if peer_ended {
         return;
@@ -717,7 +730,7 @@ async fn linger<R: Runtime>(shared: &Shared<R>, stream: &R::Stream, peer_ended: 
                 }
             }
         },
-        future::or(shared.rt.sleep_until(until), shared.shutdown.wait()),
+        future::or(shared.rt.sleep_until(until), stop),
     )
     .await;
 }

@@ -366,6 +366,9 @@ mod async_udp {
         let mut obs = Locked(&observer);
         let mut buf = vec![0u8; DATAGRAM_MAX];
         let mut closing = false;
+        // One registration with the shutdown switch for the server's life, not one per
+        // datagram; once it resolved `closing` is set and it is not polled again.
+        let mut stop = std::pin::pin!(shutdown.wait());
         loop {
             for (peer, data) in core.drain(&mut obs) {
                 if let Err(e) = socket.send_to(&data, peer).await {
@@ -395,7 +398,7 @@ mod async_udp {
                         if closing {
                             future::pending::<()>().await;
                         }
-                        shutdown.wait().await;
+                        stop.as_mut().await;
                         Wake::Shutdown
                     },
                 ),
