@@ -104,6 +104,9 @@ fn bind_socket(addr: SocketAddr, v6_only: bool, reuse_port: bool) -> io::Result<
         socket.set_only_v6(v6_only)?;
     }
     socket.bind(&addr.into())?;
+    // Before listening, so that every connection inherits it (see `transport`): no per-connection
+    // system call for what s_server sets on each one.
+    socket.set_tcp_nodelay(true)?;
     socket.listen(LISTEN_BACKLOG)?;
     Ok(socket.into())
 }

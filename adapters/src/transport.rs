@@ -225,6 +225,27 @@ impl Write for Stream {
     }
 }
 
+/// Linux creates an accepted TCP socket as a copy of the listening one, `TCP_NODELAY` included:
+/// a listener that had it before it listened ([`crate::listen`] sets it so) passes it to every
+/// connection, one system call less per connection.
+const NODELAY_INHERITED: bool = cfg!(any(target_os = "linux", target_os = "android"));
+
+/// Whether a listener's connections come with `TCP_NODELAY` already set. A listener bound
+/// elsewhere without it, or where sockets do not inherit it, has each accepted socket set it
+/// ([`nodelay_accepted`]).
+fn nodelay_inherited(listener: &TcpListener) -> io::Result<bool> {
+    Ok(NODELAY_INHERITED && socket2::SockRef::from(listener).tcp_nodelay()?)
+}
+
+/// Disables Nagle's algorithm on an accepted socket, as s_server does (`BIO_set_tcp_ndelay`),
+/// unless it came with that from its listener.
+fn nodelay_accepted(stream: &impl std::os::fd::AsFd, inherited: bool) -> io::Result<()> {
+    if !inherited {
+        socket2::SockRef::from(stream).set_tcp_nodelay(true)?;
+    }
+    Ok(())
+}
+
 /// `-unix path` (with `-unlink`: remove whatever is at `path` first, as s_server does).
 pub fn bind_unix(path: &Path, unlink: bool) -> io::Result<UnixListener> {
     if unlink {
@@ -237,15 +258,15 @@ pub fn bind_unix(path: &Path, unlink: bool) -> io::Result<UnixListener> {
 /// The tokio side: listener and stream over either family.
 #[cfg(feature = "tokio")]
 pub mod tokio_io {
-    use super::{io_len, send, short_io, Peer};
+    use super::{io_len, nodelay_accepted, nodelay_inherited, send, short_io, Peer};
     use std::io;
     use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 
     /// A listening socket registered with tokio.
     #[derive(Debug)]
     pub enum Listener {
-        /// TCP.
-        Tcp(TcpListener),
+        /// TCP, and whether its connections inherit `TCP_NODELAY`.
+        Tcp(TcpListener, bool),
         /// Unix domain.
         Unix(UnixListener),
     }
@@ -312,16 +333,19 @@ pub mod tokio_io {
     impl Listener {
         pub(crate) fn from_std(l: super::Listener) -> io::Result<Self> {
             Ok(match l {
-                super::Listener::Tcp(l) => Listener::Tcp(TcpListener::from_std(l)?),
+                super::Listener::Tcp(l) => {
+                    let inherited = nodelay_inherited(&l)?;
+                    Listener::Tcp(TcpListener::from_std(l)?, inherited)
+                }
                 super::Listener::Unix(l) => Listener::Unix(UnixListener::from_std(l)?),
             })
         }
 
         pub(crate) async fn accept(&self) -> io::Result<(Stream, Peer)> {
             match self {
-                Listener::Tcp(l) => {
+                Listener::Tcp(l, inherited) => {
                     let (s, peer) = l.accept().await?;
-                    s.set_nodelay(true)?;
+                    nodelay_accepted(&s, *inherited)?;
                     Ok((Stream::Tcp(s), Peer::Ip(peer)))
                 }
                 Listener::Unix(l) => {
@@ -393,7 +417,7 @@ pub mod tokio_io {
 /// The smol side: listener and stream over either family.
 #[cfg(feature = "smol")]
 pub mod smol_io {
-    use super::{io_len, send, short_io, Peer};
+    use super::{io_len, nodelay_accepted, nodelay_inherited, send, short_io, Peer};
     use async_io::Async;
     use std::io::{self, Read};
     use std::net::{TcpListener, TcpStream};
@@ -402,8 +426,8 @@ pub mod smol_io {
     /// A listening socket registered with async-io.
     #[derive(Debug)]
     pub enum Listener {
-        /// TCP.
-        Tcp(Async<TcpListener>),
+        /// TCP, and whether its connections inherit `TCP_NODELAY`.
+        Tcp(Async<TcpListener>, bool),
         /// Unix domain.
         Unix(Async<UnixListener>),
     }
@@ -420,16 +444,19 @@ pub mod smol_io {
     impl Listener {
         pub(crate) fn from_std(l: super::Listener) -> io::Result<Self> {
             Ok(match l {
-                super::Listener::Tcp(l) => Listener::Tcp(Async::new(l)?),
+                super::Listener::Tcp(l) => {
+                    let inherited = nodelay_inherited(&l)?;
+                    Listener::Tcp(Async::new(l)?, inherited)
+                }
                 super::Listener::Unix(l) => Listener::Unix(Async::new(l)?),
             })
         }
 
         pub(crate) async fn accept(&self) -> io::Result<(Stream, Peer)> {
             match self {
-                Listener::Tcp(l) => {
+                Listener::Tcp(l, inherited) => {
                     let (s, peer) = l.accept().await?;
-                    s.get_ref().set_nodelay(true)?;
+                    nodelay_accepted(s.get_ref(), *inherited)?;
                     Ok((Stream::Tcp(s), Peer::Ip(peer)))
                 }
                 Listener::Unix(l) => {
@@ -495,5 +522,67 @@ pub mod smol_io {
                 Stream::Unix(s) => s.get_ref().shutdown(std::net::Shutdown::Write),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::listen::{self, ListenSpec};
+
+    /// Listeners as the server binds them (`TCP_NODELAY` set before listening, inherited where
+    /// the system passes it on) and as an embedder may hand one over (bound by std, with a
+    /// connection already queued), each with a client connected.
+    fn listeners_and_clients() -> Vec<(Listener, TcpStream)> {
+        let ours = listen::bind(&ListenSpec::parse_accept("127.0.0.1:0").unwrap()).unwrap();
+        let theirs = TcpListener::bind("127.0.0.1:0").unwrap();
+        [ours, theirs]
+            .into_iter()
+            .map(|l| {
+                l.set_nonblocking(true).unwrap();
+                let client = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+                (Listener::Tcp(l), client)
+            })
+            .collect()
+    }
+
+    #[cfg(feature = "tokio")]
+    #[test]
+    fn tokio_connections_have_nodelay() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            for (i, (l, _client)) in listeners_and_clients().into_iter().enumerate() {
+                let l = tokio_io::Listener::from_std(l).unwrap();
+                let (s, _) = l.accept().await.unwrap();
+                let tokio_io::Stream::Tcp(s) = s else {
+                    panic!("a TCP stream")
+                };
+                assert!(
+                    s.nodelay().unwrap(),
+                    "listener {i}: a connection waits for Nagle's algorithm"
+                );
+            }
+        });
+    }
+
+    #[cfg(feature = "smol")]
+    #[test]
+    fn smol_connections_have_nodelay() {
+        async_io::block_on(async {
+            for (i, (l, _client)) in listeners_and_clients().into_iter().enumerate() {
+                let l = smol_io::Listener::from_std(l).unwrap();
+                let (s, _) = l.accept().await.unwrap();
+                let smol_io::Stream::Tcp(s) = s else {
+                    panic!("a TCP stream")
+                };
+                assert!(
+                    s.get_ref().nodelay().unwrap(),
+                    "listener {i}: a connection waits for Nagle's algorithm"
+                );
+            }
+        });
     }
 }
