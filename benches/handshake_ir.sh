@@ -20,28 +20,7 @@ mkdir -p "$WORK/www"; printf 'small file\n' > "$WORK/www/small.txt"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 clients() { # port n: n sequential connections, each GET /small.txt then close
-  python3 - "$1" "$2" "$RESUME" <<'PY'
-import socket, ssl, sys, time
-port, n, resume = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "1"
-ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
-ctx.minimum_version = ctx.maximum_version = ssl.TLSVersion.TLSv1_3
-for _ in range(600):  # the server starts slowly under valgrind
-    try: socket.create_connection(("127.0.0.1", port), timeout=1).close(); break
-    except OSError: time.sleep(0.1)
-else: sys.exit("server did not start")
-session = None
-for i in range(n - 1):  # the probe above was the first accepted connection
-    with socket.create_connection(("127.0.0.1", port), timeout=60) as raw:
-        with ctx.wrap_socket(raw, server_hostname="localhost", session=session if resume else None) as s:
-            s.sendall(b"GET /small.txt HTTP/1.0\r\n\r\n")
-            data = b""
-            while True:
-                chunk = s.recv(4096)
-                if not chunk: break
-                data += chunk
-            assert b"small file" in data, data
-            session = s.session
-PY
+  python3 benches/seq_client.py "$1" "$2" "$RESUME"
 }
 
 ir() { # name n cmd...: total instructions of a server run that accepts n connections
