@@ -12,14 +12,9 @@ BIN=${1:-target/release/sserve}
 BIN=$(readlink -f "$BIN")
 MB=${MB:-256}; REPS=${REPS:-2}; ROUNDS=${ROUNDS:-3}
 CIPHERS=${CIPHERS:-"TLS_AES_128_GCM_SHA256 TLS_CHACHA20_POLY1305_SHA256"}
-WORK=$(mktemp -d -t bulkcpu.XXXXXX)
-trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$WORK"' EXIT
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$WORK/key.pem" \
-  -out "$WORK/cert.pem" -subj /CN=localhost -days 2 2>/dev/null
-mkdir -p "$WORK/www"; head -c $((MB * 1024 * 1024)) /dev/urandom > "$WORK/www/big.bin"
+source "$(dirname "$0")/scratch.sh"
+head -c $((MB * 1024 * 1024)) /dev/urandom > "$WORK/www/big.bin"
 CLK_TCK=$(getconf CLK_TCK)
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
 run_side() { # $1=name $2=cipher $3..=server command; prints "name cipher mbps cpu_s_per_gb"

@@ -9,13 +9,7 @@ set -euo pipefail
 BIN=${1:-target/release/sserve}
 BIN=$(readlink -f "$BIN")
 P=${P:-8}; N=${N:-100}; ROUNDS=${ROUNDS:-3}
-WORK=$(mktemp -d -t latency.XXXXXX)
-trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$WORK"' EXIT
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$WORK/key.pem" \
-  -out "$WORK/cert.pem" -subj /CN=localhost -days 2 2>/dev/null
-mkdir -p "$WORK/www"; printf 'small file\n' > "$WORK/www/small.txt"
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+source "$(dirname "$0")/scratch.sh"
 
 run_side() { # $1=name $2..=server command
   local name=$1; shift

@@ -10,13 +10,7 @@ cd "$(dirname "$0")/.."
 BIN=$(readlink -f "${1:-target/release/sserve}")
 N1=${N1:-20}; N2=${N2:-220}; RESUME=${RESUME:-0}
 command -v strace >/dev/null || { echo "needs strace (apt-get install -y strace)" >&2; exit 2; }
-WORK=$(mktemp -d -t syscalls.XXXXXX)
-trap 'kill $(jobs -p) 2>/dev/null; [[ -n ${KEEP:-} ]] || rm -rf "$WORK"' EXIT
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$WORK/key.pem" \
-  -out "$WORK/cert.pem" -subj /CN=localhost -days 2 2>/dev/null
-mkdir -p "$WORK/www"; printf 'small file\n' > "$WORK/www/small.txt"
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+source "$(dirname "$0")/scratch.sh"
 
 count() { # name n cmd...: leaves "$WORK/st.name.n", strace's table for a run of n connections
   local name=$1 n=$2; shift 2
