@@ -24,7 +24,7 @@ for _ in range(600):
 else:
     sys.exit("server did not start")
 session = None
-for i in range(n - 1):
+for _ in range(n - 1):
     with socket.create_connection(("127.0.0.1", port), timeout=60) as raw:
         with ctx.wrap_socket(raw, server_hostname="localhost", session=session if resume else None) as s:
             s.sendall(b"GET /small.txt HTTP/1.0\r\n\r\n")

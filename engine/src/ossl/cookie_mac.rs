@@ -3,13 +3,13 @@
 //! With OpenSSL 3 the cookie is SipHash-2-4 with a 128-bit tag: a keyed pseudo-random function
 //! made for short inputs (the peer address is at most 19 bytes). Against HMAC-SHA256's two
 //! SHA-256 compressions and context copies it saves about 10,000 instructions per cookie, three
-//! times per handshake (the cookie is made once and checked twice). A cookie only has to be unforgeable for someone who
-//! cannot see the secret, and a guess costs the forger a round trip. Where SipHash is not
-//! offered (a FIPS-only provider set-up), HMAC-SHA256 is used. Either way an `EVP_MAC_CTX` is
-//! keyed once and duplicated per cookie: keying through `EVP_DigestSignInit` (the `openssl`
-//! crate's `Signer`) made OpenSSL 3 fetch the algorithms and build a key context for every
-//! cookie, about 50,000 instructions each. OpenSSL 1.1.1 has no `EVP_MAC`; there `Signer` with
-//! HMAC-SHA256 is cheap and stays.
+//! times per handshake (the cookie is made once and checked twice). A cookie only has to be
+//! unforgeable for someone who cannot see the secret, and a guess costs the forger a round
+//! trip. Where SipHash is not offered (a FIPS-only provider set-up), HMAC-SHA256 is used.
+//! Either way an `EVP_MAC_CTX` is keyed once and duplicated per cookie: keying through
+//! `EVP_DigestSignInit` (the `openssl` crate's `Signer`) made OpenSSL 3 fetch the algorithms and
+//! build a key context for every cookie, about 50,000 instructions each. OpenSSL 1.1.1 has no
+//! `EVP_MAC`; there `Signer` with HMAC-SHA256 is cheap and stays.
 
 /// A cookie: the MAC's tag (16 bytes of SipHash or 32 of HMAC-SHA256).
 #[derive(Debug, Clone, Copy)]

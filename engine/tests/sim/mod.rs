@@ -1,7 +1,7 @@
 //! Deterministic simulation: many concurrent connections, each a server [`TlsSession`] from one
 //! shared [`ServerConfig`] and an in-memory OpenSSL client ([`crate::common::Client`]), over a
-//! seeded virtual network ([`Netem`]) on a virtual clock ([`Instant`]). Nothing reads a real clock; the only randomness the harness adds comes from
-//! [`Rng`] seeded by the run's seed.
+//! seeded virtual network ([`Netem`]) on a virtual clock ([`Instant`]). Nothing reads a real
+//! clock; the only randomness the harness adds comes from [`Rng`] seeded by the run's seed.
 //!
 //! Needs `mod common;` next to `mod sim;` in the test crate.
 //!
