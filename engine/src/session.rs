@@ -195,8 +195,13 @@ impl<B: TlsBackend> Session<B> {
             return;
         }
         self.touch(now);
-        self.tls.push_ciphertext(data);
-        self.advance();
+        if self.phase == Phase::Open {
+            // The backend may decrypt straight from `data`; only what it leaves is kept.
+            self.read_plaintext(data);
+        } else {
+            self.tls.push_ciphertext(data);
+            self.advance();
+        }
     }
 
     /// The peer's transport ended (TCP FIN).
@@ -538,7 +543,7 @@ impl<B: TlsBackend> Session<B> {
                 Err(e) => return self.fail(e.into()),
             }
         }
-        self.read_plaintext();
+        self.read_plaintext(&[]);
     }
 
     fn on_established(&mut self) {
@@ -608,14 +613,17 @@ impl<B: TlsBackend> Session<B> {
         }
     }
 
-    fn read_plaintext(&mut self) {
+    /// Reads and handles plaintext while the session is open, with `input` as ciphertext that
+    /// follows what the backend holds. What is left of `input` when reading stops is pushed for
+    /// later, unless the stream is over (after the peer's close_notify nothing more is read).
+    fn read_plaintext(&mut self, mut input: &[u8]) {
         while self.phase == Phase::Open && !self.peer_closed {
-            let r = self.tls.read(&mut self.read_buf);
+            let r = self.tls.read_from(&mut input, &mut self.read_buf);
             self.pump();
             match r {
                 Ok(ReadStatus::Data(_)) => {
                     let data = self.read_buf.split().freeze();
-                    let drained = self.tls.input_drained();
+                    let drained = input.is_empty() && self.tls.input_drained();
                     self.on_plaintext(data);
                     if drained {
                         self.release_read_buf();
@@ -639,6 +647,9 @@ impl<B: TlsBackend> Session<B> {
                 Err(e) if e.kind == TlsErrorKind::UnexpectedEof => self.finish(CloseReason::PeerEof),
                 Err(e) => self.fail(e.into()),
             }
+        }
+        if !input.is_empty() && self.phase == Phase::Open && !self.peer_closed {
+            self.tls.push_ciphertext(input);
         }
         // After close_notify the client cannot take part in a renegotiation any more; s_server
         // stops waiting for it when its read sees the end, and sends the page.

@@ -50,6 +50,17 @@ pub trait TlsBackend {
     /// KeyUpdate). Appending to a `BytesMut` lets the backend decrypt straight into memory the
     /// session then hands out as `Bytes`, with no zero-fill and no copy.
     fn read(&mut self, buf: &mut BytesMut) -> Result<ReadStatus, TlsError>;
+    /// [`read`](Self::read) with `input`, ciphertext just received, as what follows the
+    /// input pushed so far; `input` is left holding what was not consumed, which the caller
+    /// pushes before the next read. A backend may decrypt straight from `input` and so skip
+    /// copying it into its own buffer; by default it is pushed whole first.
+    fn read_from(&mut self, input: &mut &[u8], buf: &mut BytesMut) -> Result<ReadStatus, TlsError> {
+        if !input.is_empty() {
+            self.push_ciphertext(input);
+            *input = &[];
+        }
+        self.read(buf)
+    }
     /// After a [`ReadStatus::Data`]: every byte of input was consumed and nothing is in
     /// progress, so another [`read`](Self::read) could only answer [`ReadStatus::WantInput`].
     /// Lets the session skip that call (it costs as much as a small record). `false` is

@@ -44,8 +44,10 @@ struct Outcome {
     closed: Option<CloseReason>,
 }
 
-/// A whole console-mode conversation with the client's ciphertext cut by `chunking`.
-fn conversation(version: Version, chunking: Vec<usize>, messages: &[Vec<u8>]) -> Outcome {
+/// A whole console-mode conversation with the client's ciphertext cut by `chunking`; with
+/// `batched`, the client writes every message before the server reads any, so one input holds
+/// several records (and a cut can fall anywhere among them).
+fn conversation(version: Version, chunking: Vec<usize>, batched: bool, messages: &[Vec<u8>]) -> Outcome {
     let mut p = Pair::new(
         keylog_config(),
         SessionOptions::s_server(),
@@ -57,8 +59,13 @@ fn conversation(version: Version, chunking: Vec<usize>, messages: &[Vec<u8>]) ->
     p.chunking = chunking;
     p.drive();
     for m in messages {
-        p.client_send(m);
+        if batched {
+            p.client.write(m);
+        } else {
+            p.client_send(m);
+        }
     }
+    p.drive();
     p.server.send(b"reply\n");
     p.drive();
     p.client.shutdown();
@@ -113,12 +120,13 @@ proptest! {
     #[test]
     fn chunking_does_not_change_the_conversation(
         tls13 in any::<bool>(),
-        chunking in prop::collection::vec(1usize..96, 1..8),
+        chunking in prop::collection::vec(prop_oneof![1usize..96, 96usize..1200], 1..8),
+        batched in any::<bool>(),
         messages in prop::collection::vec(prop::collection::vec(any::<u8>(), 1..300), 1..5),
     ) {
         let version = if tls13 { Version::Tls13 } else { Version::Tls12 };
-        let whole = conversation(version, Vec::new(), &messages);
-        let cut = conversation(version, chunking, &messages);
+        let whole = conversation(version, Vec::new(), batched, &messages);
+        let cut = conversation(version, chunking, batched, &messages);
         let sent: Vec<u8> = messages.concat();
         prop_assert_eq!(&whole.server_plaintext, &sent);
         prop_assert_eq!(&cut.server_plaintext, &sent);

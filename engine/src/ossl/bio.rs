@@ -125,7 +125,7 @@ pub(crate) fn copy_to_uninit(dst: &mut [MaybeUninit<u8>], src: &[u8]) {
 /// Why an `SSL_*` I/O call did not complete: `SSL_get_error`'s code and, for a failure,
 /// OpenSSL's error queue.
 #[derive(Debug)]
-pub(crate) struct SslIoError {
+pub struct SslIoError {
     /// `SSL_get_error`'s answer.
     pub(crate) code: ErrorCode,
     /// The error queue, taken for `SSL_ERROR_SSL` and for a `SSL_ERROR_SYSCALL` that left one.
@@ -133,7 +133,7 @@ pub(crate) struct SslIoError {
 }
 
 /// One server `SSL` whose read and write BIO is a transport of type `T`, owned here.
-pub(crate) struct SslIo<T> {
+pub struct SslIo<T> {
     /// Freed first (in `Drop`): freeing the `SSL` frees its BIO, which points at `transport`.
     ssl: ManuallyDrop<Ssl>,
     /// Boxed so the BIO's data pointer stays valid however the `SslIo` moves.

@@ -12,7 +12,7 @@ use foreign_types::ForeignTypeRef;
 use openssl::ssl::{ErrorCode, Ssl, SslContext, SslRef};
 use std::sync::OnceLock;
 
-use super::bio::{BioMethod, SslIo};
+use super::bio::{BioMethod, SslIo, SslIoError};
 use super::callbacks::{events_index, ConnEvents};
 use super::errors::{config_error, from_ssl_error, take_queue};
 use super::ffi;
@@ -42,6 +42,15 @@ pub trait Transport: Sized {
     fn take(&mut self, out: &mut BytesMut);
     /// Ciphertext bytes waiting for OpenSSL's next read (a record bounds its plaintext).
     fn queued(&self) -> usize;
+    /// `SSL_read_ex` into `buf` after queueing `input`, which is left holding what was not
+    /// consumed. A byte stream may let OpenSSL read `input` in place instead of copying it.
+    fn read_from(io: &mut SslIo<Self>, input: &mut &[u8], buf: &mut [MaybeUninit<u8>]) -> Result<usize, SslIoError> {
+        if !input.is_empty() {
+            io.get_mut().push(input);
+            *input = &[];
+        }
+        io.read_uninit(buf)
+    }
     /// Largest plaintext one `SSL_write` may take (DTLS: what fits one datagram).
     fn write_limit(ssl: &SslRef) -> usize;
     /// The ciphertext not yet read by OpenSSL and whether the peer's transport ended (for
@@ -67,7 +76,7 @@ impl Transport for MemIo {
     }
 
     fn input_ended(&self) -> bool {
-        self.eof && self.incoming.is_empty()
+        self.eof && self.queued() == 0
     }
 
     fn bio_method() -> &'static BioMethod {
@@ -96,7 +105,11 @@ impl Transport for MemIo {
     }
 
     fn queued(&self) -> usize {
-        self.incoming.len()
+        MemIo::queued(self)
+    }
+
+    fn read_from(io: &mut SslIo<Self>, input: &mut &[u8], buf: &mut [MaybeUninit<u8>]) -> Result<usize, SslIoError> {
+        MemIo::read_lent(io, input, buf)
     }
 
     fn write_limit(_ssl: &SslRef) -> usize {
@@ -290,9 +303,14 @@ impl<T: Transport> TlsBackend for SslConn<T> {
     }
 
     fn read(&mut self, buf: &mut BytesMut) -> Result<ReadStatus, TlsError> {
-        let (pending, queued) = (self.stream.ssl().pending(), self.stream.get_ref().queued());
+        self.read_from(&mut &[][..], buf)
+    }
+
+    fn read_from(&mut self, input: &mut &[u8], buf: &mut BytesMut) -> Result<ReadStatus, TlsError> {
+        let pending = self.stream.ssl().pending();
+        let queued = self.stream.get_ref().queued() + input.len();
         // Decrypt straight into the buffer's spare capacity: no zero-fill, no copy.
-        match self.stream.read_uninit(reserve_for_read(pending, queued, buf)) {
+        match T::read_from(&mut self.stream, input, reserve_for_read(pending, queued, buf)) {
             Ok(n) => {
                 // SAFETY: `read_uninit` initialised the first `n` bytes of the spare capacity,
                 // and `n` is at most that capacity.

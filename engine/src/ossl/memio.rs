@@ -2,11 +2,13 @@
 //!
 //! Our own `BIO_METHOD` (`ossl::bio`) reads and writes this buffer pair, so it is a memory BIO
 //! whose storage we own (no extra copy through `BIO_s_mem`, and the bounds are ours to enforce).
+//! Received ciphertext need not even be copied here: [`MemIo::read_lent`] lets OpenSSL read
+//! straight from the caller's buffer and keeps only what it left.
 
 use bytes::{Buf, BytesMut};
 use core::mem::MaybeUninit;
 
-use super::bio::copy_to_uninit;
+use super::bio::{copy_to_uninit, SslIo, SslIoError};
 
 /// Ciphertext buffers between the peer and OpenSSL.
 #[derive(Debug, Default)]
@@ -17,6 +19,50 @@ pub struct MemIo {
     pub(crate) eof: bool,
     /// Written by OpenSSL, not yet taken by the session.
     pub(crate) outgoing: BytesMut,
+    /// The caller's ciphertext, read after `incoming`, during [`MemIo::read_lent`] only.
+    lent: Lent,
+}
+
+/// A borrowed byte slice held as a raw pointer, because OpenSSL reaches the transport through
+/// the BIO's data pointer, where a lifetime cannot follow. Non-empty only inside
+/// [`MemIo::read_lent`], which holds the borrow it came from for as long.
+#[derive(Debug)]
+struct Lent {
+    ptr: *const u8,
+    len: usize,
+}
+
+impl Default for Lent {
+    fn default() -> Self {
+        Lent {
+            ptr: core::ptr::NonNull::dangling().as_ptr(),
+            len: 0,
+        }
+    }
+}
+
+// SAFETY: a non-empty `Lent` exists only while `read_lent` runs with `&mut` access to its
+// transport, so no other thread can reach it; an empty one points at nothing.
+unsafe impl Send for Lent {}
+// SAFETY: as above; shared access never reads through the pointer while the slice is lent.
+unsafe impl Sync for Lent {}
+
+impl Lent {
+    fn as_slice(&self) -> &[u8] {
+        // SAFETY: `ptr` and `len` come from one live slice (see the type), or are a dangling,
+        // aligned pointer with length 0, which is a valid empty slice.
+        unsafe { core::slice::from_raw_parts(self.ptr, self.len) }
+    }
+}
+
+/// Empties the transport's lent slice when [`MemIo::read_lent`] returns, even by unwinding,
+/// so the pointer never outlives the borrow.
+struct Unlend<'a>(&'a mut SslIo<MemIo>);
+
+impl Drop for Unlend<'_> {
+    fn drop(&mut self) {
+        self.0.get_mut().lent = Lent::default();
+    }
 }
 
 /// Buffers above this capacity are given back once empty, so an idle connection holds none.
@@ -27,12 +73,50 @@ impl MemIo {
     /// input is over.
     pub(crate) fn read_into(&mut self, buf: &mut [MaybeUninit<u8>]) -> Option<usize> {
         if self.incoming.is_empty() {
-            return self.eof.then_some(0);
+            let lent = self.lent.as_slice();
+            if lent.is_empty() {
+                return self.eof.then_some(0);
+            }
+            let n = buf.len().min(lent.len());
+            copy_to_uninit(buf, &lent[..n]);
+            self.lent.ptr = lent[n..].as_ptr();
+            self.lent.len -= n;
+            return Some(n);
         }
         let n = buf.len().min(self.incoming.len());
         copy_to_uninit(buf, &self.incoming[..n]);
         self.incoming.advance(n);
         Some(n)
+    }
+
+    /// Ciphertext waiting for OpenSSL's next read.
+    pub(crate) fn queued(&self) -> usize {
+        self.incoming.len() + self.lent.len
+    }
+
+    /// `SSL_read_ex` into `buf` with `input` as the ciphertext that follows what is queued: when
+    /// nothing is, OpenSSL reads `input` in place (no copy into `incoming`), and `input` is left
+    /// holding what it did not consume. OpenSSL reads a record's header and then its body, never
+    /// past the record it needs, so what is left starts at a record boundary or inside the
+    /// record it keeps partly read.
+    pub(crate) fn read_lent(
+        io: &mut SslIo<MemIo>,
+        input: &mut &[u8],
+        buf: &mut [MaybeUninit<u8>],
+    ) -> Result<usize, SslIoError> {
+        if !io.get_ref().incoming.is_empty() {
+            io.get_mut().incoming.extend_from_slice(input);
+            *input = &[];
+            return io.read_uninit(buf);
+        }
+        let io = Unlend(io);
+        io.0.get_mut().lent = Lent {
+            ptr: input.as_ptr(),
+            len: input.len(),
+        };
+        let r = io.0.read_uninit(buf);
+        *input = &input[input.len() - io.0.get_ref().lent.len..];
+        r
     }
 
     /// Frees drained buffers that grew large (called when the session goes idle).
@@ -74,5 +158,29 @@ mod tests {
         io.eof = true;
         assert_eq!(io.read_into(&mut b), Some(2));
         assert_eq!(io.read_into(&mut b), Some(0));
+    }
+
+    #[test]
+    fn lent_input_is_read_after_the_queue() {
+        let mut io = MemIo::default();
+        io.incoming.extend_from_slice(b"ab");
+        let lent = *b"cdefg";
+        io.lent = Lent {
+            ptr: lent.as_ptr(),
+            len: lent.len(),
+        };
+        io.eof = true;
+        assert_eq!(io.queued(), 7);
+        let mut got = alloc::vec::Vec::new();
+        let mut b = [MaybeUninit::new(0u8); 3];
+        while let Some(n @ 1..) = io.read_into(&mut b) {
+            // SAFETY: the read initialised the first `n` elements.
+            got.extend(b[..n].iter().map(|x| unsafe { x.assume_init() }));
+        }
+        // The queue first, never mixed with the lent bytes in one read, then the lent bytes.
+        assert_eq!(got, b"abcdefg");
+        assert_eq!((io.queued(), io.lent.len), (0, 0));
+        assert_eq!(io.read_into(&mut b), Some(0), "the end comes after the lent bytes");
+        io.lent = Lent::default();
     }
 }
