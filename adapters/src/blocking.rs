@@ -2,16 +2,18 @@
 //! `openssl s_server` does, but a silent peer cannot hold the server (the engine's handshake
 //! timeout), and the listener closes as soon as `-naccept` is reached.
 //!
-//! Threads only move bytes: one reads the console (stdin) for the whole run, one reads the
-//! current socket; both feed one bounded channel that the serving thread waits on with the
-//! session's `poll_timeout` as the deadline. The bound is the backpressure: when the serving
-//! thread is behind (its observer writes to a stdout nobody reads, or the peer is not reading
-//! what we send), the readers stop reading, and TCP stops the peer.
+//! The serving thread reads the socket itself, into one buffer the session decrypts in place,
+//! and waits in `poll` on the socket and a wake-up socket, with the session's `poll_timeout` as
+//! the deadline. One thread reads the console (stdin) for the whole run into a small bounded
+//! channel and pokes the wake-up socket; so does the shutdown switch. Backpressure is
+//! s_server's: while the serving thread is busy (its observer writes to a stdout nobody reads,
+//! or the peer is not reading what we send) nobody reads the socket, and TCP stops the peer.
 
-use std::collections::VecDeque;
 use std::io::{self, Read, Write};
 use std::net::Shutdown as SocketShutdown;
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
+use std::os::fd::{AsFd, BorrowedFd};
+use std::os::unix::net::UnixStream;
+use std::sync::mpsc::{Receiver, SyncSender, TryRecvError};
 use std::sync::Arc;
 use std::thread;
 use std::time::Duration as StdDuration;
@@ -25,8 +27,8 @@ pub use crate::observer::{ConnId, Observer, Summary};
 pub use crate::shutdown::Shutdown;
 use crate::transport::{Listener, Stream};
 
-/// Messages the serving thread may hold unread (each at most [`READ_SIZE`] bytes): what a
-/// peer or the console can make the server buffer is bounded by this.
+/// Console messages the serving thread may hold unread (each at most 16 KiB): what the console
+/// can make the server buffer is bounded by this.
 const QUEUE: usize = 4;
 /// How often a blocked socket write looks at the send timeout and at shutdown.
 const WRITE_SLICE: StdDuration = StdDuration::from_millis(200);
@@ -48,26 +50,101 @@ pub struct ServeOptions {
 
 #[derive(Debug)]
 enum Input {
-    Net(u64, Vec<u8>),
-    NetEnd(u64),
     Console(Vec<u8>),
     ConsoleEof,
-    /// Look at the shutdown switch.
-    Wake,
 }
 
-/// A blocking server: owns the clock epoch and the console reader.
+/// The serving thread's wake-up: whoever queues console input, and the shutdown switch, write a
+/// byte to the far end, which the serving thread polls beside the socket it serves.
+#[derive(Debug)]
+struct Wake {
+    near: UnixStream,
+    far: Arc<UnixStream>,
+}
+
+impl Wake {
+    fn new() -> io::Result<Self> {
+        let (near, far) = UnixStream::pair()?;
+        near.set_nonblocking(true)?;
+        far.set_nonblocking(true)?;
+        Ok(Wake {
+            near,
+            far: Arc::new(far),
+        })
+    }
+
+    /// Pokes the serving thread; never blocks (a full socket already says "look").
+    fn poker(&self) -> impl Fn() + Send + Sync + 'static {
+        let far = self.far.clone();
+        move || {
+            let _ = (&*far).write(&[1]);
+        }
+    }
+
+    /// Takes the pokes seen so far, before the channel and the switch are looked at, so a poke
+    /// that comes after is not lost.
+    fn clear(&self) {
+        let mut buf = [0u8; 64];
+        while matches!((&self.near).read(&mut buf), Ok(n) if n > 0) {}
+    }
+}
+
+/// What [`ready`] saw.
+#[derive(Debug, Default, Clone, Copy)]
+struct Ready {
+    socket: bool,
+    woken: bool,
+}
+
+/// Waits until `socket` (when given) is readable or `wake` was poked, at most `timeout` (no
+/// limit when `None`). Both false: the time ran out.
+fn ready(socket: Option<BorrowedFd<'_>>, wake: &Wake, timeout: Option<StdDuration>) -> Ready {
+    use rustix::event::{poll, PollFd, PollFlags, Timespec};
+    // Past rustix's range is as good as no limit.
+    let timeout = timeout.and_then(|t| Timespec::try_from(t).ok());
+    loop {
+        let mut fds = [
+            PollFd::new(&wake.near, PollFlags::IN),
+            PollFd::new(&wake.near, PollFlags::empty()),
+        ];
+        let n = match socket {
+            Some(fd) => {
+                fds[1] = PollFd::from_borrowed_fd(fd, PollFlags::IN);
+                2
+            }
+            None => 1,
+        };
+        match poll(&mut fds[..n], timeout.as_ref()) {
+            Ok(_) => {
+                return Ready {
+                    woken: !fds[0].revents().is_empty(),
+                    socket: n == 2 && !fds[1].revents().is_empty(),
+                }
+            }
+            Err(rustix::io::Errno::INTR) => continue,
+            // Cannot wait (out of memory for the poll set): say the socket is ready, whose read
+            // then reports its own error or blocks like a plain blocking server.
+            Err(_) => {
+                return Ready {
+                    socket: socket.is_some(),
+                    woken: false,
+                }
+            }
+        }
+    }
+}
+
+/// A blocking server: owns the clock epoch, the console reader and the read buffer.
 pub struct BlockingServer {
     config: Arc<ServerConfig>,
     opts: Arc<SessionOptions>,
     serve: ServeOptions,
     shutdown: Arc<Shutdown>,
     epoch: std::time::Instant,
-    tx: SyncSender<Input>,
-    rx: Receiver<Input>,
-    /// Console input that arrived while a connection was ending: it belongs to the next one.
-    deferred: VecDeque<Input>,
-    console_started: bool,
+    /// Console input; made with the wake-up, on the first [`BlockingServer::serve`].
+    console: Option<(Wake, Receiver<Input>)>,
+    /// Socket reads land here, and the session decrypts from here.
+    buf: Vec<u8>,
 }
 
 impl BlockingServer {
@@ -78,17 +155,14 @@ impl BlockingServer {
         serve: ServeOptions,
         shutdown: Arc<Shutdown>,
     ) -> Self {
-        let (tx, rx) = crate::shutdown::woken_channel(&shutdown, QUEUE, || Input::Wake);
         BlockingServer {
             config,
             opts,
             serve,
             shutdown,
             epoch: std::time::Instant::now(),
-            tx,
-            rx,
-            deferred: VecDeque::new(),
-            console_started: false,
+            console: None,
+            buf: Vec::new(),
         }
     }
 
@@ -96,30 +170,34 @@ impl BlockingServer {
         Instant::from_micros(u64::try_from(self.epoch.elapsed().as_micros()).unwrap_or(u64::MAX))
     }
 
-    fn start_console(&mut self) {
-        if self.console_started || !self.serve.console {
-            return;
+    /// The wake-up and the console channel, started once: the shutdown switch and the console
+    /// reader (when the console is served) poke the wake-up.
+    fn start(&mut self) -> io::Result<()> {
+        if self.console.is_some() {
+            return Ok(());
         }
-        self.console_started = true;
-        crate::shutdown::spawn_console_reader(self.tx.clone(), Input::Console, Input::ConsoleEof);
+        let wake = Wake::new()?;
+        self.shutdown.on_trigger(wake.poker());
+        let (tx, rx): (SyncSender<Input>, _) = std::sync::mpsc::sync_channel(QUEUE);
+        if self.serve.console {
+            crate::shutdown::spawn_console_reader(tx, Input::Console, Input::ConsoleEof, wake.poker());
+        }
+        self.console = Some((wake, rx));
+        Ok(())
     }
 
     /// Accepts and serves connections one at a time until `-naccept` is reached, the console
     /// stops the server, or the shutdown switch is triggered.
     pub fn serve(&mut self, listener: impl Into<Listener>, observer: &mut dyn Observer) -> Summary {
-        self.start_console();
         let mut summary = Summary::default();
         let listener = listener.into();
-        let accepting = match AcceptWait::new(&listener, &self.shutdown) {
-            Ok(w) => w,
-            Err(e) => {
-                observer.io_error("listen", &e);
-                return summary;
-            }
-        };
+        if let Err(e) = self.start().and_then(|()| listener.set_nonblocking(true)) {
+            observer.io_error("listen", &e);
+            return summary;
+        }
         let mut listener = Some(listener);
         while let Some(l) = listener.as_ref() {
-            if !accepting.wait(l) {
+            if !self.accept_ready(l) {
                 break;
             }
             let stream = match l.accept() {
@@ -150,6 +228,26 @@ impl BlockingServer {
         summary
     }
 
+    /// Waits for a connection to accept: true when one may be waiting, false when the server
+    /// must stop. Console input meanwhile stays queued for the next connection.
+    fn accept_ready(&self, listener: &Listener) -> bool {
+        let Some((wake, _)) = &self.console else {
+            return false;
+        };
+        loop {
+            if self.shutdown.is_triggered() {
+                return false;
+            }
+            let r = ready(Some(listener.as_fd()), wake, None);
+            if r.woken {
+                wake.clear();
+            }
+            if r.socket {
+                return !self.shutdown.is_triggered();
+            }
+        }
+    }
+
     /// Serves one connection to its end. Returns true when the console or a signal asked to stop.
     fn serve_connection(&mut self, mut stream: Stream, id: u64, observer: &mut dyn Observer) -> bool {
         let _ = stream.set_nonblocking(false);
@@ -163,13 +261,6 @@ impl BlockingServer {
             }
         };
         let mut conn = Connection::new(session);
-        let reader = match stream.try_clone() {
-            Ok(r) => spawn_reader(r, id, self.tx.clone()),
-            Err(e) => {
-                observer.io_error("socket", &e);
-                return false;
-            }
-        };
         let mut stopping = false;
         let mut peer_ended = false;
         let mut file = None;
@@ -218,58 +309,51 @@ impl BlockingServer {
                     }
                 }
                 Step::Done => break,
-                Step::Wait => self.wait(&mut conn, id, &mut peer_ended),
+                Step::Wait => self.wait(&mut conn, &mut stream, &mut peer_ended),
             }
         }
         drop(file);
         if !stopping {
-            self.linger(&mut stream, id, peer_ended);
+            self.linger(&mut stream, peer_ended);
         }
         let _ = stream.shutdown(SocketShutdown::Both);
-        self.finish_reader(id, reader);
         conn.stop_requested() || stopping
     }
 
-    /// Waits for the socket reader to end. It may be blocked on the full queue, so the queue is
-    /// drained meanwhile (socket data is dropped, console input kept for the next connection).
-    fn finish_reader(&mut self, id: u64, reader: thread::JoinHandle<()>) {
-        while !reader.is_finished() {
-            match self.rx.recv_timeout(StdDuration::from_millis(50)) {
-                Ok(Input::NetEnd(cid)) if cid == id => break,
-                Ok(i @ (Input::Console(_) | Input::ConsoleEof)) => self.deferred.push_back(i),
-                Ok(_) | Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => break,
-            }
+    /// Waits for the peer, the console or the session's timer, and hands what came to the
+    /// connection: queued console input first, then the socket.
+    fn wait(&mut self, conn: &mut Connection, stream: &mut Stream, peer_ended: &mut bool) {
+        let Some((wake, console)) = &self.console else {
+            return;
+        };
+        match console.try_recv() {
+            Ok(Input::Console(data)) => return conn.console(&data),
+            Ok(Input::ConsoleEof) => return conn.console_eof(),
+            Err(TryRecvError::Empty | TryRecvError::Disconnected) => {}
         }
-        let _ = reader.join();
-    }
-
-    /// Waits for the next input (or the session's timer) and hands it to the connection.
-    fn wait(&mut self, conn: &mut Connection, id: u64, peer_ended: &mut bool) {
-        let input = match conn.poll_timeout() {
-            _ if !self.deferred.is_empty() => self.deferred.pop_front(),
-            Some(deadline) => {
-                let wait = StdDuration::from(deadline.saturating_duration_since(self.now()));
-                match self.rx.recv_timeout(wait) {
-                    Ok(i) => Some(i),
-                    Err(RecvTimeoutError::Timeout) => None,
-                    Err(RecvTimeoutError::Disconnected) => Some(Input::Wake),
+        let timeout = conn
+            .poll_timeout()
+            .map(|deadline| StdDuration::from(deadline.saturating_duration_since(self.now())));
+        let r = ready((!*peer_ended).then(|| stream.as_fd()), wake, timeout);
+        if r.woken {
+            // Console input or the switch: the loop looks at both before waiting again.
+            wake.clear();
+        }
+        if r.socket {
+            if self.buf.is_empty() {
+                self.buf = vec![0u8; READ_SIZE];
+            }
+            match stream.read(&mut self.buf) {
+                Ok(n @ 1..) => conn.input(self.now(), &self.buf[..n]),
+                Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted) => {}
+                // The end, or a reset: either way nothing more comes.
+                Ok(0) | Err(_) => {
+                    *peer_ended = true;
+                    conn.eof(self.now());
                 }
             }
-            None => Some(self.rx.recv().unwrap_or(Input::Wake)),
-        };
-        let now = self.now();
-        match input {
-            None => conn.timeout(now),
-            Some(Input::Net(cid, data)) if cid == id => conn.input(now, &data),
-            Some(Input::NetEnd(cid)) if cid == id => {
-                *peer_ended = true;
-                conn.eof(now);
-            }
-            Some(Input::Console(data)) => conn.console(&data),
-            Some(Input::ConsoleEof) => conn.console_eof(),
-            // Late input from an earlier connection, or a look at the shutdown switch.
-            Some(_) => {}
+        } else if !r.woken {
+            conn.timeout(self.now());
         }
     }
 
@@ -304,72 +388,29 @@ impl BlockingServer {
     }
 
     /// Half-closes and waits briefly for the peer's FIN, so our last alert or close_notify is
-    /// read before the socket goes away (s_server's `do_server` does the same).
-    fn linger(&mut self, stream: &mut Stream, id: u64, mut peer_ended: bool) {
+    /// read before the socket goes away (s_server's `do_server` does the same). What the peer
+    /// still sends is read and dropped; console input stays queued for the next connection.
+    fn linger(&mut self, stream: &mut Stream, peer_ended: bool) {
         let _ = stream.shutdown(SocketShutdown::Write);
+        let Some((wake, _)) = &self.console else {
+            return;
+        };
         let until = std::time::Instant::now() + LINGER;
+        let mut sink = [0u8; 4096];
         while !peer_ended && !self.shutdown.is_triggered() {
             let left = until.saturating_duration_since(std::time::Instant::now());
-            match self.rx.recv_timeout(left) {
-                Ok(Input::NetEnd(cid)) if cid == id => peer_ended = true,
-                Ok(i @ (Input::Console(_) | Input::ConsoleEof)) => self.deferred.push_back(i),
-                Ok(_) => {}
-                Err(_) => break,
+            let r = ready(Some(stream.as_fd()), wake, Some(left));
+            if r.woken {
+                wake.clear();
+            } else if !r.socket {
+                break;
             }
-        }
-    }
-}
-
-fn spawn_reader(mut stream: Stream, id: u64, tx: SyncSender<Input>) -> thread::JoinHandle<()> {
-    thread::spawn(move || {
-        let mut buf = vec![0u8; READ_SIZE];
-        loop {
-            match stream.read(&mut buf) {
-                Ok(0) | Err(_) => {
-                    let _ = tx.send(Input::NetEnd(id));
-                    return;
+            if r.socket {
+                match stream.read(&mut sink) {
+                    Ok(1..) => {}
+                    Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted) => {}
+                    Ok(0) | Err(_) => break,
                 }
-                Ok(n) => {
-                    if tx.send(Input::Net(id, buf[..n].to_vec())).is_err() {
-                        return;
-                    }
-                }
-            }
-        }
-    })
-}
-
-/// Waits for a connection to accept, or for the shutdown switch, without a busy loop: the
-/// listening socket and one end of a socket pair that a shutdown writes to are polled together.
-struct AcceptWait {
-    wake: std::os::unix::net::UnixStream,
-}
-
-impl AcceptWait {
-    fn new(listener: &Listener, shutdown: &Shutdown) -> io::Result<Self> {
-        let (wake, poke) = std::os::unix::net::UnixStream::pair()?;
-        poke.set_nonblocking(true)?;
-        listener.set_nonblocking(true)?;
-        shutdown.on_trigger(move || {
-            let _ = (&poke).write(&[1]);
-        });
-        Ok(AcceptWait { wake })
-    }
-
-    /// True when a connection may be waiting, false when the server must stop.
-    fn wait(&self, listener: &Listener) -> bool {
-        use rustix::event::{poll, PollFd, PollFlags};
-        loop {
-            let mut fds = [
-                PollFd::new(listener, PollFlags::IN),
-                PollFd::new(&self.wake, PollFlags::IN),
-            ];
-            match poll(&mut fds, None) {
-                Ok(_) if !fds[1].revents().is_empty() => return false,
-                Ok(_) => return true,
-                Err(rustix::io::Errno::INTR) => continue,
-                // Cannot wait: let accept() decide (it reports its own errors).
-                Err(_) => return true,
             }
         }
     }

@@ -78,10 +78,12 @@ impl Shutdown {
 /// `data(bytes)`, the end (or a read error) `eof`. It reads 16 KiB at a time, more than stdin's
 /// own buffer, so each `read()` reaches the session as one chunk, which is what s_server's
 /// command detection looks at. A full channel holds the thread back (and stdin with it).
+/// `sent` runs after each message is queued (to wake a loop that polls sockets).
 pub(crate) fn spawn_console_reader<T: Send + 'static>(
     tx: std::sync::mpsc::SyncSender<T>,
     data: fn(Vec<u8>) -> T,
     eof: T,
+    sent: impl Fn() + Send + 'static,
 ) {
     std::thread::spawn(move || {
         use std::io::Read;
@@ -91,12 +93,14 @@ pub(crate) fn spawn_console_reader<T: Send + 'static>(
             match stdin.read(&mut buf) {
                 Ok(0) | Err(_) => {
                     let _ = tx.send(eof);
+                    sent();
                     return;
                 }
                 Ok(n) => {
                     if tx.send(data(buf[..n].to_vec())).is_err() {
                         return;
                     }
+                    sent();
                 }
             }
         }

@@ -260,7 +260,7 @@ impl UdpServer {
             });
         }
         if console {
-            crate::shutdown::spawn_console_reader(tx.clone(), Input::Console, Input::ConsoleEof);
+            crate::shutdown::spawn_console_reader(tx.clone(), Input::Console, Input::ConsoleEof, || {});
         }
         drop(tx);
         let mut closing = false;
