@@ -226,7 +226,7 @@ impl Observer for Console {
             }
             Event::Plaintext(data) => {
                 // Peer data goes to stdout even with -quiet, as in s_server.
-                crate::stdout::write(data);
+                crate::stdout::write_shared(data.clone());
             }
             Event::Alpn { offered, selected } if !self.verbosity.quiet => {
                 let mut text = format!("ALPN protocols advertised by the client: {}\n", offered.join(", "));
@@ -303,7 +303,7 @@ impl Observer for Console {
                     self.info("Early data received:\n");
                 }
                 // Raw to stdout even with -quiet, as s_server's raw_write_stdout.
-                crate::stdout::write(data);
+                crate::stdout::write_shared(data.clone());
             }
             Event::EarlyDataEnd { received, status } if self.mode == AppMode::Console => self.info(if *received {
                 "\nEnd of early data\n"

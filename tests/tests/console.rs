@@ -275,3 +275,72 @@ fn a_peer_that_closed_first_is_not_a_write_error() {
         srv.dump()
     );
 }
+
+/// Python snippet: sends `argv[2]` KiB of a fixed byte pattern (every byte value, newlines among
+/// them) to `127.0.0.1:argv[1]` in 1 MiB writes, then close_notify and waits for the server's.
+const PY_UPLOAD: &str = r#"
+import socket, ssl, sys
+port, kib = int(sys.argv[1]), int(sys.argv[2])
+data = bytes(range(256)) * (kib * 4)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+    with ctx.wrap_socket(raw) as s:
+        for i in range(0, len(data), 1 << 20):
+            s.sendall(data[i:i + (1 << 20)])
+        s.unwrap()
+"#;
+
+/// With stdout a regular file the server writes it from the serving thread itself (no writer
+/// thread in between): peer data lands whole and in order among the console lines.
+#[test]
+fn console_output_to_a_file_keeps_data_whole_and_in_order() {
+    require!("openssl", "python3");
+    let dir = TestDir::new();
+    let path = dir.join("stdout.bin");
+    let file = std::fs::File::create(&path).unwrap();
+    let mut cmd = server!(&dir).command();
+    cmd.stdin(std::process::Stdio::piped())
+        .stdout(file)
+        .stderr(std::process::Stdio::null());
+    /// Ends the server however the test ends.
+    struct Killed(std::process::Child);
+    impl Drop for Killed {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _server = Killed(cmd.spawn().expect("start the server"));
+    let read = || std::fs::read(&path).unwrap_or_default();
+    let deadline = std::time::Instant::now() + TIMEOUT;
+    let port = loop {
+        if let Some(p) = sserve_tests::parse_accept_port(&read()) {
+            break p;
+        }
+        assert!(std::time::Instant::now() < deadline, "no ACCEPT line in the file");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    const KIB: usize = 3 * 1024;
+    let up = sserve_tests::python(PY_UPLOAD, &[&port.to_string(), &KIB.to_string()]);
+    assert!(up.success(), "{}", up.dump());
+    let data: Vec<u8> = (0..=255u8).cycle().take(KIB * 1024).collect();
+    let mut out = read();
+    while !sserve_tests::contains(&out, b"CONNECTION CLOSED") && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+        out = read();
+    }
+    let at = sserve_tests::find(&out, &data).expect("the data, whole and in order, in the file");
+    let (before, after) = (&out[..at], &out[at + data.len()..]);
+    assert!(
+        sserve_tests::find(before, &data[..256]).is_none() && sserve_tests::find(after, &data[..256]).is_none(),
+        "the data once"
+    );
+    if !is_openssl() {
+        // s_server prints its lines through a buffered FILE and the data with write(2), so only
+        // sserve is held to the order.
+        let cipher = sserve_tests::find(&out, b"CIPHER is ").expect("CIPHER line");
+        let done = sserve_tests::find(&out[at..], b"DONE").expect("DONE after the data");
+        assert!(cipher < at && done > 0);
+    }
+}
