@@ -1,33 +1,68 @@
 #!/usr/bin/env bash
-# bulk_cpu.sh — server CPU seconds per GB served and MB/s of a large -WWW download, sserve vs
-# openssl s_server in the same run (interleaved rounds, fresh server each, same certificate).
+# bulk_cpu.sh — server CPU seconds per GB and MB/s of a large transfer, sserve vs openssl
+# s_server in the same run (interleaved rounds, fresh server each, same certificate): by default a
+# -WWW download (curl); with DIRECTION=up an upload, which Python's ssl writes to the server in
+# console mode, where both servers copy what they receive to stdout (here /dev/null).
 #
 # Usage: benches/bulk_cpu.sh [SSERVE_BIN]   (default target/release/sserve)
-# Env: MB=256 file size, REPS=2 downloads per side and round, ROUNDS=3,
+# Env: MB=256 file size, REPS=2 transfers per side and round, ROUNDS=3, DIRECTION=down|up,
 #      CIPHERS="TLS_AES_128_GCM_SHA256 TLS_CHACHA20_POLY1305_SHA256".
-# Server CPU is utime+stime of the server process (/proc/PID/stat) over the downloads only.
+# Server CPU is utime+stime of the server process (/proc/PID/stat) over the transfers only.
 # Prints one line per side and round, then per cipher the median ratios sserve / s_server.
 set -euo pipefail
 BIN=${1:-target/release/sserve}
 BIN=$(readlink -f "$BIN")
-MB=${MB:-256}; REPS=${REPS:-2}; ROUNDS=${ROUNDS:-3}
+MB=${MB:-256}; REPS=${REPS:-2}; ROUNDS=${ROUNDS:-3}; DIRECTION=${DIRECTION:-down}
 CIPHERS=${CIPHERS:-"TLS_AES_128_GCM_SHA256 TLS_CHACHA20_POLY1305_SHA256"}
 source "$(dirname "$0")/scratch.sh"
 head -c $((MB * 1024 * 1024)) /dev/urandom > "$WORK/www/big.bin"
 CLK_TCK=$(getconf CLK_TCK)
+# The console servers' stdin: a pipe whose writer (sleep) keeps it open until the script ends.
+mkfifo "$WORK/stdin"; sleep 100000 >"$WORK/stdin" &
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+upload() { # port cipher [file]: one connection sending the file (nothing: only connect), then
+  # close_notify and the server's answer to it, so the server has read everything
+  python3 - "$@" <<'PY'
+import socket, ssl, sys
+port, cipher = int(sys.argv[1]), sys.argv[2]
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+with socket.create_connection(("127.0.0.1", port), timeout=120) as raw:
+    raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    with ctx.wrap_socket(raw) as s:
+        if len(sys.argv) > 3:
+            assert s.cipher()[0] == cipher, s.cipher()
+            with open(sys.argv[3], "rb") as f:
+                while chunk := f.read(1 << 20):
+                    s.sendall(chunk)
+        s.unwrap()
+PY
+}
 
 run_side() { # $1=name $2=cipher $3..=server command; prints "name cipher mbps cpu_s_per_gb"
   local name=$1 cipher=$2; shift 2
   local port; port=$(free_port)
-  (cd "$WORK/www" && exec "$@" -accept "$port" -cert "$WORK/cert.pem" -key "$WORK/key.pem" -WWW -quiet \
-     >/dev/null 2>&1 </dev/null) &
+  if [[ $DIRECTION == up ]]; then
+    # Console mode; its stdin stays open (at EOF a -quiet s_server would poll it in a loop).
+    (cd "$WORK/www" && exec "$@" -accept "$port" -cert "$WORK/cert.pem" -key "$WORK/key.pem" -quiet \
+       -ciphersuites "$cipher" >/dev/null 2>&1 <"$WORK/stdin") &
+  else
+    (cd "$WORK/www" && exec "$@" -accept "$port" -cert "$WORK/cert.pem" -key "$WORK/key.pem" -WWW -quiet \
+       >/dev/null 2>&1 </dev/null) &
+  fi
   local pid=$!
-  for _ in $(seq 50); do curl -sk --max-time 1 -o /dev/null "https://127.0.0.1:$port/big.bin" -r 0-0 2>/dev/null && break; sleep 0.1; done
+  for _ in $(seq 50); do
+    if [[ $DIRECTION == up ]]; then upload "$port" "$cipher" 2>/dev/null && break
+    else curl -sk --max-time 1 -o /dev/null "https://127.0.0.1:$port/big.bin" -r 0-0 2>/dev/null && break; fi
+    sleep 0.1
+  done
   local c0 t0 t1 c1
   c0=$(cpu_ticks "$pid"); t0=$(date +%s.%N)
   for _ in $(seq "$REPS"); do
-    curl -sk --tlsv1.3 --tls13-ciphers "$cipher" --max-time 120 -o /dev/null "https://127.0.0.1:$port/big.bin"
+    if [[ $DIRECTION == up ]]; then upload "$port" "$cipher" "$WORK/www/big.bin"
+    else curl -sk --tlsv1.3 --tls13-ciphers "$cipher" --max-time 120 -o /dev/null "https://127.0.0.1:$port/big.bin"; fi
   done
   t1=$(date +%s.%N); c1=$(cpu_ticks "$pid")
   kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true

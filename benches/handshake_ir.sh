@@ -5,7 +5,8 @@
 # Start-up cost is removed by running each server twice (-naccept N1 and N2) and taking the
 # difference. Valgrind runs threads one at a time, so this counts work, not parallelism.
 #
-# Usage: benches/handshake_ir.sh [SSERVE_BIN]  (env: N1=10 N2=110, RESUME=0|1, SSERVE_ARGS)
+# Usage: benches/handshake_ir.sh [SSERVE_BIN]  (env: N1=10 N2=110, RESUME=0|1, SSERVE_ARGS;
+# KEEP=1 keeps the callgrind profiles, cg.<side>.<n>, for callgrind_annotate)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=$(readlink -f "${1:-target/release/sserve}")
@@ -38,3 +39,4 @@ for side in sserve s_server; do
 done
 awk -v a="${total[sserve]}" -v b="${total[s_server]}" -v r="$RESUME" \
   'BEGIN { printf "ratio sserve / s_server (%s handshakes + GET): %.3f\n", r == "1" ? "resumed" : "full", a / b }'
+[[ -z ${KEEP:-} ]] || echo "profiles kept in $WORK"
