@@ -321,19 +321,29 @@ impl BlockingServer {
     }
 
     /// Waits for the peer, the console or the session's timer, and hands what came to the
-    /// connection: queued console input first, then the socket.
+    /// connection. Like s_server's loop, one pass takes a queued console message and whatever
+    /// the socket has, so neither side can starve the other.
     fn wait(&mut self, conn: &mut Connection, stream: &mut Stream, peer_ended: &mut bool) {
         let Some((wake, console)) = &self.console else {
             return;
         };
-        match console.try_recv() {
-            Ok(Input::Console(data)) => return conn.console(&data),
-            Ok(Input::ConsoleEof) => return conn.console_eof(),
-            Err(TryRecvError::Empty | TryRecvError::Disconnected) => {}
-        }
-        let timeout = conn
-            .poll_timeout()
-            .map(|deadline| StdDuration::from(deadline.saturating_duration_since(self.now())));
+        let console_input = match console.try_recv() {
+            Ok(Input::Console(data)) => {
+                conn.console(&data);
+                true
+            }
+            Ok(Input::ConsoleEof) => {
+                conn.console_eof();
+                true
+            }
+            Err(TryRecvError::Empty | TryRecvError::Disconnected) => false,
+        };
+        let timeout = if console_input {
+            Some(StdDuration::ZERO)
+        } else {
+            conn.poll_timeout()
+                .map(|deadline| StdDuration::from(deadline.saturating_duration_since(self.now())))
+        };
         let r = ready((!*peer_ended).then(|| stream.as_fd()), wake, timeout);
         if r.woken {
             // Console input or the switch: the loop looks at both before waiting again.
@@ -352,7 +362,7 @@ impl BlockingServer {
                     conn.eof(self.now());
                 }
             }
-        } else if !r.woken {
+        } else if !r.woken && !console_input {
             conn.timeout(self.now());
         }
     }
