@@ -90,7 +90,7 @@ impl Wake {
 }
 
 /// What [`ready`] saw.
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Clone, Copy)]
 struct Ready {
     socket: bool,
     woken: bool,
@@ -102,18 +102,12 @@ fn ready(socket: Option<BorrowedFd<'_>>, wake: &Wake, timeout: Option<StdDuratio
     use rustix::event::{poll, PollFd, PollFlags, Timespec};
     // Past rustix's range is as good as no limit.
     let timeout = timeout.and_then(|t| Timespec::try_from(t).ok());
+    let n = if socket.is_some() { 2 } else { 1 };
     loop {
         let mut fds = [
             PollFd::new(&wake.near, PollFlags::IN),
-            PollFd::new(&wake.near, PollFlags::empty()),
+            PollFd::from_borrowed_fd(socket.unwrap_or(wake.near.as_fd()), PollFlags::IN),
         ];
-        let n = match socket {
-            Some(fd) => {
-                fds[1] = PollFd::from_borrowed_fd(fd, PollFlags::IN);
-                2
-            }
-            None => 1,
-        };
         match poll(&mut fds[..n], timeout.as_ref()) {
             Ok(_) => {
                 return Ready {

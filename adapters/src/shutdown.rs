@@ -1,6 +1,7 @@
 //! The one stop switch of every serving loop (SIGINT/SIGTERM in the CLI): the blocking loops,
-//! the async driver and the UDP servers all watch the same [`Shutdown`]. Also the plumbing the
-//! two blocking loops (stream and UDP) share: their woken channel and their console reader.
+//! the async driver and the UDP servers all watch the same [`Shutdown`]. Also the plumbing of
+//! the two blocking loops (stream and UDP): their console reader, and the UDP loop's woken
+//! channel.
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
