@@ -396,12 +396,15 @@ impl BlockingServer {
     /// still sends is read and dropped; console input stays queued for the next connection.
     fn linger(&mut self, stream: &mut Stream, peer_ended: bool) {
         let _ = stream.shutdown(SocketShutdown::Write);
+        if peer_ended {
+            return;
+        }
         let Some((wake, _)) = &self.console else {
             return;
         };
         let until = std::time::Instant::now() + LINGER;
         let mut sink = [0u8; 4096];
-        while !peer_ended && !self.shutdown.is_triggered() {
+        while !self.shutdown.is_triggered() {
             let left = until.saturating_duration_since(std::time::Instant::now());
             let r = ready(Some(stream.as_fd()), wake, Some(left));
             if r.woken {

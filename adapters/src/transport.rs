@@ -180,7 +180,7 @@ impl Stream {
         }
     }
 
-    /// A second handle on the same socket (for a reader thread).
+    /// A second handle on the same socket.
     pub fn try_clone(&self) -> io::Result<Stream> {
         Ok(match self {
             Stream::Tcp(s) => Stream::Tcp(s.try_clone()?),

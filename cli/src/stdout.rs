@@ -89,18 +89,27 @@ impl Out {
     }
 }
 
-/// Our own descriptor for stdout when it is a regular file or `/dev/null`, which never block.
+/// Our own descriptor for stdout, written with no line buffering in between (std's stdout
+/// would split binary data at its last newline: two writes per piece), and whether it is a
+/// regular file or `/dev/null`, which never block.
+fn own() -> Option<&'static (File, bool)> {
+    static OWN: OnceLock<Option<(File, bool)>> = OnceLock::new();
+    OWN.get_or_init(|| {
+        use std::os::unix::fs::{FileTypeExt, MetadataExt};
+        let file = File::from(std::io::stdout().as_fd().try_clone_to_owned().ok()?);
+        let Ok(meta) = file.metadata() else {
+            return Some((file, false));
+        };
+        let null = || std::fs::metadata("/dev/null").is_ok_and(|n| n.rdev() == meta.rdev());
+        let never_blocks = meta.file_type().is_file() || (meta.file_type().is_char_device() && null());
+        Some((file, never_blocks))
+    })
+    .as_ref()
+}
+
+/// [`own`] stdout where the printing thread may write it itself.
 fn direct() -> Option<&'static File> {
-    static DIRECT: OnceLock<Option<File>> = OnceLock::new();
-    DIRECT
-        .get_or_init(|| {
-            use std::os::unix::fs::{FileTypeExt, MetadataExt};
-            let file = File::from(std::io::stdout().as_fd().try_clone_to_owned().ok()?);
-            let meta = file.metadata().ok()?;
-            let null = || std::fs::metadata("/dev/null").is_ok_and(|n| n.rdev() == meta.rdev());
-            (meta.file_type().is_file() || (meta.file_type().is_char_device() && null())).then_some(file)
-        })
-        .as_ref()
+    own().filter(|(_, never_blocks)| *never_blocks).map(|(file, _)| file)
 }
 
 /// Writes `bytes` on this thread (see [`direct`]), after anything printed through std's stdout.
@@ -110,7 +119,7 @@ fn write_direct(mut file: &File, bytes: &[u8]) {
     let _ = file.write_all(bytes);
 }
 
-/// Queues a copy of `bytes` for stdout, waiting while the queue is full (see the module docs).
+/// Prints `bytes` (queuing a copy where stdout may block; see the module docs).
 pub fn write(bytes: &[u8]) {
     match direct() {
         Some(file) => write_direct(file, bytes),
@@ -119,7 +128,7 @@ pub fn write(bytes: &[u8]) {
     }
 }
 
-/// Queues `bytes` itself for stdout, waiting while the queue is full (see the module docs).
+/// Prints `bytes` (queuing them, not a copy, where stdout may block; see the module docs).
 pub fn write_shared(bytes: Bytes) {
     if bytes.is_empty() {
         return;
@@ -159,9 +168,7 @@ pub fn give_up_at(at: Instant) {
 
 fn writer() {
     let o = out();
-    // Our own descriptor for stdout, written with `writev` and no line buffering in between
-    // (std's stdout would split binary data at its last newline: two writes per piece).
-    let own = std::io::stdout().as_fd().try_clone_to_owned().map(File::from).ok();
+    let own = own().map(|(file, _)| file);
     let mut batch: Vec<Bytes> = Vec::with_capacity(BATCH);
     loop {
         {
@@ -179,8 +186,8 @@ fn writer() {
         // worth dying for: the bytes are dropped.
         let mut stdout = std::io::stdout().lock();
         let _ = stdout.flush();
-        let _ = match &own {
-            Some(file) => write_all(&mut &*file, &batch),
+        let _ = match own {
+            Some(mut file) => write_all(&mut file, &batch),
             None => batch.iter().try_for_each(|b| stdout.write_all(b)),
         };
         drop(stdout);

@@ -15,7 +15,7 @@ use super::bio::{copy_to_uninit, SslIo, SslIoError};
 pub struct MemIo {
     /// Received from the peer, not yet read by OpenSSL.
     pub(crate) incoming: BytesMut,
-    /// The peer's transport has ended: once `incoming` is empty, reads return EOF.
+    /// The peer's transport has ended: once nothing is queued (nor lent), reads return EOF.
     pub(crate) eof: bool,
     /// Written by OpenSSL, not yet taken by the session.
     pub(crate) outgoing: BytesMut,
@@ -94,21 +94,16 @@ impl MemIo {
         self.incoming.len() + self.lent.len
     }
 
-    /// `SSL_read_ex` into `buf` with `input` as the ciphertext that follows what is queued: when
-    /// nothing is, OpenSSL reads `input` in place (no copy into `incoming`), and `input` is left
-    /// holding what it did not consume. OpenSSL reads a record's header and then its body, never
-    /// past the record it needs, so what is left starts at a record boundary or inside the
-    /// record it keeps partly read.
+    /// `SSL_read_ex` into `buf` with `input` as the ciphertext that follows what is queued:
+    /// OpenSSL reads `input` in place once the queue is empty (no copy into `incoming`), and
+    /// `input` is left holding what it did not consume. OpenSSL reads a record's header and then
+    /// its body, never past the record it needs, so what is left starts at a record boundary or
+    /// inside the record it keeps partly read.
     pub(crate) fn read_lent(
         io: &mut SslIo<MemIo>,
         input: &mut &[u8],
         buf: &mut [MaybeUninit<u8>],
     ) -> Result<usize, SslIoError> {
-        if !io.get_ref().incoming.is_empty() {
-            io.get_mut().incoming.extend_from_slice(input);
-            *input = &[];
-            return io.read_uninit(buf);
-        }
         let io = Unlend(io);
         io.0.get_mut().lent = Lent {
             ptr: input.as_ptr(),
