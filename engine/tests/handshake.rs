@@ -512,3 +512,48 @@ fn idle_timeout_closes_with_close_notify() {
     assert_eq!(p.closed(), Some(&CloseReason::Error(SessionError::IdleTimeout)));
     assert!(p.client.closed, "the client got close_notify");
 }
+
+/// Once the handshake is done OpenSSL reads ahead: one transport read takes several records
+/// (instead of a header and a body per record), and what it read ahead is still returned in
+/// order, each record whole.
+#[test]
+fn open_session_reads_ahead_and_keeps_every_record_whole() {
+    use sserve_engine::tls::{ReadStatus, TlsBackend};
+    let config = default_config();
+    for client in [ClientOptions::tls12(), ClientOptions::tls13()] {
+        let mut p = Pair::connected(&config, SessionOptions::s_server(), client);
+        let sizes = [16 * 1024, 5, 16 * 1024, 700];
+        for (i, n) in sizes.iter().enumerate() {
+            p.client.write(&vec![b'a' + i as u8; *n]);
+        }
+        let ciphertext = std::mem::take(&mut p.client.stream.get_mut().outgoing);
+        let mut input = &ciphertext[..];
+        let mut buf = bytes::BytesMut::new();
+        let mut got = Vec::new();
+        loop {
+            let before = buf.len();
+            match p.server.tls_mut().read_from(&mut input, &mut buf).expect("read") {
+                ReadStatus::Data(n) => got.push(buf[before..before + n].to_vec()),
+                other => panic!("unexpected {other:?}"),
+            }
+            if got.len() == 1 {
+                // Without read-ahead OpenSSL stops at the end of the first record.
+                assert!(
+                    input.len() < ciphertext.len() - 16 * 1024 - 64,
+                    "the first read took more than its record"
+                );
+            }
+            if input.is_empty() && got.len() == sizes.len() {
+                break;
+            }
+            assert!(got.len() < sizes.len(), "more reads than records");
+        }
+        let want: Vec<Vec<u8>> = sizes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| vec![b'a' + i as u8; *n])
+            .collect();
+        assert_eq!(got, want);
+        assert!(p.server.tls().input_drained());
+    }
+}

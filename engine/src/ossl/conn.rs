@@ -141,6 +141,9 @@ pub struct SslConn<T> {
     reneg_mark: Option<Vec<u8>>,
     /// `-stateless`: the cookie exchange (`SSL_stateless`) has yet to accept a ClientHello.
     stateless_pending: bool,
+    /// The last read filled its buffer, so OpenSSL may hold the rest of the record decrypted.
+    /// Otherwise that read took the record's end and `SSL_pending` need not be asked.
+    read_filled: bool,
 }
 
 impl<T> core::fmt::Debug for SslConn<T> {
@@ -176,6 +179,7 @@ impl<T> SslConn<T> {
             shutdown_sent: false,
             blocked_write: Vec::new(),
             reneg_mark: None,
+            read_filled: true,
         }
     }
 
@@ -186,6 +190,13 @@ impl<T> SslConn<T> {
 
     fn raw(&self) -> *mut openssl_sys::SSL {
         self.stream.ssl().as_ptr()
+    }
+
+    /// OpenSSL holds received bytes not yet returned: a record read ahead or decrypted
+    /// plaintext.
+    fn holds_unread(&self) -> bool {
+        // SAFETY: live SSL, read-only query.
+        unsafe { ffi::SSL_has_pending(self.raw()) != 0 }
     }
 
     /// Our latest Finished message (it changes with every completed handshake).
@@ -284,7 +295,14 @@ impl<T: Transport> TlsBackend for SslConn<T> {
             }
         }
         match self.stream.do_handshake() {
-            Ok(()) => Ok(HandshakeStatus::Done),
+            Ok(()) => {
+                // From now on OpenSSL may read past the record it needs: one transport read per
+                // buffer of input instead of a header and a body per record. Not before, since
+                // `-stateless` inspects the ciphertext OpenSSL has not read yet.
+                // SAFETY: live SSL; the call only sets a flag read by OpenSSL's next record read.
+                unsafe { ffi::SSL_set_read_ahead(self.raw(), 1) };
+                Ok(HandshakeStatus::Done)
+            }
             Err(e) if e.code == ErrorCode::WANT_READ => {
                 // DTLS drops malformed or out-of-order datagrams and may leave notes behind.
                 openssl::error::ErrorStack::get();
@@ -307,11 +325,22 @@ impl<T: Transport> TlsBackend for SslConn<T> {
     }
 
     fn read_from(&mut self, input: &mut &[u8], buf: &mut BytesMut) -> Result<ReadStatus, TlsError> {
-        let pending = self.stream.ssl().pending();
-        let queued = self.stream.get_ref().queued() + input.len();
+        let pending = if self.read_filled {
+            self.stream.ssl().pending()
+        } else {
+            0
+        };
+        let mut queued = self.stream.get_ref().queued() + input.len();
+        if pending == 0 && queued == 0 && self.holds_unread() {
+            // Read-ahead moved the next record inside OpenSSL, where its size is not known.
+            queued = usize::MAX;
+        }
         // Decrypt straight into the buffer's spare capacity: no zero-fill, no copy.
-        match T::read_from(&mut self.stream, input, reserve_for_read(pending, queued, buf)) {
+        let spare = reserve_for_read(pending, queued, buf);
+        let room = spare.len();
+        match T::read_from(&mut self.stream, input, spare) {
             Ok(n) => {
+                self.read_filled = n == room;
                 // SAFETY: `read_uninit` initialised the first `n` bytes of the spare capacity,
                 // and `n` is at most that capacity.
                 unsafe { buf.set_len(buf.len() + n) };
@@ -343,13 +372,14 @@ impl<T: Transport> TlsBackend for SslConn<T> {
 
     fn input_drained(&self) -> bool {
         // A handshake in progress (renegotiation) or a blocked write still needs the next
-        // `SSL_read`; so does ciphertext OpenSSL holds (read-ahead) or has yet to see.
+        // `SSL_read`; so does ciphertext OpenSSL holds (read-ahead) or has yet to see. A
+        // renegotiation the peer began keeps OpenSSL in its handshake; only one we asked for
+        // can be outstanding while it is not.
         self.stream.get_ref().queued() == 0
             && self.blocked_write.is_empty()
             && self.stream.ssl().is_init_finished()
-            && !self.renegotiation_pending()
-            // SAFETY: live SSL, read-only query.
-            && unsafe { ffi::SSL_has_pending(self.raw()) } == 0
+            && (self.reneg_mark.is_none() || !self.renegotiation_pending())
+            && !self.holds_unread()
     }
 
     fn write(&mut self, data: &[u8]) -> Result<(), TlsError> {

@@ -75,6 +75,8 @@ extern "C" {
     pub(crate) fn DTLS_set_timer_cb(s: *mut SSL, cb: Option<extern "C" fn(*mut SSL, c_uint) -> c_uint>);
     // DTLS_get_data_mtu(3)
     pub(crate) fn DTLS_get_data_mtu(s: *const SSL) -> usize;
+    // SSL_CTX_set_read_ahead(3)
+    pub(crate) fn SSL_set_read_ahead(s: *mut SSL, yes: c_int);
     // SSL_free_buffers(3)
     pub(crate) fn SSL_free_buffers(s: *mut SSL) -> c_int;
     // SSL_free_buffers(3) (SSL_alloc_buffers)

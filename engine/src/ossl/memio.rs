@@ -96,9 +96,8 @@ impl MemIo {
 
     /// `SSL_read_ex` into `buf` with `input` as the ciphertext that follows what is queued:
     /// OpenSSL reads `input` in place once the queue is empty (no copy into `incoming`), and
-    /// `input` is left holding what it did not consume. OpenSSL reads a record's header and then
-    /// its body, never past the record it needs, so what is left starts at a record boundary or
-    /// inside the record it keeps partly read.
+    /// `input` is left holding what it did not consume: with read-ahead (on once the handshake
+    /// is done) OpenSSL takes as much as its record buffer holds, wherever that ends.
     pub(crate) fn read_lent(
         io: &mut SslIo<MemIo>,
         input: &mut &[u8],
