@@ -18,9 +18,9 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Duration as StdDuration;
 
-use sserve_engine::{Event, Instant, ServerConfig, SessionOptions};
+use sserve_engine::{Event, Instant, PeerRead, PeerReader, Pulled, ServerConfig, SessionOptions};
 
-use crate::connection::{self, Connection, SendEnd, Step, FILE_PIECE, LINGER, READ_AHEAD, READ_SIZE, SEND_CHUNK};
+use crate::connection::{self, Connection, SendEnd, Step, FILE_PIECE, LINGER, READ_AHEAD, SEND_CHUNK};
 use crate::files::{open_requested, FileRoot, ReadAhead};
 use crate::keylog::KeyLog;
 pub use crate::observer::{ConnId, Observer, Summary};
@@ -128,7 +128,17 @@ fn ready(socket: Option<BorrowedFd<'_>>, wake: &Wake, timeout: Option<StdDuratio
     }
 }
 
-/// A blocking server: owns the clock epoch, the console reader and the read buffer.
+/// The connection's socket as the session reads it (after `poll` found it readable, so the
+/// one read a call makes does not wait): straight into OpenSSL's record buffer.
+struct SocketReader<'s>(&'s Stream);
+
+impl PeerReader for SocketReader<'_> {
+    fn read<'b>(&mut self, buf: &'b mut [std::mem::MaybeUninit<u8>]) -> PeerRead<'b> {
+        connection::peer_read(self.0.read_uninit(buf))
+    }
+}
+
+/// A blocking server: owns the clock epoch and the console reader.
 pub struct BlockingServer {
     config: Arc<ServerConfig>,
     opts: Arc<SessionOptions>,
@@ -137,8 +147,6 @@ pub struct BlockingServer {
     epoch: std::time::Instant,
     /// Console input; made with the wake-up, on the first [`BlockingServer::serve`].
     console: Option<(Wake, Receiver<Input>)>,
-    /// Socket reads land here, and the session decrypts from here.
-    buf: Vec<u8>,
 }
 
 impl BlockingServer {
@@ -156,7 +164,6 @@ impl BlockingServer {
             shutdown,
             epoch: std::time::Instant::now(),
             console: None,
-            buf: Vec::new(),
         }
     }
 
@@ -344,17 +351,8 @@ impl BlockingServer {
             wake.clear();
         }
         if r.socket {
-            if self.buf.is_empty() {
-                self.buf = vec![0u8; READ_SIZE];
-            }
-            match stream.read(&mut self.buf) {
-                Ok(n @ 1..) => conn.input(self.now(), &self.buf[..n]),
-                Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted) => {}
-                // The end, or a reset: either way nothing more comes.
-                Ok(0) | Err(_) => {
-                    *peer_ended = true;
-                    conn.eof(self.now());
-                }
+            if conn.readable(self.now(), &mut SocketReader(stream)) == Pulled::End {
+                *peer_ended = true;
             }
         } else if !r.woken && !console_input {
             conn.timeout(self.now());

@@ -11,12 +11,10 @@ use std::time::Duration as StdDuration;
 use bytes::Bytes;
 
 use crate::observer::Totals;
-use sserve_engine::{Event, FileError, FileRequest, Instant, TlsSession};
+use sserve_engine::{Event, FileError, FileRequest, Instant, PeerRead, PeerReader, Pulled, TlsSession};
 
 use crate::observer::Observer;
 
-/// Size of one socket read (s_server's `bufsize`).
-pub(crate) const READ_SIZE: usize = 16 * 1024;
 /// Size of one piece of a file handed to the session while serving `-WWW`/`-HTTP`: one TLS
 /// record. A piece shorter than this is the last. Each piece's ciphertext is written before the
 /// next is encrypted, so a download whose peer stopped reading holds at most one record.
@@ -82,6 +80,17 @@ pub(crate) enum SendEnd {
     Stalled,
     /// The server is stopping and the peer is not taking our data: give up on it.
     Stopping,
+}
+
+/// What one socket read gave, as the session's reader reports it.
+pub(crate) fn peer_read(read: io::Result<&mut [u8]>) -> PeerRead<'_> {
+    match read {
+        Ok([]) => PeerRead::End,
+        Ok(data) => PeerRead::Data(data),
+        Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted) => PeerRead::WouldBlock,
+        // A reset: nothing more comes.
+        Err(_) => PeerRead::End,
+    }
 }
 
 impl Connection {
@@ -172,10 +181,13 @@ impl Connection {
         }
     }
 
-    /// Ciphertext from the peer.
-    pub(crate) fn input(&mut self, now: Instant, data: &[u8]) {
-        self.totals.bytes_in += data.len() as u64;
-        self.session.handle_input(now, data);
+    /// The socket is readable: the session reads it once through `reader`.
+    pub(crate) fn readable(&mut self, now: Instant, reader: &mut dyn PeerReader) -> Pulled {
+        let r = self.session.handle_readable(now, reader);
+        if let Pulled::Data(n) = r {
+            self.totals.bytes_in += n as u64;
+        }
+        r
     }
 
     /// The peer's side of the transport ended (FIN, or a read error).

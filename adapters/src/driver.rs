@@ -3,12 +3,13 @@
 //! Per connection: carry out the `Connection`'s steps (write, report, open and read files),
 //! then wait for the first of "socket readable", "the session's `poll_timeout`" and "server
 //! shutdown". Writes race the same timer and the shutdown, so a peer that stops reading is
-//! dropped at the send timeout. Reads go through one buffer per thread, so an idle connection
-//! owns no read buffer.
+//! dropped at the send timeout. The session reads the socket itself when it is readable
+//! (`Session::handle_readable`), straight into OpenSSL's record buffer once the handshake is
+//! done, so an idle connection owns no read buffer and no byte is copied on the way in.
 
-use std::cell::RefCell;
 use std::future::Future;
 use std::io;
+use std::mem::MaybeUninit;
 use std::pin::{pin, Pin};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -16,11 +17,11 @@ use std::time::{Duration as StdDuration, Instant as StdInstant};
 
 use event_listener::Event as Notify;
 use futures_lite::future;
-use sserve_engine::{Event, Instant, ServerConfig, SessionOptions};
+use sserve_engine::{Event, Instant, PeerRead, PeerReader, Pulled, ServerConfig, SessionOptions};
 
 use bytes::{Buf, Bytes};
 
-use crate::connection::{self, Connection, SendEnd, Step, FILE_PIECE, LINGER, READ_AHEAD, READ_SIZE, SEND_CHUNK};
+use crate::connection::{self, Connection, SendEnd, Step, FILE_PIECE, LINGER, READ_AHEAD, SEND_CHUNK};
 use crate::files::{open_requested, FileRoot, ReadAhead, ServedFile};
 use crate::keylog::KeyLog;
 use crate::observer::{ConnId, Observer, Summary};
@@ -28,10 +29,6 @@ use crate::runtime::Runtime;
 pub use crate::shutdown::Shutdown;
 use crate::transport::Listener;
 use crate::trim::HeapTrim;
-
-thread_local! {
-    static READ_BUF: RefCell<Vec<u8>> = RefCell::new(vec![0; READ_SIZE]);
-}
 
 /// An observer shared by concurrent connections.
 pub type SharedObserver = Arc<Mutex<dyn Observer + Send>>;
@@ -405,19 +402,8 @@ async fn drive<R: Runtime>(shared: &Shared<R>, id: ConnId, stream: R::Stream) {
                 let now = shared.now();
                 match wake {
                     Wake::Readable(Ok(())) => {
-                        let ended = READ_BUF.with_borrow_mut(|buf| match R::try_read(&stream, buf) {
-                            Ok(0) => true,
-                            Ok(n) => {
-                                conn.input(now, &buf[..n]);
-                                false
-                            }
-                            Err(e) if e.kind() == io::ErrorKind::WouldBlock => false,
-                            Err(e) if e.kind() == io::ErrorKind::Interrupted => false,
-                            Err(_) => true,
-                        });
-                        if ended {
+                        if conn.readable(now, &mut SocketReader::<R>(&stream)) == Pulled::End {
                             peer_ended = true;
-                            conn.eof(now);
                         }
                     }
                     Wake::Readable(Err(_)) => {
@@ -701,6 +687,24 @@ async fn wait_writable<R: Runtime>(
     }
 }
 
+/// The connection's socket as the session reads it: straight into OpenSSL's record buffer.
+struct SocketReader<'s, R: Runtime>(&'s R::Stream);
+
+impl<R: Runtime> PeerReader for SocketReader<'_, R> {
+    fn read<'b>(&mut self, buf: &'b mut [MaybeUninit<u8>]) -> PeerRead<'b> {
+        connection::peer_read(R::try_read(self.0, buf))
+    }
+}
+
+/// Reads and drops what the peer sent; true once it has ended (or the read failed).
+fn discard_some<R: Runtime>(stream: &R::Stream) -> bool {
+    let mut sink = [MaybeUninit::uninit(); 4096];
+    match R::try_read(stream, &mut sink) {
+        Ok(data) => data.is_empty(),
+        Err(e) => e.kind() != io::ErrorKind::WouldBlock,
+    }
+}
+
 /// Half-closes and waits briefly for the peer's FIN so our last alert or close_notify is read
 /// before the socket goes away (as s_server's `do_server` does).
 async fn linger<R: Runtime>(
@@ -720,12 +724,7 @@ async fn linger<R: Runtime>(
                 if R::readable(stream).await.is_err() {
                     return;
                 }
-                let done = READ_BUF.with_borrow_mut(|buf| match R::try_read(stream, buf) {
-                    Ok(0) => true,
-                    Ok(_) => false,
-                    Err(e) => e.kind() != io::ErrorKind::WouldBlock,
-                });
-                if done {
+                if discard_some::<R>(stream) {
                     return;
                 }
             }

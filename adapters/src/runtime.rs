@@ -4,6 +4,7 @@
 
 use std::future::Future;
 use std::io;
+use std::mem::MaybeUninit;
 
 use crate::transport::{Listener, Peer};
 use std::time::Instant as StdInstant;
@@ -25,8 +26,9 @@ pub trait Runtime: Clone + Send + Sync + 'static {
     fn accept(&self, listener: &Self::Listener) -> impl Future<Output = io::Result<(Self::Stream, Peer)>> + Send;
     /// Resolves when the socket may have data (or EOF) to read.
     fn readable(stream: &Self::Stream) -> impl Future<Output = io::Result<()>> + Send;
-    /// Reads without waiting (`WouldBlock` when nothing is there).
-    fn try_read(stream: &Self::Stream, buf: &mut [u8]) -> io::Result<usize>;
+    /// Reads without waiting (`WouldBlock` when nothing is there) into uninitialised memory
+    /// (OpenSSL's record buffer), returning the part filled.
+    fn try_read<'b>(stream: &Self::Stream, buf: &'b mut [MaybeUninit<u8>]) -> io::Result<&'b mut [u8]>;
     /// Resolves when the socket may take more bytes.
     fn writable(stream: &Self::Stream) -> impl Future<Output = io::Result<()>> + Send;
     /// Writes what the socket takes now of `bufs`, in order, without waiting (`WouldBlock` when

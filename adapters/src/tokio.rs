@@ -78,7 +78,7 @@ mod serving {
             stream.readable().await
         }
 
-        fn try_read(stream: &Self::Stream, buf: &mut [u8]) -> io::Result<usize> {
+        fn try_read<'b>(stream: &Self::Stream, buf: &'b mut [std::mem::MaybeUninit<u8>]) -> io::Result<&'b mut [u8]> {
             stream.try_read(buf)
         }
 

@@ -4,6 +4,7 @@
 
 use std::cell::Cell;
 use std::io::{self, Read, Write};
+use std::mem::MaybeUninit;
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::Path;
@@ -206,6 +207,14 @@ impl std::os::fd::AsFd for Stream {
     }
 }
 
+impl Stream {
+    /// Reads into uninitialised memory (OpenSSL's record buffer) and returns the part filled.
+    pub(crate) fn read_uninit<'b>(&self, buf: &'b mut [MaybeUninit<u8>]) -> io::Result<&'b mut [u8]> {
+        let n = io_len(buf.len());
+        Ok(rustix::io::read(self, &mut buf[..n])?.0)
+    }
+}
+
 impl Read for Stream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = io_len(buf.len());
@@ -269,6 +278,7 @@ pub fn bind_unix(path: &Path, unlink: bool) -> io::Result<UnixListener> {
 pub mod tokio_io {
     use super::{io_len, nodelay_accepted, nodelay_inherited, send, short_io, Peer};
     use std::io;
+    use std::mem::MaybeUninit;
     use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 
     /// A listening socket registered with tokio.
@@ -293,24 +303,28 @@ pub mod tokio_io {
     /// less than asked for took all there was: it clears the readiness as `WouldBlock` would
     /// (tokio's own `poll_read` does the same), so the next wait goes straight to epoll instead
     /// of first spending a read that can only fail with `EAGAIN`.
-    fn read_draining<S: std::os::fd::AsFd>(
-        buf: &mut [u8],
-        try_io: impl FnOnce(&mut dyn FnMut() -> io::Result<usize>) -> io::Result<usize>,
+    fn read_draining<'b, S: std::os::fd::AsFd>(
+        buf: &'b mut [MaybeUninit<u8>],
+        try_io: impl FnOnce(&mut dyn FnMut() -> io::Result<&'b mut [u8]>) -> io::Result<&'b mut [u8]>,
         socket: &S,
-    ) -> io::Result<usize> {
+    ) -> io::Result<&'b mut [u8]> {
         let len = buf.len();
-        let mut got = 0;
+        let mut buf = Some(buf);
+        let mut short = None;
         let result = try_io(&mut || {
-            got = rustix::io::read(socket, &mut *buf)?;
-            if got > 0 && got < len {
+            // `try_io` calls this once; the buffer's borrow moves into what it returns.
+            let buf = buf.take().ok_or(io::ErrorKind::WouldBlock)?;
+            let (got, _) = rustix::io::read(socket, buf)?;
+            if !got.is_empty() && got.len() < len {
+                short = Some(got);
                 Err(io::ErrorKind::WouldBlock.into())
             } else {
                 Ok(got)
             }
         });
-        match result {
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock && got > 0 => Ok(got),
-            r => r,
+        match (result, short) {
+            (Err(e), Some(got)) if e.kind() == io::ErrorKind::WouldBlock => Ok(got),
+            (r, _) => r,
         }
     }
 
@@ -380,7 +394,7 @@ pub mod tokio_io {
             }
         }
 
-        pub(crate) fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        pub(crate) fn try_read<'b>(&self, buf: &'b mut [MaybeUninit<u8>]) -> io::Result<&'b mut [u8]> {
             let n = io_len(buf.len());
             let buf = &mut buf[..n];
             match self {
@@ -428,7 +442,8 @@ pub mod tokio_io {
 pub mod smol_io {
     use super::{io_len, nodelay_accepted, nodelay_inherited, send, short_io, Peer};
     use async_io::Async;
-    use std::io::{self, Read};
+    use std::io;
+    use std::mem::MaybeUninit;
     use std::net::{TcpListener, TcpStream};
     use std::os::unix::net::{UnixListener, UnixStream};
 
@@ -492,13 +507,14 @@ pub mod smol_io {
         }
 
         /// The sockets are non-blocking (`Async::new` set them), so this never waits.
-        pub(crate) fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        pub(crate) fn try_read<'b>(&self, buf: &'b mut [MaybeUninit<u8>]) -> io::Result<&'b mut [u8]> {
             let n = io_len(buf.len());
             let buf = &mut buf[..n];
-            match self {
-                Stream::Tcp(s) => s.get_ref().read(buf),
-                Stream::Unix(s) => s.get_ref().read(buf),
-            }
+            let got = match self {
+                Stream::Tcp(s) => rustix::io::read(s, buf),
+                Stream::Unix(s) => rustix::io::read(s, buf),
+            };
+            Ok(got?.0)
         }
 
         pub(crate) async fn writable(&self) -> io::Result<()> {

@@ -7,6 +7,8 @@
 //!
 //! ```text
 //!   socket ──bytes──▶ Session::handle_input(now, bytes)
+//!       or ──reader─▶ Session::handle_readable(now, reader)   (the session reads the socket
+//!                     once, straight into OpenSSL's record buffer: no copy on the way in)
 //!   console ─bytes──▶ Session::console_input(bytes)
 //!   clock ───now────▶ Session::handle_timeout(now)      (when poll_timeout() says so)
 //!   files ──chunks──▶ Session::respond_file / file_data / file_end (after Event::FileRequest)
@@ -36,6 +38,7 @@ pub mod error;
 pub mod event;
 pub mod mode;
 pub mod output;
+pub mod peer;
 pub mod session;
 pub mod time;
 pub mod tls;
@@ -67,4 +70,5 @@ pub use time::{Duration, Instant};
 pub use dtls::{DatagramListener, DatagramTransmit, DtlsSession, ListenerLimits};
 #[cfg(feature = "openssl")]
 pub use ossl::{DtlsListener, DtlsSettings, ServerConfig, ServerConfigBuilder, TlsSession};
-pub use tls::EarlyRead;
+pub use peer::Pulled;
+pub use tls::{EarlyRead, PeerRead, PeerReader};

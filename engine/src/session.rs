@@ -7,6 +7,7 @@ use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use bytes::{Bytes, BytesMut};
+use core::mem::MaybeUninit;
 
 use crate::command::{expand_crlf, parse_console_chunk, Command, ConsoleInput};
 use crate::error::{SessionError, TlsError, TlsErrorKind};
@@ -14,9 +15,10 @@ use crate::event::{CloseReason, Event, FileRequest, WebRequest};
 use crate::http::{self, Request, WebMode};
 use crate::line::LineBuffer;
 use crate::mode::{AppMode, SessionOptions};
+use crate::peer::{Input, Once, Pulled};
 use crate::status_page;
 use crate::time::Instant;
-use crate::tls::{EarlyRead, HandshakeStatus, ReadStatus, TlsBackend};
+use crate::tls::{EarlyRead, HandshakeStatus, PeerRead, PeerReader, ReadStatus, TlsBackend, PULL_SIZE};
 
 /// What s_server writes unencrypted into the socket for the `P` command.
 pub const PLAINTEXT_PROBE: &[u8] = b"Lets print some clear text\n";
@@ -197,11 +199,35 @@ impl<B: TlsBackend> Session<B> {
         self.touch(now);
         if self.phase == Phase::Open {
             // The backend may decrypt straight from `data`; only what it leaves is kept.
-            self.read_plaintext(data);
+            self.read_plaintext(Input::Bytes(data));
         } else {
             self.tls.push_ciphertext(data);
             self.advance();
         }
+    }
+
+    /// The peer's socket is readable: reads it once through `reader` and handles what came,
+    /// as [`Session::handle_input`] or, at the end, [`Session::handle_eof`] would. Once the
+    /// handshake is done the backend may have the read land straight in its record buffer,
+    /// where `handle_input` would copy the adapter's buffer there. Returns what the read gave
+    /// ([`Pulled::WouldBlock`] also when the session did not need to read). Call
+    /// `poll_transmit` and `poll_event` afterwards, as after `handle_input`.
+    pub fn handle_readable(&mut self, now: Instant, reader: &mut dyn PeerReader) -> Pulled {
+        let mut once = Once::new(reader);
+        if self.phase == Phase::Open && !self.peer_closed {
+            self.read_plaintext(Input::Reader(&mut once));
+            if matches!(once.result(), Pulled::Data(_)) && self.phase != Phase::Closed {
+                self.touch(now);
+            }
+        } else {
+            let mut buf = [MaybeUninit::uninit(); PULL_SIZE];
+            match once.read(&mut buf) {
+                PeerRead::Data(data) => self.handle_input(now, data),
+                PeerRead::End => self.handle_eof(now),
+                PeerRead::WouldBlock => {}
+            }
+        }
+        once.result()
     }
 
     /// The peer's transport ended (TCP FIN).
@@ -543,7 +569,7 @@ impl<B: TlsBackend> Session<B> {
                 Err(e) => return self.fail(e.into()),
             }
         }
-        self.read_plaintext(&[]);
+        self.read_plaintext(Input::Bytes(&[]));
     }
 
     fn on_established(&mut self) {
@@ -616,14 +642,25 @@ impl<B: TlsBackend> Session<B> {
     /// Reads and handles plaintext while the session is open, with `input` as ciphertext that
     /// follows what the backend holds. What is left of `input` when reading stops is pushed for
     /// later, unless the stream is over (after the peer's close_notify nothing more is read).
-    fn read_plaintext(&mut self, mut input: &[u8]) {
+    fn read_plaintext(&mut self, mut input: Input<'_, '_>) {
         while self.phase == Phase::Open && !self.peer_closed {
-            let r = self.tls.read_from(&mut input, &mut self.read_buf);
+            let r = match &mut input {
+                Input::Bytes(data) => self.tls.read_from(data, &mut self.read_buf),
+                Input::Reader(once) => self.tls.read_pulling(*once, &mut self.read_buf),
+            };
             self.pump();
             match r {
-                Ok(ReadStatus::Data(_)) => {
-                    let data = self.read_buf.split().freeze();
-                    let drained = input.is_empty() && self.tls.input_drained();
+                Ok(ReadStatus::Data(n)) => {
+                    let data = if n <= READ_KEEP && n * 4 < self.read_buf.capacity() {
+                        // A small piece in a large buffer (sized for a whole record before the
+                        // read) is copied out: handed out as is, it would hold all the buffer.
+                        let small = Bytes::copy_from_slice(&self.read_buf);
+                        self.read_buf.clear();
+                        small
+                    } else {
+                        self.read_buf.split().freeze()
+                    };
+                    let drained = input.used_up() && self.tls.input_drained();
                     self.on_plaintext(data);
                     if drained {
                         self.release_read_buf();
@@ -631,7 +668,10 @@ impl<B: TlsBackend> Session<B> {
                     }
                 }
                 Ok(ReadStatus::WantInput) => {
-                    self.release_read_buf();
+                    // In the middle of a record the rest is on its way: the buffer is kept.
+                    if self.tls.input_drained() {
+                        self.release_read_buf();
+                    }
                     break;
                 }
                 Ok(ReadStatus::Closed) => {
@@ -648,8 +688,10 @@ impl<B: TlsBackend> Session<B> {
                 Err(e) => self.fail(e.into()),
             }
         }
-        if !input.is_empty() && self.phase == Phase::Open && !self.peer_closed {
-            self.tls.push_ciphertext(input);
+        if let Input::Bytes(rest) = input {
+            if !rest.is_empty() && self.phase == Phase::Open && !self.peer_closed {
+                self.tls.push_ciphertext(rest);
+            }
         }
         // After close_notify the client cannot take part in a renegotiation any more; s_server
         // stops waiting for it when its read sees the end, and sends the page.
@@ -689,7 +731,7 @@ impl<B: TlsBackend> Session<B> {
         )
     }
 
-    /// Idle sessions hold no large read buffer.
+    /// Idle sessions hold no large read buffer (one that has read part of a record keeps it).
     fn release_read_buf(&mut self) {
         if self.read_buf.capacity() > READ_KEEP {
             self.read_buf = BytesMut::new();

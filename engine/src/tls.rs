@@ -8,6 +8,7 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 use bytes::BytesMut;
+use core::mem::MaybeUninit;
 
 use crate::connection::ConnectionInfo;
 use crate::error::TlsError;
@@ -32,6 +33,32 @@ pub enum ReadStatus {
     /// The peer sent close_notify.
     Closed,
 }
+
+/// What one [`PeerReader::read`] gave.
+#[derive(Debug, PartialEq, Eq)]
+pub enum PeerRead<'b> {
+    /// These bytes arrived: the start of the buffer the reader was given, as the reader's
+    /// socket call returns it (`rustix::io::read` does).
+    Data(&'b [u8]),
+    /// Nothing is there now.
+    WouldBlock,
+    /// The peer's transport ended: its FIN, or a read error (nothing more will come).
+    End,
+}
+
+/// The peer's byte stream, read by the session itself ([`Session::handle_readable`]), so that
+/// a backend can have its record buffer filled straight from the socket instead of copying
+/// from an adapter's buffer. Reads must not wait.
+///
+/// [`Session::handle_readable`]: crate::Session::handle_readable
+pub trait PeerReader {
+    /// Reads what is there now into the start of `buf`.
+    fn read<'b>(&mut self, buf: &'b mut [MaybeUninit<u8>]) -> PeerRead<'b>;
+}
+
+/// The most one pull from a [`PeerReader`] asks for when the backend has no buffer of its own
+/// to offer: one TLS record and its header.
+pub const PULL_SIZE: usize = 16 * 1024 + 512;
 
 /// A TLS implementation the session can drive.
 pub trait TlsBackend {
@@ -58,6 +85,18 @@ pub trait TlsBackend {
         if !input.is_empty() {
             self.push_ciphertext(input);
             *input = &[];
+        }
+        self.read(buf)
+    }
+    /// [`read`](Self::read) with `reader` as the source of the ciphertext that follows the
+    /// input pushed so far. A backend may let the reader fill its own record buffer; by
+    /// default one read goes through a buffer on the stack and is pushed.
+    fn read_pulling(&mut self, reader: &mut dyn PeerReader, buf: &mut BytesMut) -> Result<ReadStatus, TlsError> {
+        let mut tmp = [MaybeUninit::uninit(); PULL_SIZE];
+        match reader.read(&mut tmp) {
+            PeerRead::Data(data) => self.push_ciphertext(data),
+            PeerRead::End => self.push_eof(),
+            PeerRead::WouldBlock => {}
         }
         self.read(buf)
     }

@@ -557,3 +557,54 @@ fn open_session_reads_ahead_and_keeps_every_record_whole() {
         assert!(p.server.tls().input_drained());
     }
 }
+
+/// A session can read the peer itself (`handle_readable`): the handshake, records of every
+/// size and the peer's end arrive as they do through `handle_input`, and once the session is
+/// open the reader is offered OpenSSL's own record buffer (room for a whole record), not a
+/// copy's.
+#[test]
+fn session_reads_the_peer_itself() {
+    use sserve_engine::Pulled;
+    let config = default_config();
+    for client in [ClientOptions::tls12(), ClientOptions::tls13()] {
+        let mut p = Pair::new(&config, SessionOptions::s_server(), client);
+        p.pulled = true;
+        p.chunking = vec![7, 300, 5000];
+        p.drive();
+        p.assert_established();
+        let sizes = [16 * 1024, 1, 9000];
+        for (i, n) in sizes.iter().enumerate() {
+            p.client.write(&vec![b'k' + i as u8; *n]);
+        }
+        let ciphertext = std::mem::take(&mut p.client.stream.get_mut().outgoing);
+        let mut reader = ScriptedReader {
+            data: ciphertext,
+            ..Default::default()
+        };
+        let mut got = Vec::new();
+        for _ in 0..100 {
+            match p.server.handle_readable(p.now, &mut reader) {
+                Pulled::Data(n) => assert!(n > 0),
+                Pulled::WouldBlock => break,
+                Pulled::End => panic!("no end was scripted"),
+            }
+            p.drain_server();
+        }
+        for e in p.take_events() {
+            if let Event::Plaintext(d) = e {
+                got.push(d.len());
+            }
+        }
+        assert_eq!(got, sizes, "each record whole, in order");
+        assert!(
+            reader.largest_buffer > 16 * 1024,
+            "OpenSSL's record buffer was offered: {}",
+            reader.largest_buffer
+        );
+        // The peer goes away without close_notify.
+        reader.end = true;
+        assert_eq!(p.server.handle_readable(p.now, &mut reader), Pulled::End);
+        p.drain_server();
+        assert_eq!(p.closed(), Some(&CloseReason::PeerEof));
+    }
+}

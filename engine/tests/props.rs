@@ -47,7 +47,7 @@ struct Outcome {
 /// A whole console-mode conversation with the client's ciphertext cut by `chunking`; with
 /// `batched`, the client writes every message before the server reads any, so one input holds
 /// several records (and a cut can fall anywhere among them).
-fn conversation(version: Version, chunking: Vec<usize>, batched: bool, messages: &[Vec<u8>]) -> Outcome {
+fn conversation(version: Version, chunking: Vec<usize>, batched: bool, pulled: bool, messages: &[Vec<u8>]) -> Outcome {
     let mut p = Pair::new(
         keylog_config(),
         SessionOptions::s_server(),
@@ -57,6 +57,7 @@ fn conversation(version: Version, chunking: Vec<usize>, batched: bool, messages:
         },
     );
     p.chunking = chunking;
+    p.pulled = pulled;
     p.drive();
     for m in messages {
         if batched {
@@ -122,11 +123,12 @@ proptest! {
         tls13 in any::<bool>(),
         chunking in prop::collection::vec(prop_oneof![1usize..96, 96usize..1200], 1..8),
         batched in any::<bool>(),
+        pulled in any::<bool>(),
         messages in prop::collection::vec(prop::collection::vec(any::<u8>(), 1..300), 1..5),
     ) {
         let version = if tls13 { Version::Tls13 } else { Version::Tls12 };
-        let whole = conversation(version, Vec::new(), batched, &messages);
-        let cut = conversation(version, chunking, batched, &messages);
+        let whole = conversation(version, Vec::new(), batched, false, &messages);
+        let cut = conversation(version, chunking, batched, pulled, &messages);
         let sent: Vec<u8> = messages.concat();
         prop_assert_eq!(&whole.server_plaintext, &sent);
         prop_assert_eq!(&cut.server_plaintext, &sent);

@@ -20,7 +20,7 @@ use super::info;
 use super::memio::{reserve_for_read, MemIo};
 use crate::error::{TlsError, TlsErrorKind};
 use crate::event::{CacheStats, Event, HandshakeInfo};
-use crate::tls::{HandshakeStatus, ReadStatus, TlsBackend};
+use crate::tls::{HandshakeStatus, PeerRead, PeerReader, ReadStatus, TlsBackend, PULL_SIZE};
 
 /// The in-memory transport under an [`SslConn`]: OpenSSL's read and write BIO.
 pub trait Transport: Sized {
@@ -48,6 +48,22 @@ pub trait Transport: Sized {
         if !input.is_empty() {
             io.get_mut().push(input);
             *input = &[];
+        }
+        io.read_uninit(buf)
+    }
+    /// `SSL_read_ex` into `buf` with `reader` as the source of what follows the queue. A byte
+    /// stream may let the reader fill OpenSSL's record buffer; by default one read goes through
+    /// a buffer on the stack and is queued.
+    fn read_pulled(
+        io: &mut SslIo<Self>,
+        reader: &mut dyn PeerReader,
+        buf: &mut [MaybeUninit<u8>],
+    ) -> Result<usize, SslIoError> {
+        let mut tmp = [MaybeUninit::uninit(); PULL_SIZE];
+        match reader.read(&mut tmp) {
+            PeerRead::Data(data) => io.get_mut().push(data),
+            PeerRead::End => io.get_mut().push_eof(),
+            PeerRead::WouldBlock => {}
         }
         io.read_uninit(buf)
     }
@@ -110,6 +126,14 @@ impl Transport for MemIo {
 
     fn read_from(io: &mut SslIo<Self>, input: &mut &[u8], buf: &mut [MaybeUninit<u8>]) -> Result<usize, SslIoError> {
         MemIo::read_lent(io, input, buf)
+    }
+
+    fn read_pulled(
+        io: &mut SslIo<Self>,
+        reader: &mut dyn PeerReader,
+        buf: &mut [MaybeUninit<u8>],
+    ) -> Result<usize, SslIoError> {
+        MemIo::read_pulled(io, reader, buf)
     }
 
     fn write_limit(_ssl: &SslRef) -> usize {
@@ -264,6 +288,59 @@ impl<T: Transport> SslConn<T> {
         (err.alert_sent, err.alert_received) = self.events.alerts();
         err
     }
+
+    /// One plaintext read through `read` (an `SSL_read_ex` with the caller's input), into
+    /// `buf` sized for what OpenSSL holds or `coming` bytes of ciphertext bring.
+    fn read_with(
+        &mut self,
+        coming: usize,
+        buf: &mut BytesMut,
+        read: impl FnOnce(&mut SslIo<T>, &mut [MaybeUninit<u8>]) -> Result<usize, SslIoError>,
+    ) -> Result<ReadStatus, TlsError> {
+        let pending = if self.read_filled {
+            self.stream.ssl().pending()
+        } else {
+            0
+        };
+        let mut queued = self.stream.get_ref().queued().saturating_add(coming);
+        if pending == 0 && queued == 0 && self.holds_unread() {
+            // Read-ahead moved the next record inside OpenSSL, where its size is not known.
+            queued = usize::MAX;
+        }
+        // Decrypt straight into the buffer's spare capacity: no zero-fill, no copy.
+        let spare = reserve_for_read(pending, queued, buf);
+        let room = spare.len();
+        match read(&mut self.stream, spare) {
+            Ok(n) => {
+                self.read_filled = n == room;
+                // SAFETY: `read_uninit` initialised the first `n` bytes of the spare capacity,
+                // and `n` is at most that capacity.
+                unsafe { buf.set_len(buf.len() + n) };
+                Ok(ReadStatus::Data(n))
+            }
+            Err(e) => match e.code {
+                // Reading may have finished a renegotiation that blocked a write.
+                ErrorCode::WANT_READ | ErrorCode::WANT_WRITE => {
+                    openssl::error::ErrorStack::get();
+                    self.flush_blocked_write().map(|()| ReadStatus::WantInput)
+                }
+                ErrorCode::ZERO_RETURN => Ok(ReadStatus::Closed),
+                _ => {
+                    let err = from_ssl_error(e);
+                    if err.kind == TlsErrorKind::UnexpectedEof
+                        && super::eof::ignored(self.stream.ssl(), self.stream.get_ref().input_ended())
+                    {
+                        // What SSL_OP_IGNORE_UNEXPECTED_EOF does in 3.x: the end counts as the
+                        // peer's close_notify, so our shutdown sends ours and expects no more.
+                        // SAFETY: live SSL; the call only sets its shutdown flags.
+                        unsafe { openssl_sys::SSL_set_shutdown(self.raw(), openssl_sys::SSL_RECEIVED_SHUTDOWN) };
+                        return Ok(ReadStatus::Closed);
+                    }
+                    Err(self.with_alerts(err))
+                }
+            },
+        }
+    }
 }
 
 impl<T: Transport> TlsBackend for SslConn<T> {
@@ -325,49 +402,13 @@ impl<T: Transport> TlsBackend for SslConn<T> {
     }
 
     fn read_from(&mut self, input: &mut &[u8], buf: &mut BytesMut) -> Result<ReadStatus, TlsError> {
-        let pending = if self.read_filled {
-            self.stream.ssl().pending()
-        } else {
-            0
-        };
-        let mut queued = self.stream.get_ref().queued() + input.len();
-        if pending == 0 && queued == 0 && self.holds_unread() {
-            // Read-ahead moved the next record inside OpenSSL, where its size is not known.
-            queued = usize::MAX;
-        }
-        // Decrypt straight into the buffer's spare capacity: no zero-fill, no copy.
-        let spare = reserve_for_read(pending, queued, buf);
-        let room = spare.len();
-        match T::read_from(&mut self.stream, input, spare) {
-            Ok(n) => {
-                self.read_filled = n == room;
-                // SAFETY: `read_uninit` initialised the first `n` bytes of the spare capacity,
-                // and `n` is at most that capacity.
-                unsafe { buf.set_len(buf.len() + n) };
-                Ok(ReadStatus::Data(n))
-            }
-            Err(e) => match e.code {
-                // Reading may have finished a renegotiation that blocked a write.
-                ErrorCode::WANT_READ | ErrorCode::WANT_WRITE => {
-                    openssl::error::ErrorStack::get();
-                    self.flush_blocked_write().map(|()| ReadStatus::WantInput)
-                }
-                ErrorCode::ZERO_RETURN => Ok(ReadStatus::Closed),
-                _ => {
-                    let err = from_ssl_error(e);
-                    if err.kind == TlsErrorKind::UnexpectedEof
-                        && super::eof::ignored(self.stream.ssl(), self.stream.get_ref().input_ended())
-                    {
-                        // What SSL_OP_IGNORE_UNEXPECTED_EOF does in 3.x: the end counts as the
-                        // peer's close_notify, so our shutdown sends ours and expects no more.
-                        // SAFETY: live SSL; the call only sets its shutdown flags.
-                        unsafe { openssl_sys::SSL_set_shutdown(self.raw(), openssl_sys::SSL_RECEIVED_SHUTDOWN) };
-                        return Ok(ReadStatus::Closed);
-                    }
-                    Err(self.with_alerts(err))
-                }
-            },
-        }
+        let coming = input.len();
+        self.read_with(coming, buf, |stream, spare| T::read_from(stream, input, spare))
+    }
+
+    fn read_pulling(&mut self, reader: &mut dyn PeerReader, buf: &mut BytesMut) -> Result<ReadStatus, TlsError> {
+        // What the reader brings is not known before it reads: room for a whole record.
+        self.read_with(usize::MAX, buf, |stream, spare| T::read_pulled(stream, reader, spare))
     }
 
     fn input_drained(&self) -> bool {

@@ -7,8 +7,10 @@
 
 use bytes::{Buf, BytesMut};
 use core::mem::MaybeUninit;
+use core::ptr::NonNull;
 
 use super::bio::{copy_to_uninit, SslIo, SslIoError};
+use crate::tls::{PeerRead, PeerReader};
 
 /// Ciphertext buffers between the peer and OpenSSL.
 #[derive(Debug, Default)]
@@ -19,17 +21,28 @@ pub struct MemIo {
     pub(crate) eof: bool,
     /// Written by OpenSSL, not yet taken by the session.
     pub(crate) outgoing: BytesMut,
-    /// The caller's ciphertext, read after `incoming`, during [`MemIo::read_lent`] only.
+    /// The caller's ciphertext, or reader, used after `incoming`, during
+    /// [`MemIo::read_lent`] and [`MemIo::read_pulled`] only.
     lent: Lent,
 }
 
-/// A borrowed byte slice held as a raw pointer, because OpenSSL reaches the transport through
-/// the BIO's data pointer, where a lifetime cannot follow. Non-empty only inside
-/// [`MemIo::read_lent`], which holds the borrow it came from for as long.
-#[derive(Debug)]
+/// A borrowed byte slice and a borrowed reader, held as raw pointers because OpenSSL reaches
+/// the transport through the BIO's data pointer, where a lifetime cannot follow. Set only
+/// inside [`MemIo::read_lent`] and [`MemIo::read_pulled`], which hold the borrows they came from
+/// for as long.
 struct Lent {
     ptr: *const u8,
     len: usize,
+    reader: Option<NonNull<dyn PeerReader>>,
+}
+
+impl core::fmt::Debug for Lent {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Lent")
+            .field("len", &self.len)
+            .field("reader", &self.reader.is_some())
+            .finish()
+    }
 }
 
 impl Default for Lent {
@@ -37,14 +50,15 @@ impl Default for Lent {
         Lent {
             ptr: core::ptr::NonNull::dangling().as_ptr(),
             len: 0,
+            reader: None,
         }
     }
 }
 
-// SAFETY: a non-empty `Lent` exists only while `read_lent` runs with `&mut` access to its
-// transport, so no other thread can reach it; an empty one points at nothing.
+// SAFETY: a non-empty `Lent` exists only while `read_lent` or `read_pulled` runs with `&mut`
+// access to its transport, so no other thread can reach it; an empty one points at nothing.
 unsafe impl Send for Lent {}
-// SAFETY: as above; shared access never reads through the pointer while the slice is lent.
+// SAFETY: as above; shared access never reads through the pointers while they are lent.
 unsafe impl Sync for Lent {}
 
 impl Lent {
@@ -75,6 +89,9 @@ impl MemIo {
         if self.incoming.is_empty() {
             let lent = self.lent.as_slice();
             if lent.is_empty() {
+                if let Some(reader) = self.lent.reader {
+                    return self.pull(reader, buf);
+                }
                 return self.eof.then_some(0);
             }
             let n = buf.len().min(lent.len());
@@ -87,6 +104,30 @@ impl MemIo {
         copy_to_uninit(buf, &self.incoming[..n]);
         self.incoming.advance(n);
         Some(n)
+    }
+
+    /// One read from the lent reader, straight into OpenSSL's buffer (kept out of line: the
+    /// reader is a call anyway, and `read_into` stays small enough to inline into the BIO).
+    #[inline(never)]
+    fn pull(&mut self, reader: NonNull<dyn PeerReader>, buf: &mut [MaybeUninit<u8>]) -> Option<usize> {
+        let (start, room) = (buf.as_ptr().cast::<u8>(), buf.len());
+        // SAFETY: `read_pulled` set `reader` from a `&mut` borrow it holds until the pointer is
+        // cleared again, and nothing else reaches the reader meanwhile.
+        let reader = unsafe { &mut *reader.as_ptr() };
+        match reader.read(buf) {
+            PeerRead::Data(data) if data.as_ptr() == start && data.len() <= room => Some(data.len()),
+            PeerRead::Data(data) => {
+                // Bytes from elsewhere (the contract asks for the buffer's start): kept and
+                // read from the queue instead.
+                self.incoming.extend_from_slice(data);
+                self.read_into(buf)
+            }
+            PeerRead::End => {
+                self.eof = true;
+                Some(0)
+            }
+            PeerRead::WouldBlock => None,
+        }
     }
 
     /// Ciphertext waiting for OpenSSL's next read.
@@ -107,10 +148,28 @@ impl MemIo {
         io.0.get_mut().lent = Lent {
             ptr: input.as_ptr(),
             len: input.len(),
+            reader: None,
         };
         let r = io.0.read_uninit(buf);
         *input = &input[input.len() - io.0.get_ref().lent.len..];
         r
+    }
+
+    /// `SSL_read_ex` into `buf` with `reader` as the source once the queue is read: OpenSSL's
+    /// record buffer is filled by the reader itself, with no copy in between.
+    pub(crate) fn read_pulled(
+        io: &mut SslIo<MemIo>,
+        reader: &mut dyn PeerReader,
+        buf: &mut [MaybeUninit<u8>],
+    ) -> Result<usize, SslIoError> {
+        let io = Unlend(io);
+        // SAFETY: only the lifetime is erased (same fat pointer); `Unlend` clears the pointer
+        // before this function returns, while the borrow it came from is still held.
+        let reader: NonNull<dyn PeerReader> = unsafe {
+            core::mem::transmute::<NonNull<dyn PeerReader + '_>, NonNull<dyn PeerReader>>(NonNull::from(reader))
+        };
+        io.0.get_mut().lent.reader = Some(reader);
+        io.0.read_uninit(buf)
     }
 
     /// Frees drained buffers that grew large (called when the session goes idle).
@@ -162,6 +221,7 @@ mod tests {
         io.lent = Lent {
             ptr: lent.as_ptr(),
             len: lent.len(),
+            reader: None,
         };
         io.eof = true;
         assert_eq!(io.queued(), 7);

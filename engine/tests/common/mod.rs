@@ -22,7 +22,8 @@ use openssl::x509::extension::{BasicConstraints, KeyUsage};
 use openssl::x509::{X509NameBuilder, X509};
 
 use sserve_engine::{
-    CloseReason, Event, HandshakeInfo, Instant, ServerConfig, ServerConfigBuilder, SessionOptions, TlsSession,
+    CloseReason, Event, HandshakeInfo, Instant, PeerRead, PeerReader, Pulled, ServerConfig, ServerConfigBuilder,
+    SessionOptions, TlsSession,
 };
 
 /// How many [`Pair::step`]s [`Pair::drive`] allows before declaring non-termination.
@@ -272,6 +273,38 @@ pub struct Pair {
     /// to the server; empty = one call per flight.
     pub chunking: Vec<usize>,
     chunk_index: usize,
+    /// Hand the client's ciphertext over through [`TlsSession::handle_readable`] (a reader
+    /// serving it, each read at most the next chunk size) instead of `handle_input`.
+    pub pulled: bool,
+}
+
+/// A peer's socket as a [`PeerReader`]: serves `data`, each read at most `max` bytes (and
+/// what the buffer holds), then "would block", or the end once `end` is set.
+#[derive(Debug, Default)]
+pub struct ScriptedReader {
+    pub data: Vec<u8>,
+    pub max: Option<usize>,
+    pub end: bool,
+    /// Reads asked for, and the longest buffer offered.
+    pub reads: usize,
+    pub largest_buffer: usize,
+}
+
+impl PeerReader for ScriptedReader {
+    #[allow(unsafe_code)]
+    fn read<'b>(&mut self, buf: &'b mut [std::mem::MaybeUninit<u8>]) -> PeerRead<'b> {
+        self.reads += 1;
+        self.largest_buffer = self.largest_buffer.max(buf.len());
+        if self.data.is_empty() {
+            return if self.end { PeerRead::End } else { PeerRead::WouldBlock };
+        }
+        let n = buf.len().min(self.data.len()).min(self.max.unwrap_or(usize::MAX));
+        for (dst, src) in buf.iter_mut().zip(self.data.drain(..n)) {
+            dst.write(src);
+        }
+        // SAFETY: the loop above initialised the first `n` elements.
+        PeerRead::Data(unsafe { std::slice::from_raw_parts(buf.as_ptr().cast::<u8>(), n) })
+    }
 }
 
 impl Pair {
@@ -285,6 +318,7 @@ impl Pair {
             to_server: Vec::new(),
             chunking: Vec::new(),
             chunk_index: 0,
+            pulled: false,
         }
     }
 
@@ -310,6 +344,9 @@ impl Pair {
     }
 
     fn feed_server(&mut self, mut data: &[u8]) {
+        if self.pulled {
+            return self.pull_server(data);
+        }
         if self.chunking.is_empty() {
             self.server.handle_input(self.now, data);
             return;
@@ -321,6 +358,32 @@ impl Pair {
             data = &data[size..];
             self.drain_server();
         }
+    }
+
+    /// Lets the server read `data` itself, a chunk per read, until it has taken all of it.
+    fn pull_server(&mut self, data: &[u8]) {
+        let mut reader = ScriptedReader {
+            data: data.to_vec(),
+            ..Default::default()
+        };
+        // Every call either reads or, once, finds the session needing no read.
+        for _ in 0..2 * data.len() + 2 {
+            if reader.data.is_empty() {
+                return;
+            }
+            if !self.chunking.is_empty() {
+                reader.max = Some(self.chunking[self.chunk_index % self.chunking.len()].max(1));
+                self.chunk_index += 1;
+            }
+            let before = reader.data.len();
+            match self.server.handle_readable(self.now, &mut reader) {
+                Pulled::Data(n) => assert_eq!(n, before - reader.data.len(), "Pulled::Data counts what was read"),
+                Pulled::WouldBlock => assert_eq!(reader.data.len(), before, "nothing read"),
+                Pulled::End => panic!("no end was scripted"),
+            }
+            self.drain_server();
+        }
+        panic!("the server stopped reading with {} bytes left", reader.data.len());
     }
 
     /// Moves the server's transmits to the client and collects its events.
