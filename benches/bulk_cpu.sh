@@ -14,6 +14,7 @@ BIN=${1:-target/release/sserve}
 BIN=$(readlink -f "$BIN")
 MB=${MB:-256}; REPS=${REPS:-2}; ROUNDS=${ROUNDS:-3}; DIRECTION=${DIRECTION:-down}
 CIPHERS=${CIPHERS:-"TLS_AES_128_GCM_SHA256 TLS_CHACHA20_POLY1305_SHA256"}
+UPLOAD="$(cd "$(dirname "$0")" && pwd)/upload.py"
 source "$(dirname "$0")/scratch.sh"
 head -c $((MB * 1024 * 1024)) /dev/urandom > "$WORK/www/big.bin"
 CLK_TCK=$(getconf CLK_TCK)
@@ -21,24 +22,8 @@ CLK_TCK=$(getconf CLK_TCK)
 mkfifo "$WORK/stdin"; sleep 100000 >"$WORK/stdin" &
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
-upload() { # port cipher [file]: one connection sending the file (nothing: only connect), then
-  # close_notify and the server's answer to it, so the server has read everything
-  python3 - "$@" <<'PY'
-import socket, ssl, sys
-port, cipher = int(sys.argv[1]), sys.argv[2]
-ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
-ctx.minimum_version = ssl.TLSVersion.TLSv1_3
-with socket.create_connection(("127.0.0.1", port), timeout=120) as raw:
-    raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    with ctx.wrap_socket(raw) as s:
-        if len(sys.argv) > 3:
-            assert s.cipher()[0] == cipher, s.cipher()
-            with open(sys.argv[3], "rb") as f:
-                while chunk := f.read(1 << 20):
-                    s.sendall(chunk)
-        s.unwrap()
-PY
+upload() { # port cipher [file]: see upload.py
+  python3 "$UPLOAD" "$@"
 }
 
 run_side() { # $1=name $2=cipher $3..=server command; prints "name cipher mbps cpu_s_per_gb"
