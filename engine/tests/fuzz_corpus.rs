@@ -59,6 +59,18 @@ fn session_input_corpus() {
     replay("session_input", checks::check_session_bytes);
 }
 
+/// The same seeds with the other way of feeding the transport (config bit 4: the session reads
+/// it itself through `handle_readable`, or is handed the bytes).
+#[test]
+fn session_input_corpus_fed_the_other_way() {
+    replay("session_input", |data| {
+        let mut flipped = data.to_vec();
+        flipped.resize(flipped.len().max(2), 0);
+        flipped[1] ^= 0x10;
+        checks::check_session_bytes(&flipped);
+    });
+}
+
 /// The decoder and the seed encoder agree, so a seed means what it was written to mean.
 #[test]
 fn session_input_encoding_round_trips() {

@@ -20,8 +20,8 @@ use sserve_engine::command::{parse_console_chunk, Command, ConsoleInput};
 use sserve_engine::http::{self, Request, WebMode};
 use sserve_engine::line::{LineBuffer, MAX_LINE};
 use sserve_engine::{
-    AppMode, Duration, Event, FileError, FileRequest, Instant, ServerConfig, ServerConfigBuilder, SessionOptions,
-    TlsSession,
+    AppMode, Duration, Event, FileError, FileRequest, Instant, PeerRead, PeerReader, Pulled, ServerConfig,
+    ServerConfigBuilder, SessionOptions, TlsSession,
 };
 
 // ------------------------------------------------------------------------------------------
@@ -386,7 +386,8 @@ pub struct SessionInput {
     /// 5: ign_eof; 6: idle timeout 5 s; 7: the client speaks only TLS 1.2.
     pub flags: u8,
     /// Bits 0..1: server configuration ([`config`]); bit 2: no handshake timeout; bit 3: the
-    /// client speaks only TLS 1.3.
+    /// client speaks only TLS 1.3; bit 4: the server reads the transport itself
+    /// (`handle_readable`) instead of being handed bytes.
     pub config: u8,
     pub ops: Vec<Op>,
 }
@@ -536,6 +537,7 @@ pub fn check_session_input(input: &SessionInput) {
         input.session_options(),
         input.client_version(),
     );
+    d.pulled = input.config & 0x10 != 0;
     for op in &input.ops {
         d.apply(op);
     }
@@ -716,6 +718,32 @@ pub struct Driver {
     pub pending_file: Option<FileRequest>,
     /// Console data was sent in a way that corrupts the stream (`P`).
     pub probe_sent: bool,
+    /// Transport bytes reach the server through `handle_readable` (a reader it calls), not
+    /// `handle_input`.
+    pub pulled: bool,
+}
+
+/// Serves bytes to `Session::handle_readable` as a socket would: as much as each read's
+/// buffer holds, then "would block", or the end.
+struct Served<'a> {
+    data: &'a [u8],
+    end: bool,
+}
+
+impl PeerReader for Served<'_> {
+    #[allow(unsafe_code)]
+    fn read<'b>(&mut self, buf: &'b mut [std::mem::MaybeUninit<u8>]) -> PeerRead<'b> {
+        if self.data.is_empty() {
+            return if self.end { PeerRead::End } else { PeerRead::WouldBlock };
+        }
+        let n = buf.len().min(self.data.len());
+        for (dst, src) in buf.iter_mut().zip(&self.data[..n]) {
+            dst.write(*src);
+        }
+        self.data = &self.data[n..];
+        // SAFETY: the loop above initialised the first `n` elements.
+        PeerRead::Data(unsafe { std::slice::from_raw_parts(buf.as_ptr().cast::<u8>(), n) })
+    }
 }
 
 impl Driver {
@@ -729,7 +757,42 @@ impl Driver {
             events: Vec::new(),
             pending_file: None,
             probe_sent: false,
+            pulled: false,
         }
+    }
+
+    /// Transport bytes for the server: handed over, or read by the server itself, a read per
+    /// call (draining in between, as an adapter does) until it has taken them all.
+    pub fn feed(&mut self, data: &[u8]) {
+        if !self.pulled {
+            self.server.handle_input(self.now, data);
+            return;
+        }
+        let mut served = Served { data, end: false };
+        // Every call reads, or once finds nothing it needs to read.
+        for _ in 0..2 * data.len() + 2 {
+            if served.data.is_empty() {
+                return;
+            }
+            let before = served.data.len();
+            match self.server.handle_readable(self.now, &mut served) {
+                Pulled::Data(n) => assert_eq!(n, before - served.data.len(), "Pulled::Data counts the read"),
+                Pulled::WouldBlock => assert_eq!(served.data.len(), before, "a read was not reported"),
+                Pulled::End => panic!("no end was served"),
+            }
+            self.drain();
+        }
+        panic!("the session stopped reading its transport");
+    }
+
+    /// The transport ended: told, or read by the server itself.
+    pub fn feed_eof(&mut self) {
+        if !self.pulled {
+            return self.server.handle_eof(self.now);
+        }
+        let mut served = Served { data: &[], end: true };
+        let got = self.server.handle_readable(self.now, &mut served);
+        assert!(got == Pulled::End || self.closed_seen, "the end was not read: {got:?}");
     }
 
     /// Drains transmits, then events, checking the invariants. Returns whether anything came out.
@@ -792,7 +855,7 @@ impl Driver {
             if !out.is_empty() {
                 progress = true;
                 for piece in out.chunks(size.min(out.len())) {
-                    self.server.handle_input(self.now, piece);
+                    self.feed(piece);
                     self.drain();
                 }
             }
@@ -814,11 +877,11 @@ impl Driver {
     pub fn apply(&mut self, op: &Op) {
         match op {
             Op::Raw(d) => {
-                self.server.handle_input(self.now, d);
+                self.feed(d);
                 self.drain();
             }
             Op::Eof => {
-                self.server.handle_eof(self.now);
+                self.feed_eof();
                 self.drain();
             }
             Op::Advance(ms) => {
