@@ -13,12 +13,15 @@
 //!
 //! Except where stdout cannot hold a writer back: a regular file or `/dev/null` takes every
 //! write at once, so there whoever prints writes itself, as s_server does, with no hand-off to
-//! another thread (which in console mode cost more than decrypting what is printed).
+//! another thread (which in console mode cost more than decrypting what is printed). A pipe or
+//! terminal usually has room too: while nothing is queued, whoever prints first tries a write
+//! that cannot wait (`pwritev2` with `RWF_NOWAIT`), and only what it does not take is queued.
 
 use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{IoSlice, Write};
 use std::os::fd::AsFd;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, OnceLock};
 use std::time::Instant;
 
@@ -138,6 +141,15 @@ pub fn write_shared(bytes: Bytes) {
     }
     let o = out();
     let mut s = o.lock();
+    // Nothing queued or being written (the lock keeps it so): a write now keeps the order.
+    let bytes = if s.pending == 0 {
+        match write_now(&bytes) {
+            n if n == bytes.len() => return,
+            n => bytes.slice(n..),
+        }
+    } else {
+        bytes
+    };
     if !s.writer_started {
         s.writer_started = true;
         std::thread::spawn(writer);
@@ -150,6 +162,41 @@ pub fn write_shared(bytes: Bytes) {
         if s.writer_idle {
             o.work.notify_one();
         }
+    }
+}
+
+/// The kernel takes no `RWF_NOWAIT` writes to stdout (before Linux 5.x for pipes, or another
+/// kind of file): the writer thread takes everything.
+static NO_NOWAIT: AtomicBool = AtomicBool::new(false);
+
+/// Writes what stdout takes without waiting; returns how much that was.
+fn write_now(bytes: &[u8]) -> usize {
+    let Some((file, _)) = own() else { return 0 };
+    if NO_NOWAIT.load(Ordering::Relaxed) {
+        return 0;
+    }
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.flush();
+    // Offset -1 (all bits set): the file's own position, as `write` uses.
+    match rustix::io::pwritev2(
+        file,
+        &[IoSlice::new(bytes)],
+        u64::MAX,
+        rustix::io::ReadWriteFlags::NOWAIT,
+    ) {
+        Ok(n) => n,
+        Err(rustix::io::Errno::AGAIN | rustix::io::Errno::INTR) => 0,
+        Err(
+            rustix::io::Errno::OPNOTSUPP
+            | rustix::io::Errno::INVAL
+            | rustix::io::Errno::NOSYS
+            | rustix::io::Errno::SPIPE,
+        ) => {
+            NO_NOWAIT.store(true, Ordering::Relaxed);
+            0
+        }
+        // A closed stdout and the like: the writer thread meets it too, and drops the bytes.
+        Err(_) => 0,
     }
 }
 

@@ -291,34 +291,25 @@ with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
         s.unwrap()
 "#;
 
-/// With stdout a regular file the server writes it from the serving thread itself (no writer
-/// thread in between): peer data lands whole and in order among the console lines.
-#[test]
-fn console_output_to_a_file_keeps_data_whole_and_in_order() {
-    require!("openssl", "python3");
-    let dir = TestDir::new();
-    let path = dir.join("stdout.bin");
-    let file = std::fs::File::create(&path).unwrap();
-    let mut cmd = server!(&dir).command();
-    cmd.stdin(std::process::Stdio::piped())
-        .stdout(file)
-        .stderr(std::process::Stdio::null());
-    /// Ends the server however the test ends.
-    struct Killed(std::process::Child);
-    impl Drop for Killed {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
+/// Ends the server however the test ends.
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
-    let _server = Killed(cmd.spawn().expect("start the server"));
-    let read = || std::fs::read(&path).unwrap_or_default();
+}
+
+/// Uploads 3 MiB into a console-mode server whose stdout `read` returns so far, and checks
+/// that the data lands there whole, once and in order among the console lines.
+fn upload_lands_whole(read: impl Fn() -> Vec<u8>) {
     let deadline = std::time::Instant::now() + TIMEOUT;
     let port = loop {
         if let Some(p) = sserve_tests::parse_accept_port(&read()) {
             break p;
         }
-        assert!(std::time::Instant::now() < deadline, "no ACCEPT line in the file");
+        assert!(std::time::Instant::now() < deadline, "no ACCEPT line on stdout");
         std::thread::sleep(Duration::from_millis(20));
     };
     const KIB: usize = 3 * 1024;
@@ -330,7 +321,7 @@ fn console_output_to_a_file_keeps_data_whole_and_in_order() {
         std::thread::sleep(Duration::from_millis(20));
         out = read();
     }
-    let at = sserve_tests::find(&out, &data).expect("the data, whole and in order, in the file");
+    let at = sserve_tests::find(&out, &data).expect("the data, whole and in order, on stdout");
     let (before, after) = (&out[..at], &out[at + data.len()..]);
     assert!(
         sserve_tests::find(before, &data[..256]).is_none() && sserve_tests::find(after, &data[..256]).is_none(),
@@ -343,4 +334,46 @@ fn console_output_to_a_file_keeps_data_whole_and_in_order() {
         let done = sserve_tests::find(&out[at..], b"DONE").expect("DONE after the data");
         assert!(cipher < at && done > 0);
     }
+}
+
+/// With stdout a regular file the server writes it from the serving thread itself (no writer
+/// thread in between): peer data lands whole and in order among the console lines.
+#[test]
+fn console_output_to_a_file_keeps_data_whole_and_in_order() {
+    require!("openssl", "python3");
+    let dir = TestDir::new();
+    let path = dir.join("stdout.bin");
+    let file = std::fs::File::create(&path).unwrap();
+    let mut cmd = server!(&dir).command();
+    cmd.stdin(std::process::Stdio::piped())
+        .stdout(file)
+        .stderr(std::process::Stdio::null());
+    let _server = Killed(cmd.spawn().expect("start the server"));
+    upload_lands_whole(|| std::fs::read(&path).unwrap_or_default());
+}
+
+/// With stdout a pipe the server writes what the pipe takes at once and queues the rest for its
+/// writer thread (here the pipe is read slowly, so both happen): the data still lands whole and
+/// in order among the console lines.
+#[test]
+fn console_output_to_a_slow_pipe_keeps_data_whole_and_in_order() {
+    require!("openssl", "python3");
+    let dir = TestDir::new();
+    let mut cmd = server!(&dir).command();
+    cmd.stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null());
+    let mut server = Killed(cmd.spawn().expect("start the server"));
+    let mut stdout = server.0.stdout.take().expect("stdout");
+    let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = got.clone();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n @ 1..) = std::io::Read::read(&mut stdout, &mut buf) {
+            sink.lock().unwrap().extend_from_slice(&buf[..n]);
+            // Slower than the upload: the pipe fills and the writer thread takes over.
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    });
+    upload_lands_whole(|| got.lock().unwrap().clone());
 }
