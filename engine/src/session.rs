@@ -643,6 +643,8 @@ impl<B: TlsBackend> Session<B> {
     /// follows what the backend holds. What is left of `input` when reading stops is pushed for
     /// later, unless the stream is over (after the peer's close_notify nothing more is read).
     fn read_plaintext(&mut self, mut input: Input<'_, '_>) {
+        // A large record came: the peer streams, and the next one is likely part-read already.
+        let mut streaming = false;
         while self.phase == Phase::Open && !self.peer_closed {
             let r = match &mut input {
                 Input::Bytes(data) => self.tls.read_from(data, &mut self.read_buf),
@@ -651,6 +653,7 @@ impl<B: TlsBackend> Session<B> {
             self.pump();
             match r {
                 Ok(ReadStatus::Data(n)) => {
+                    streaming |= n > READ_KEEP;
                     let data = if n <= READ_KEEP && n * 4 < self.read_buf.capacity() {
                         // A small piece in a large buffer (sized for a whole record before the
                         // read) is copied out: handed out as is, it would hold all the buffer.
@@ -668,8 +671,10 @@ impl<B: TlsBackend> Session<B> {
                     }
                 }
                 Ok(ReadStatus::WantInput) => {
-                    // In the middle of a record the rest is on its way: the buffer is kept.
-                    if self.tls.input_drained() {
+                    // A streaming peer's next record is part-read: its buffer is kept for it
+                    // (as s_server keeps one per connection). A peer that only dribbles, or
+                    // has paused, holds none.
+                    if !streaming || self.tls.input_drained() {
                         self.release_read_buf();
                     }
                     break;
@@ -731,7 +736,7 @@ impl<B: TlsBackend> Session<B> {
         )
     }
 
-    /// Idle sessions hold no large read buffer (one that has read part of a record keeps it).
+    /// Idle sessions hold no large read buffer (one streaming large records keeps it).
     fn release_read_buf(&mut self) {
         if self.read_buf.capacity() > READ_KEEP {
             self.read_buf = BytesMut::new();
