@@ -401,7 +401,7 @@ impl BlockingServer {
             return;
         };
         let until = std::time::Instant::now() + LINGER;
-        let mut sink = [0u8; 4096];
+        let mut sink = [std::mem::MaybeUninit::uninit(); 4096];
         while !self.shutdown.is_triggered() {
             let left = until.saturating_duration_since(std::time::Instant::now());
             let r = ready(Some(stream.as_fd()), wake, Some(left));
@@ -410,12 +410,8 @@ impl BlockingServer {
             } else if !r.socket {
                 break;
             }
-            if r.socket {
-                match stream.read(&mut sink) {
-                    Ok(1..) => {}
-                    Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted) => {}
-                    Ok(0) | Err(_) => break,
-                }
+            if r.socket && connection::peer_read(stream.read_uninit(&mut sink)) == PeerRead::End {
+                break;
             }
         }
     }

@@ -699,10 +699,7 @@ impl<R: Runtime> PeerReader for SocketReader<'_, R> {
 /// Reads and drops what the peer sent; true once it has ended (or the read failed).
 fn discard_some<R: Runtime>(stream: &R::Stream) -> bool {
     let mut sink = [MaybeUninit::uninit(); 4096];
-    match R::try_read(stream, &mut sink) {
-        Ok(data) => data.is_empty(),
-        Err(e) => e.kind() != io::ErrorKind::WouldBlock,
-    }
+    connection::peer_read(R::try_read(stream, &mut sink)) == PeerRead::End
 }
 
 /// Half-closes and waits briefly for the peer's FIN so our last alert or close_notify is read

@@ -196,6 +196,12 @@ impl Stream {
             Stream::Unix(s) => s.shutdown(how),
         }
     }
+
+    /// Reads into uninitialised memory (OpenSSL's record buffer) and returns the part filled.
+    pub(crate) fn read_uninit<'b>(&self, buf: &'b mut [MaybeUninit<u8>]) -> io::Result<&'b mut [u8]> {
+        let n = io_len(buf.len());
+        Ok(rustix::io::read(self, &mut buf[..n])?.0)
+    }
 }
 
 impl std::os::fd::AsFd for Stream {
@@ -204,14 +210,6 @@ impl std::os::fd::AsFd for Stream {
             Stream::Tcp(s) => s.as_fd(),
             Stream::Unix(s) => s.as_fd(),
         }
-    }
-}
-
-impl Stream {
-    /// Reads into uninitialised memory (OpenSSL's record buffer) and returns the part filled.
-    pub(crate) fn read_uninit<'b>(&self, buf: &'b mut [MaybeUninit<u8>]) -> io::Result<&'b mut [u8]> {
-        let n = io_len(buf.len());
-        Ok(rustix::io::read(self, &mut buf[..n])?.0)
     }
 }
 
