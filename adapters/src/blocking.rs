@@ -365,8 +365,7 @@ impl BlockingServer {
         let mut rest = data;
         while !rest.is_empty() {
             let n = rest.len().min(SEND_CHUNK);
-            // Until this slice is taken the peer counts as not reading (cleared by `sent`).
-            conn.send_blocked(self.now());
+            let start = self.now();
             match stream.write(&rest[..n]) {
                 Ok(0) => return Err(SendEnd::Failed(io::ErrorKind::WriteZero.into())),
                 Ok(n) => {
@@ -374,6 +373,9 @@ impl BlockingServer {
                     conn.sent(self.now());
                 }
                 Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+                    // The peer has not read since `start`: the send timer runs from there
+                    // (cleared by `sent`).
+                    conn.send_blocked(start);
                     if self.shutdown.is_triggered() {
                         return Err(SendEnd::Stopping);
                     }

@@ -17,7 +17,7 @@ use openssl::hash::MessageDigest;
 use openssl::nid::Nid;
 use openssl::pkey::{PKey, Private};
 use openssl::rsa::Rsa;
-use openssl::ssl::{ErrorCode, Ssl, SslContext, SslMethod, SslStream, SslVerifyMode, SslVersion};
+use openssl::ssl::{ErrorCode, Ssl, SslContext, SslMethod, SslMode, SslStream, SslVerifyMode, SslVersion};
 use openssl::x509::{X509NameBuilder, X509};
 use sserve_engine::ossl::CertFormat;
 use sserve_engine::{Event, Instant, ServerConfig, ServerConfigBuilder, SessionOptions, TlsSession};
@@ -125,6 +125,19 @@ pub fn server_config(kind: KeyKind) -> Arc<ServerConfig> {
     b.private_key(&key.private_key_to_pem_pkcs8().expect("pem"), CertFormat::Pem, None)
         .expect("private key");
     b.build().expect("build")
+}
+
+/// A plain OpenSSL server context with a fresh certificate of `kind` and OpenSSL's defaults,
+/// so its `SSL`s keep their record buffers for their whole life (no
+/// `SSL_MODE_RELEASE_BUFFERS`), as `openssl s_server`'s do: the baseline for what the engine
+/// adds to a record once neither side allocates per record.
+pub fn plain_server_context(kind: KeyKind) -> SslContext {
+    let (cert, key) = self_signed(kind).expect("certificate");
+    let mut b = SslContext::builder(SslMethod::tls_server()).expect("server SSL_CTX");
+    b.set_certificate(&cert).expect("certificate");
+    b.set_private_key(&key).expect("private key");
+    assert!(!b.set_mode(SslMode::empty()).contains(SslMode::RELEASE_BUFFERS));
+    b.build()
 }
 
 /// A TLS 1.3 client context (verification off). `aes128` pins `TLS_AES_128_GCM_SHA256`, so the
@@ -239,7 +252,12 @@ pub struct RawPair {
 impl RawPair {
     /// A fresh pair (no handshake yet).
     pub fn new(config: &ServerConfig, client_ctx: &SslContext) -> Self {
-        let mut ssl = Ssl::new(config.context()).expect("server SSL");
+        Self::on(config.context(), client_ctx)
+    }
+
+    /// A fresh pair whose server is an `SSL` of `server_ctx`.
+    pub fn on(server_ctx: &SslContext, client_ctx: &SslContext) -> Self {
+        let mut ssl = Ssl::new(server_ctx).expect("server SSL");
         ssl.set_accept_state();
         RawPair {
             server: SslStream::new(ssl, Pipe::default()).expect("server stream"),

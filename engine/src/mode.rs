@@ -43,6 +43,13 @@ pub struct SessionOptions {
     /// [`crate::SessionError::SendStalled`]; `None` waits forever, as s_server does. Without it
     /// a peer that stops reading a download holds its connection, and its buffers, for good.
     pub send_timeout: Option<Duration>,
+    /// Time an open connection with nothing to do keeps the buffers that make its next record
+    /// cheaper (OpenSSL's record buffers, ~34 KiB, and the engine's drained queues) before it
+    /// gives them back (at once when the peer stops reading, see
+    /// [`crate::Session::send_blocked`]); `None` keeps them for the connection's life, as
+    /// s_server does. A busy connection thus pays no allocation per record, and an idle or
+    /// blocked one holds none of it.
+    pub buffer_linger: Option<Duration>,
     /// The command line shown at the top of the `-www` status page (s_server echoes its argv).
     pub argv: Vec<String>,
     /// Bytes of console input queued before the handshake ends (bounded; more is refused).
@@ -77,7 +84,7 @@ impl Default for SessionOptions {
 impl SessionOptions {
     /// `openssl s_server`'s behaviour, as the `sserve` command uses it: console mode, connected
     /// commands recognised on console input, the full printed handshake details; plus sserve's
-    /// bounds (10 s handshake timeout, 60 s send timeout).
+    /// bounds (10 s handshake timeout, 60 s send timeout, buffers given back after 1 s idle).
     pub fn s_server() -> Self {
         SessionOptions {
             mode: AppMode::Console,
@@ -88,6 +95,7 @@ impl SessionOptions {
             handshake_timeout: Some(Duration::from_secs(10)),
             idle_timeout: None,
             send_timeout: Some(Duration::from_secs(60)),
+            buffer_linger: Some(Duration::from_secs(1)),
             argv: Vec::new(),
             max_pending_console: 1 << 20,
             detailed_info: true,

@@ -25,7 +25,8 @@ pub const PLAINTEXT_PROBE: &[u8] = b"Lets print some clear text\n";
 
 /// Read-buffer capacity an idle session may keep.
 const READ_KEEP: usize = 4 * 1024;
-/// Ciphertext-buffer capacity split off by `poll_transmit` rather than handed out whole.
+/// Ciphertext-buffer capacity split off by `poll_transmit` rather than handed out whole, when
+/// the backend does not keep its buffers until the connection is idle.
 const OUT_REUSE: usize = 4 * 1024;
 
 /// Ciphertext to send to the peer, in order.
@@ -82,6 +83,11 @@ pub struct Session<B: TlsBackend> {
     early_console: BytesMut,
     handshake_deadline: Option<Instant>,
     idle_deadline: Option<Instant>,
+    /// The latest `now` an adapter passed in with input or send progress.
+    clock: Instant,
+    /// The backend keeps buffers to give back once nothing happened for
+    /// [`SessionOptions::buffer_linger`] after `clock`.
+    buffers_held: bool,
     /// When the adapter found the peer not reading (cleared by any progress).
     send_blocked_since: Option<Instant>,
     /// The send timeout passed: what is still unsent will never reach the peer.
@@ -142,6 +148,8 @@ impl<B: TlsBackend> Session<B> {
             early_console: BytesMut::new(),
             handshake_deadline,
             idle_deadline: None,
+            clock: now,
+            buffers_held: false,
             send_blocked_since: None,
             send_stalled: false,
             console_closed: false,
@@ -193,6 +201,7 @@ impl<B: TlsBackend> Session<B> {
 
     /// Ciphertext from the peer. Call `poll_transmit` and `poll_event` afterwards.
     pub fn handle_input(&mut self, now: Instant, data: &[u8]) {
+        self.clock = now;
         if self.phase == Phase::Closed || data.is_empty() {
             return;
         }
@@ -213,6 +222,7 @@ impl<B: TlsBackend> Session<B> {
     /// ([`Pulled::WouldBlock`] also when the session did not need to read). Call
     /// `poll_transmit` and `poll_event` afterwards, as after `handle_input`.
     pub fn handle_readable(&mut self, now: Instant, reader: &mut dyn PeerReader) -> Pulled {
+        self.clock = now;
         let mut once = Once::new(reader);
         if self.phase == Phase::Open && !self.peer_closed {
             self.read_plaintext(Input::Reader(&mut once));
@@ -232,6 +242,7 @@ impl<B: TlsBackend> Session<B> {
 
     /// The peer's transport ended (TCP FIN).
     pub fn handle_eof(&mut self, now: Instant) {
+        self.clock = now;
         if self.phase == Phase::Closed {
             return;
         }
@@ -244,12 +255,18 @@ impl<B: TlsBackend> Session<B> {
     /// (the peer stopped reading). Starts the send timer if it is not running; from then on
     /// [`Session::poll_timeout`] includes [`SessionOptions::send_timeout`], and
     /// [`Session::handle_timeout`] fails the session with [`SessionError::SendStalled`] once it
-    /// passes without [`Session::send_progress`]. The timer also runs for the last ciphertext
+    /// passes without [`Session::send_progress`]. The buffers kept for the next record (see
+    /// [`SessionOptions::buffer_linger`]) go back at once. The timer also runs for the last ciphertext
     /// of a session that already ended (a response's tail and its close_notify), so
     /// [`Session::is_send_stalled`], not [`Session::is_closed`], says when to give up sending.
     pub fn send_blocked(&mut self, now: Instant) {
+        self.clock = now;
         if self.send_blocked_since.is_none() {
             self.send_blocked_since = Some(now);
+            // Nothing more is written until the peer reads: the kept buffers go back now.
+            if self.buffers_held {
+                self.release_idle_buffers();
+            }
         }
     }
 
@@ -262,6 +279,7 @@ impl<B: TlsBackend> Session<B> {
     /// The peer took some of our ciphertext: stops the send timer. Progress also counts as
     /// activity for the idle timeout, so a long download is not idle.
     pub fn send_progress(&mut self, now: Instant) {
+        self.clock = now;
         self.send_blocked_since = None;
         if self.phase == Phase::Open {
             self.touch(now);
@@ -279,24 +297,26 @@ impl<B: TlsBackend> Session<B> {
     }
 
     /// The earliest time [`Session::handle_timeout`] must be called, if any. Changes after any
-    /// input.
+    /// call: besides the timeouts it ends [`SessionOptions::buffer_linger`] after the latest
+    /// input or send progress.
     pub fn poll_timeout(&self) -> Option<Instant> {
         if self.send_stalled {
             return None;
         }
         let phase = match self.phase {
             Phase::Handshaking => self.handshake_deadline,
-            Phase::Open => self.idle_deadline,
+            Phase::Open => earliest(self.idle_deadline, self.release_deadline()),
             Phase::Closed => None,
         };
-        match (phase, self.send_deadline()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        earliest(phase, self.send_deadline())
     }
 
-    /// Time has reached `now`: fires the handshake, idle or send timeout if due.
+    /// Time has reached `now`: fires the handshake, idle or send timeout if due, and gives the
+    /// kept buffers back once the connection was quiet for [`SessionOptions::buffer_linger`].
     pub fn handle_timeout(&mut self, now: Instant) {
+        if self.release_deadline().is_some_and(|d| now >= d) {
+            self.release_idle_buffers();
+        }
         // Idle while blocked on a send is the peer not reading: say so, whichever timer fired.
         let idle = self.phase == Phase::Open && self.idle_deadline.is_some_and(|d| now >= d);
         let stalled = self.send_deadline().is_some_and(|d| now >= d) || (self.send_blocked_since.is_some() && idle);
@@ -327,11 +347,12 @@ impl<B: TlsBackend> Session<B> {
         if self.out.is_empty() {
             None
         } else {
-            // A small buffer is split off: once the adapter dropped it, the next record reclaims
-            // the allocation instead of a new one. A large one goes whole, since a split
-            // remainder keeps a view of the allocation, and so all its capacity, while a peer
-            // that stopped reading holds the connection.
-            let data = if self.out.capacity() <= OUT_REUSE {
+            // Split off: once the adapter dropped it, the next record reclaims the allocation
+            // instead of a new one. The remainder keeps a view of the allocation, and so all
+            // its capacity, while a peer that stopped reading holds the connection: with a
+            // backend that gives its buffers back when idle this view goes too; otherwise only
+            // a small buffer is split and a large one goes whole.
+            let data = if self.tls.keeps_buffers() || self.out.capacity() <= OUT_REUSE {
                 self.out.split()
             } else {
                 core::mem::take(&mut self.out)
@@ -553,6 +574,28 @@ impl<B: TlsBackend> Session<B> {
         self.tls.take_ciphertext(&mut self.out);
         while let Some(e) = self.tls.poll_event() {
             self.events.push_back(e);
+        }
+        if self.phase == Phase::Open && self.tls.keeps_buffers() {
+            self.buffers_held = true;
+        }
+    }
+
+    /// When the kept buffers go back if nothing happens before.
+    fn release_deadline(&self) -> Option<Instant> {
+        let linger = self.opts.buffer_linger.filter(|_| self.buffers_held)?;
+        Some(self.clock + linger)
+    }
+
+    /// Nothing happened for [`SessionOptions::buffer_linger`]: gives back what only speeds up
+    /// the next record.
+    fn release_idle_buffers(&mut self) {
+        self.buffers_held = false;
+        self.tls.release_idle_buffers();
+        if self.out.is_empty() {
+            self.out = BytesMut::new();
+        }
+        if self.read_buf.is_empty() {
+            self.read_buf = BytesMut::new();
         }
     }
 
@@ -1049,6 +1092,14 @@ fn rev_reply(line: &[u8], ign_eof: bool) -> Option<Vec<u8>> {
     let mut r: Vec<u8> = trimmed.iter().rev().copied().collect();
     r.push(b'\n');
     Some(r)
+}
+
+/// The earlier of two optional deadlines.
+fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
 }
 
 fn trim_line_end(line: &[u8]) -> &[u8] {

@@ -107,6 +107,15 @@ pub trait TlsBackend {
     fn input_drained(&self) -> bool {
         false
     }
+    /// The backend now keeps buffers from one record to the next (since data last moved), to
+    /// be given back by [`release_idle_buffers`](Self::release_idle_buffers) once the
+    /// connection is idle.
+    fn keeps_buffers(&self) -> bool {
+        false
+    }
+    /// The connection has been idle for a while: frees what is kept only to make the next
+    /// record cheaper (the record buffers, drained queues). Nothing held is lost.
+    fn release_idle_buffers(&mut self) {}
     /// Encrypts all of `data`. While a handshake the peer must answer first is in progress (a
     /// TLS 1.2 renegotiation) a backend may hold the data back and send it, in order, once
     /// [`TlsBackend::read`] has seen the handshake finish.

@@ -476,7 +476,11 @@ fn no_handshake_timer_when_disabled() {
 #[test]
 fn handshake_timer_is_gone_after_handshake() {
     let config = default_config();
-    let mut p = Pair::connected(&config, SessionOptions::s_server(), ClientOptions::tls13());
+    let opts = SessionOptions {
+        buffer_linger: None,
+        ..SessionOptions::s_server()
+    };
+    let mut p = Pair::connected(&config, opts, ClientOptions::tls13());
     p.assert_established();
     assert_eq!(p.server.poll_timeout(), None);
     p.server.handle_timeout(Instant::ZERO + Duration::from_secs(3600));
@@ -490,6 +494,7 @@ fn idle_timeout_closes_with_close_notify() {
     let config = default_config();
     let opts = SessionOptions {
         idle_timeout: Some(Duration::from_secs(30)),
+        buffer_linger: None,
         ..Default::default()
     };
     let mut p = Pair::new(&config, opts, ClientOptions::tls13());
@@ -511,6 +516,80 @@ fn idle_timeout_closes_with_close_notify() {
     p.drive();
     assert_eq!(p.closed(), Some(&CloseReason::Error(SessionError::IdleTimeout)));
     assert!(p.client.closed, "the client got close_notify");
+}
+
+/// An open session keeps OpenSSL's record buffers while it reads and writes, and gives them
+/// back once nothing happened for `buffer_linger`: its timer runs from the latest input, fires
+/// without output or harm, and is armed again by the next record. A record cut after its
+/// header (OpenSSL 1.1.1 and 3.0 before 3.0.14 would free the buffer holding it) or inside its
+/// body is still read whole after a release.
+#[test]
+fn quiet_session_gives_its_buffers_back_and_goes_on() {
+    let config = default_config();
+    let linger = Duration::from_secs(1);
+    for client in [ClientOptions::tls12(), ClientOptions::tls13()] {
+        let opts = SessionOptions {
+            handshake_timeout: None,
+            send_timeout: None,
+            ..SessionOptions::default()
+        };
+        assert_eq!(opts.buffer_linger, Some(linger), "the default");
+        let mut p = Pair::new(&config, opts, client);
+        p.now = Instant::from_millis(1000);
+        p.drive();
+        p.assert_established();
+        p.now = Instant::from_millis(1500);
+        p.client_send(b"hello\n");
+        assert_eq!(
+            p.server.poll_timeout(),
+            Some(p.now + linger),
+            "input restarts the linger"
+        );
+        p.server.handle_timeout(p.now + Duration::from_millis(999));
+        assert!(!p.drain_server());
+        assert_eq!(p.server.poll_timeout(), Some(p.now + linger), "not due yet");
+        p.server.handle_timeout(p.now + linger);
+        assert!(!p.drain_server(), "giving buffers back sends and reports nothing");
+        assert_eq!(p.server.poll_timeout(), None, "nothing more to give back");
+        p.now = p.now + Duration::from_secs(5);
+        p.assert_data_flows("after the release");
+        assert!(p.server.poll_timeout().is_some(), "the next records armed it again");
+
+        p.take_events();
+        for cut in [5, 9] {
+            p.client.write(b"cut across the release\n");
+            let record = std::mem::take(&mut p.client.stream.get_mut().outgoing);
+            p.server.handle_input(p.now, &record[..cut]);
+            p.drain_server();
+            let due = p.server.poll_timeout().expect("a release is due");
+            p.server.handle_timeout(due);
+            p.now = due + Duration::from_secs(1);
+            p.server.handle_input(p.now, &record[cut..]);
+            p.drain_server();
+            assert_eq!(
+                p.server_plaintext(),
+                b"cut across the release\n",
+                "cut after {cut} bytes"
+            );
+            p.take_events();
+        }
+        assert!(p.closed().is_none());
+    }
+}
+
+/// Without a linger the buffers are kept for the session's life, and no timer runs for them.
+#[test]
+fn no_buffer_timer_without_linger() {
+    let config = default_config();
+    let opts = SessionOptions {
+        handshake_timeout: None,
+        send_timeout: None,
+        buffer_linger: None,
+        ..SessionOptions::default()
+    };
+    let mut p = Pair::connected(&config, opts, ClientOptions::tls13());
+    p.assert_data_flows("no linger");
+    assert_eq!(p.server.poll_timeout(), None);
 }
 
 /// Once the handshake is done OpenSSL reads ahead: one transport read takes several records

@@ -69,6 +69,12 @@ pub trait Transport: Sized {
     }
     /// Largest plaintext one `SSL_write` may take (DTLS: what fits one datagram).
     fn write_limit(ssl: &SslRef) -> usize;
+    /// Once application data moves, OpenSSL keeps its record buffers from one record to the
+    /// next and [`TlsBackend::release_idle_buffers`] gives them back; otherwise
+    /// (`SSL_MODE_RELEASE_BUFFERS`) it frees them after every record, as in the handshake.
+    const KEEPS_RECORD_BUFFERS: bool = false;
+    /// Frees the buffers that hold nothing (the connection is idle).
+    fn release_drained(&mut self) {}
     /// The ciphertext not yet read by OpenSSL and whether the peer's transport ended (for
     /// `-stateless`, which must see whole records); a transport may keep it to itself.
     fn buffered_input(&self) -> (&[u8], bool) {
@@ -83,6 +89,17 @@ pub(crate) fn method_of<T: Transport>(cell: &'static OnceLock<BioMethod>) -> &'s
 }
 
 impl Transport for MemIo {
+    const KEEPS_RECORD_BUFFERS: bool = true;
+
+    fn release_drained(&mut self) {
+        if self.incoming.is_empty() {
+            self.incoming = BytesMut::new();
+        }
+        if self.outgoing.is_empty() {
+            self.outgoing = BytesMut::new();
+        }
+    }
+
     fn read_ciphertext(&mut self, buf: &mut [MaybeUninit<u8>]) -> Option<usize> {
         self.read_into(buf)
     }
@@ -168,6 +185,8 @@ pub struct SslConn<T> {
     /// The last read filled its buffer, so OpenSSL may hold the rest of the record decrypted.
     /// Otherwise that read took the record's end and `SSL_pending` need not be asked.
     read_filled: bool,
+    /// OpenSSL keeps its record buffers between records (see `keep_record_buffers`).
+    keeping_buffers: bool,
 }
 
 impl<T> core::fmt::Debug for SslConn<T> {
@@ -204,6 +223,7 @@ impl<T> SslConn<T> {
             blocked_write: Vec::new(),
             reneg_mark: None,
             read_filled: true,
+            keeping_buffers: false,
         }
     }
 
@@ -221,6 +241,13 @@ impl<T> SslConn<T> {
     fn holds_unread(&self) -> bool {
         // SAFETY: live SSL, read-only query.
         unsafe { ffi::SSL_has_pending(self.raw()) != 0 }
+    }
+
+    /// OpenSSL is in the middle of a record (its header read, the body not yet whole).
+    fn mid_record(&self) -> bool {
+        // SAFETY: live SSL; the call returns a static string ("RB": reading a record body).
+        let state = unsafe { core::ffi::CStr::from_ptr(ffi::SSL_rstate_string(self.raw())) };
+        state.to_bytes() == b"RB"
     }
 
     /// Our latest Finished message (it changes with every completed handshake).
@@ -254,9 +281,33 @@ impl<T> SslConn<T> {
 }
 
 impl<T: Transport> SslConn<T> {
+    /// Application data moves: OpenSSL stops freeing its 16 KiB+ read and write buffers after
+    /// every record (a `malloc` and `free` of each per record, ~5 % of sealing or opening
+    /// 1 KiB), until [`TlsBackend::release_idle_buffers`]. A connection that only finished its
+    /// handshake and waits keeps none.
+    fn keep_record_buffers(&mut self) {
+        if !T::KEEPS_RECORD_BUFFERS || self.keeping_buffers {
+            return;
+        }
+        self.keeping_buffers = true;
+        // SAFETY: live SSL; both controls only change its mode flags. OpenSSL 3.2+ hands the
+        // mode to its read record layer only on SSL_CTRL_MODE, hence the second call, which
+        // sets no flag.
+        unsafe {
+            ffi::SSL_ctrl(
+                self.raw(),
+                ffi::SSL_CTRL_CLEAR_MODE,
+                openssl_sys::SSL_MODE_RELEASE_BUFFERS,
+                ffi::NO_ARG,
+            );
+            ffi::SSL_ctrl(self.raw(), openssl_sys::SSL_CTRL_MODE, 0, ffi::NO_ARG);
+        }
+    }
+
     /// Writes `data`; what `SSL_write` cannot take before the handshake has read more input is
     /// kept in `blocked_write`.
     fn write_now(&mut self, data: &[u8]) -> Result<(), TlsError> {
+        self.keep_record_buffers();
         let limit = T::write_limit(self.stream.ssl()).max(1);
         let mut rest = data;
         while !rest.is_empty() {
@@ -313,6 +364,7 @@ impl<T: Transport> SslConn<T> {
         match read(&mut self.stream, spare) {
             Ok(n) => {
                 self.read_filled = n == room;
+                self.keep_record_buffers();
                 // SAFETY: `read_uninit` initialised the first `n` bytes of the spare capacity,
                 // and `n` is at most that capacity.
                 unsafe { buf.set_len(buf.len() + n) };
@@ -421,6 +473,35 @@ impl<T: Transport> TlsBackend for SslConn<T> {
             && self.stream.ssl().is_init_finished()
             && (self.reneg_mark.is_none() || !self.renegotiation_pending())
             && !self.holds_unread()
+    }
+
+    fn keeps_buffers(&self) -> bool {
+        self.keeping_buffers
+    }
+
+    fn release_idle_buffers(&mut self) {
+        if !self.keeping_buffers {
+            return;
+        }
+        self.keeping_buffers = false;
+        // Before 3.0.14 (and in 1.1.1) `SSL_free_buffers` also freed a buffer holding a record
+        // header whose body had not come yet, which the next read then used (CVE-2024-4741).
+        if !self.mid_record() && !self.holds_unread() {
+            // SAFETY: live SSL; it refuses (returns 0, frees nothing) while a buffer holds
+            // bytes, and sets them up again at the next read or write.
+            unsafe { ffi::SSL_free_buffers(self.raw()) };
+        }
+        // Back to freeing them after each record (a part-read one included) until data moves.
+        // SAFETY: live SSL; the control only sets a mode flag.
+        unsafe {
+            ffi::SSL_ctrl(
+                self.raw(),
+                openssl_sys::SSL_CTRL_MODE,
+                openssl_sys::SSL_MODE_RELEASE_BUFFERS,
+                ffi::NO_ARG,
+            )
+        };
+        self.stream.get_mut().release_drained();
     }
 
     fn write(&mut self, data: &[u8]) -> Result<(), TlsError> {

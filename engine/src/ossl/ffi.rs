@@ -79,6 +79,8 @@ extern "C" {
     pub(crate) fn SSL_set_read_ahead(s: *mut SSL, yes: c_int);
     // SSL_free_buffers(3)
     pub(crate) fn SSL_free_buffers(s: *mut SSL) -> c_int;
+    // SSL_rstate_string(3)
+    pub(crate) fn SSL_rstate_string(s: *const SSL) -> *const c_char;
     // SSL_free_buffers(3) (SSL_alloc_buffers)
     pub(crate) fn SSL_alloc_buffers(s: *mut SSL) -> c_int;
     // SSL_CTX_set_split_send_fragment(3)
@@ -240,6 +242,8 @@ pub(crate) const SSL_CTRL_GET_SHARED_GROUP: c_int = 93;
 /// 108 (107 is `SSL_CTRL_SET_CHAIN_CERT_STORE`, which would store our out-pointer as an `X509_STORE`).
 pub(crate) const SSL_CTRL_GET_PEER_SIGNATURE_NID: c_int = 108;
 pub(crate) const SSL_CTRL_SET_DH_AUTO: c_int = 118;
+/// `SSL_clear_mode(s, m)` is `SSL_ctrl(s, SSL_CTRL_CLEAR_MODE, m, NULL)`.
+pub(crate) const SSL_CTRL_CLEAR_MODE: c_int = 78;
 /// `SSL_CTX_set1_chain` is `SSL_CTX_ctrl(ctx, SSL_CTRL_CHAIN, 1, sk)` (certs).
 pub(crate) const SSL_CTRL_CHAIN: c_int = 88;
 /// `SSL_set_cert_flags(s, 0)` is `SSL_ctrl(s, SSL_CTRL_CERT_FLAGS, 0, NULL)` and returns the flags.
