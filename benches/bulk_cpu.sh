@@ -6,7 +6,8 @@
 #
 # Usage: benches/bulk_cpu.sh [SSERVE_BIN]   (default target/release/sserve)
 # Env: MB=256 file size, REPS=2 transfers per side and round, ROUNDS=3, DIRECTION=down|up,
-#      CIPHERS="TLS_AES_128_GCM_SHA256 TLS_CHACHA20_POLY1305_SHA256".
+#      CIPHERS="TLS_AES_128_GCM_SHA256 TLS_CHACHA20_POLY1305_SHA256",
+#      BASELINE="openssl s_server" (the other side: another sserve build to A/B two builds).
 # Server CPU is utime+stime of the server process (/proc/PID/stat) over the transfers only.
 # Prints one line per side and round, then per cipher the median ratios sserve / s_server.
 set -euo pipefail
@@ -14,6 +15,7 @@ BIN=${1:-target/release/sserve}
 BIN=$(readlink -f "$BIN")
 MB=${MB:-256}; REPS=${REPS:-2}; ROUNDS=${ROUNDS:-3}; DIRECTION=${DIRECTION:-down}
 CIPHERS=${CIPHERS:-"TLS_AES_128_GCM_SHA256 TLS_CHACHA20_POLY1305_SHA256"}
+BASELINE=${BASELINE:-"openssl s_server"}
 UPLOAD="$(cd "$(dirname "$0")" && pwd)/upload.py"
 source "$(dirname "$0")/scratch.sh"
 head -c $((MB * 1024 * 1024)) /dev/urandom > "$WORK/www/big.bin"
@@ -60,9 +62,9 @@ for r in $(seq "$ROUNDS"); do
   for c in $CIPHERS; do
     # Alternate which side goes first, so drift on a noisy machine hits both alike.
     if (( r % 2 )); then
-      run_side sserve "$c" "$BIN" | tee -a "$out"; run_side s_server "$c" openssl s_server | tee -a "$out"
+      run_side sserve "$c" "$BIN" | tee -a "$out"; run_side baseline "$c" $BASELINE | tee -a "$out"
     else
-      run_side s_server "$c" openssl s_server | tee -a "$out"; run_side sserve "$c" "$BIN" | tee -a "$out"
+      run_side baseline "$c" $BASELINE | tee -a "$out"; run_side sserve "$c" "$BIN" | tee -a "$out"
     fi
   done
 done
@@ -73,7 +75,7 @@ for line in open(sys.argv[1]):
     name, cipher, mbps, cpu = line.split()
     rows[(name, cipher)].append((float(mbps.split('=')[1]), float(cpu.split('=')[1])))
 for cipher in sorted({c for _, c in rows}):
-    a, b = rows[('sserve', cipher)], rows[('s_server', cipher)]
+    a, b = rows[('sserve', cipher)], rows[('baseline', cipher)]
     med = lambda xs, i: statistics.median(x[i] for x in xs)
     print(f"{cipher}: MB/s {med(a,0):.0f} vs {med(b,0):.0f} (ratio {med(a,0)/med(b,0):.2f}); "
           f"server CPU s/GB {med(a,1):.2f} vs {med(b,1):.2f} (ratio {med(a,1)/med(b,1):.2f}, target <= 0.9)")

@@ -42,11 +42,15 @@ pub trait PollIo {
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
 }
 
-/// Session options for an embedded stream: [`SessionOptions::default`]. A stream runs no
-/// timers (the embedding application owns timeouts, e.g. with its runtime's `timeout` around
-/// `accept`, as with tokio-rustls).
+/// Session options for an embedded stream: [`SessionOptions::default`] without
+/// [`SessionOptions::buffer_linger`]. A stream runs no timers (the embedding application owns
+/// timeouts, e.g. with its runtime's `timeout` around `accept`, as with tokio-rustls), so its
+/// record buffers go back after every record rather than after a quiet second.
 pub fn stream_options() -> Arc<SessionOptions> {
-    Arc::new(SessionOptions::default())
+    Arc::new(SessionOptions {
+        buffer_linger: None,
+        ..SessionOptions::default()
+    })
 }
 
 /// A server TLS session over an inner stream `S`.
@@ -306,7 +310,9 @@ macro_rules! tls_stream {
             accept_with(config, crate::stream::stream_options(), io).await
         }
 
-        /// [`accept`] with session options of your own.
+        /// [`accept`] with session options of your own. The stream never calls
+        /// `Session::handle_timeout`, so a `buffer_linger` keeps the record buffers for the
+        /// connection's life.
         pub async fn accept_with<S: $($bound)+ + Unpin>(
             config: &sserve_engine::ServerConfig,
             opts: std::sync::Arc<sserve_engine::SessionOptions>,

@@ -43,12 +43,14 @@ pub struct SessionOptions {
     /// [`crate::SessionError::SendStalled`]; `None` waits forever, as s_server does. Without it
     /// a peer that stops reading a download holds its connection, and its buffers, for good.
     pub send_timeout: Option<Duration>,
-    /// Time an open connection with nothing to do keeps the buffers that make its next record
-    /// cheaper (OpenSSL's record buffers, ~34 KiB, and the engine's drained queues) before it
-    /// gives them back (at once when the peer stops reading, see
-    /// [`crate::Session::send_blocked`]); `None` keeps them for the connection's life, as
-    /// s_server does. A busy connection thus pays no allocation per record, and an idle or
-    /// blocked one holds none of it.
+    /// Once application data moves, the buffers that make the next record cheaper (OpenSSL's
+    /// record buffers, ~34 KiB, and the engine's drained queues) are kept while the connection
+    /// is busy and given back once nothing happened for this long (at once when the peer stops
+    /// reading, see [`crate::Session::send_blocked`]): no allocation per record, as with
+    /// s_server, which keeps them for good, and none of it held by an idle or blocked
+    /// connection. `None` gives them back after every record (`SSL_MODE_RELEASE_BUFFERS`, a
+    /// `malloc` and `free` of each per record), for a driver that never calls
+    /// [`crate::Session::handle_timeout`].
     pub buffer_linger: Option<Duration>,
     /// The command line shown at the top of the `-www` status page (s_server echoes its argv).
     pub argv: Vec<String>,

@@ -129,7 +129,8 @@ enum EarlyPhase {
 
 impl<B: TlsBackend> Session<B> {
     /// A session over `tls`, created at `now` (the handshake timer starts here).
-    pub fn new(tls: B, opts: Arc<SessionOptions>, now: Instant) -> Self {
+    pub fn new(mut tls: B, opts: Arc<SessionOptions>, now: Instant) -> Self {
+        tls.allow_kept_buffers(opts.buffer_linger.is_some());
         let handshake_deadline = opts.handshake_timeout.map(|t| now + t);
         let early = if opts.early_data && opts.mode != AppMode::Rev {
             EarlyPhase::Reading { received: false }

@@ -107,9 +107,12 @@ pub trait TlsBackend {
     fn input_drained(&self) -> bool {
         false
     }
-    /// The backend now keeps buffers from one record to the next (since data last moved), to
-    /// be given back by [`release_idle_buffers`](Self::release_idle_buffers) once the
-    /// connection is idle.
+    /// Lets the backend keep buffers from one record to the next while data moves, to be given
+    /// back by [`release_idle_buffers`](Self::release_idle_buffers) (off until the session
+    /// turns it on, see [`crate::SessionOptions::buffer_linger`]).
+    fn allow_kept_buffers(&mut self, _allow: bool) {}
+    /// The backend keeps buffers from one record to the next now (data moved since the last
+    /// [`release_idle_buffers`](Self::release_idle_buffers)).
     fn keeps_buffers(&self) -> bool {
         false
     }

@@ -6,6 +6,7 @@ mod common;
 
 use common::*;
 use sserve_engine::event::VerifyStep;
+use sserve_engine::tls::TlsBackend;
 use sserve_engine::{CloseReason, Duration, Event, Instant, SessionError, SessionOptions, TlsErrorKind};
 
 fn check_info(p: &Pair, protocol: &str) {
@@ -539,7 +540,9 @@ fn quiet_session_gives_its_buffers_back_and_goes_on() {
         p.drive();
         p.assert_established();
         p.now = Instant::from_millis(1500);
+        assert!(!p.server.tls().keeps_buffers(), "only a handshake so far");
         p.client_send(b"hello\n");
+        assert!(p.server.tls().keeps_buffers());
         assert_eq!(
             p.server.poll_timeout(),
             Some(p.now + linger),
@@ -551,6 +554,7 @@ fn quiet_session_gives_its_buffers_back_and_goes_on() {
         p.server.handle_timeout(p.now + linger);
         assert!(!p.drain_server(), "giving buffers back sends and reports nothing");
         assert_eq!(p.server.poll_timeout(), None, "nothing more to give back");
+        assert!(!p.server.tls().keeps_buffers());
         p.now = p.now + Duration::from_secs(5);
         p.assert_data_flows("after the release");
         assert!(p.server.poll_timeout().is_some(), "the next records armed it again");
@@ -577,7 +581,8 @@ fn quiet_session_gives_its_buffers_back_and_goes_on() {
     }
 }
 
-/// Without a linger the buffers are kept for the session's life, and no timer runs for them.
+/// Without a linger OpenSSL frees its record buffers after every record, as in the handshake,
+/// and no timer runs for them.
 #[test]
 fn no_buffer_timer_without_linger() {
     let config = default_config();
@@ -589,6 +594,7 @@ fn no_buffer_timer_without_linger() {
     };
     let mut p = Pair::connected(&config, opts, ClientOptions::tls13());
     p.assert_data_flows("no linger");
+    assert!(!p.server.tls().keeps_buffers());
     assert_eq!(p.server.poll_timeout(), None);
 }
 

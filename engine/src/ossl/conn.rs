@@ -187,6 +187,8 @@ pub struct SslConn<T> {
     read_filled: bool,
     /// OpenSSL keeps its record buffers between records (see `keep_record_buffers`).
     keeping_buffers: bool,
+    /// The session allows it (and the transport is a byte stream).
+    may_keep_buffers: bool,
 }
 
 impl<T> core::fmt::Debug for SslConn<T> {
@@ -224,6 +226,7 @@ impl<T> SslConn<T> {
             reneg_mark: None,
             read_filled: true,
             keeping_buffers: false,
+            may_keep_buffers: false,
         }
     }
 
@@ -286,7 +289,7 @@ impl<T: Transport> SslConn<T> {
     /// 1 KiB), until [`TlsBackend::release_idle_buffers`]. A connection that only finished its
     /// handshake and waits keeps none.
     fn keep_record_buffers(&mut self) {
-        if !T::KEEPS_RECORD_BUFFERS || self.keeping_buffers {
+        if self.keeping_buffers || !self.may_keep_buffers {
             return;
         }
         self.keeping_buffers = true;
@@ -473,6 +476,10 @@ impl<T: Transport> TlsBackend for SslConn<T> {
             && self.stream.ssl().is_init_finished()
             && (self.reneg_mark.is_none() || !self.renegotiation_pending())
             && !self.holds_unread()
+    }
+
+    fn allow_kept_buffers(&mut self, allow: bool) {
+        self.may_keep_buffers = allow && T::KEEPS_RECORD_BUFFERS;
     }
 
     fn keeps_buffers(&self) -> bool {
