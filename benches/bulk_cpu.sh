@@ -9,7 +9,7 @@
 #      CIPHERS="TLS_AES_128_GCM_SHA256 TLS_CHACHA20_POLY1305_SHA256",
 #      BASELINE="openssl s_server" (the other side: another sserve build to A/B two builds).
 # Server CPU is utime+stime of the server process (/proc/PID/stat) over the transfers only.
-# Prints one line per side and round, then per cipher the median ratios sserve / s_server.
+# Prints one line per side and round, then per cipher the median ratios sserve / baseline.
 set -euo pipefail
 BIN=${1:-target/release/sserve}
 BIN=$(readlink -f "$BIN")
