@@ -83,7 +83,7 @@ pub struct Session<B: TlsBackend> {
     early_console: BytesMut,
     handshake_deadline: Option<Instant>,
     idle_deadline: Option<Instant>,
-    /// The latest `now` an adapter passed in with input or send progress.
+    /// The latest `now` an adapter passed in with input, the peer's end or news of a send.
     clock: Instant,
     /// The backend keeps buffers to give back once nothing happened for
     /// [`SessionOptions::buffer_linger`] after `clock`.
@@ -257,8 +257,8 @@ impl<B: TlsBackend> Session<B> {
     /// [`Session::poll_timeout`] includes [`SessionOptions::send_timeout`], and
     /// [`Session::handle_timeout`] fails the session with [`SessionError::SendStalled`] once it
     /// passes without [`Session::send_progress`]. The buffers kept for the next record (see
-    /// [`SessionOptions::buffer_linger`]) go back at once. The timer also runs for the last ciphertext
-    /// of a session that already ended (a response's tail and its close_notify), so
+    /// [`SessionOptions::buffer_linger`]) go back at once. The timer also runs for the last
+    /// ciphertext of a session that already ended (a response's tail and its close_notify), so
     /// [`Session::is_send_stalled`], not [`Session::is_closed`], says when to give up sending.
     pub fn send_blocked(&mut self, now: Instant) {
         self.clock = now;
