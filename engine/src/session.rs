@@ -83,11 +83,9 @@ pub struct Session<B: TlsBackend> {
     early_console: BytesMut,
     handshake_deadline: Option<Instant>,
     idle_deadline: Option<Instant>,
-    /// The latest `now` an adapter passed in with input, the peer's end or news of a send.
+    /// The latest `now` an adapter passed in with input, the peer's end or news of a send:
+    /// the backend's kept buffers go back [`SessionOptions::buffer_linger`] after it.
     clock: Instant,
-    /// The backend keeps buffers to give back once nothing happened for
-    /// [`SessionOptions::buffer_linger`] after `clock`.
-    buffers_held: bool,
     /// When the adapter found the peer not reading (cleared by any progress).
     send_blocked_since: Option<Instant>,
     /// The send timeout passed: what is still unsent will never reach the peer.
@@ -150,7 +148,6 @@ impl<B: TlsBackend> Session<B> {
             handshake_deadline,
             idle_deadline: None,
             clock: now,
-            buffers_held: false,
             send_blocked_since: None,
             send_stalled: false,
             console_closed: false,
@@ -265,7 +262,7 @@ impl<B: TlsBackend> Session<B> {
         if self.send_blocked_since.is_none() {
             self.send_blocked_since = Some(now);
             // Nothing more is written until the peer reads: the kept buffers go back now.
-            if self.buffers_held {
+            if self.tls.keeps_buffers() {
                 self.release_idle_buffers();
             }
         }
@@ -576,21 +573,17 @@ impl<B: TlsBackend> Session<B> {
         while let Some(e) = self.tls.poll_event() {
             self.events.push_back(e);
         }
-        if self.phase == Phase::Open && self.tls.keeps_buffers() {
-            self.buffers_held = true;
-        }
     }
 
     /// When the kept buffers go back if nothing happens before.
     fn release_deadline(&self) -> Option<Instant> {
-        let linger = self.opts.buffer_linger.filter(|_| self.buffers_held)?;
+        let linger = self.opts.buffer_linger.filter(|_| self.tls.keeps_buffers())?;
         Some(self.clock + linger)
     }
 
     /// Nothing happened for [`SessionOptions::buffer_linger`]: gives back what only speeds up
     /// the next record.
     fn release_idle_buffers(&mut self) {
-        self.buffers_held = false;
         self.tls.release_idle_buffers();
         if self.out.is_empty() {
             self.out = BytesMut::new();

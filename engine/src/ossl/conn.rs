@@ -17,7 +17,7 @@ use super::callbacks::{events_index, ConnEvents};
 use super::errors::{config_error, from_ssl_error, take_queue};
 use super::ffi;
 use super::info;
-use super::memio::{reserve_for_read, MemIo};
+use super::memio::{reserve_for_read, MemIo, KEEP_CAPACITY};
 use crate::error::{TlsError, TlsErrorKind};
 use crate::event::{CacheStats, Event, HandshakeInfo};
 use crate::tls::{HandshakeStatus, PeerRead, PeerReader, ReadStatus, TlsBackend, PULL_SIZE};
@@ -92,12 +92,7 @@ impl Transport for MemIo {
     const KEEPS_RECORD_BUFFERS: bool = true;
 
     fn release_drained(&mut self) {
-        if self.incoming.is_empty() {
-            self.incoming = BytesMut::new();
-        }
-        if self.outgoing.is_empty() {
-            self.outgoing = BytesMut::new();
-        }
+        self.release_drained_above(0);
     }
 
     fn read_ciphertext(&mut self, buf: &mut [MaybeUninit<u8>]) -> Option<usize> {
@@ -126,7 +121,7 @@ impl Transport for MemIo {
     }
 
     fn take(&mut self, out: &mut BytesMut) {
-        self.release_idle();
+        self.release_drained_above(KEEP_CAPACITY);
         if !self.outgoing.is_empty() {
             if out.is_empty() {
                 core::mem::swap(out, &mut self.outgoing);
@@ -246,6 +241,26 @@ impl<T> SslConn<T> {
         unsafe { ffi::SSL_has_pending(self.raw()) != 0 }
     }
 
+    /// Sets or clears `SSL_MODE_RELEASE_BUFFERS`: OpenSSL frees its record buffers after every
+    /// record, or keeps them.
+    fn release_buffers_per_record(&self, on: bool) {
+        let mode = openssl_sys::SSL_MODE_RELEASE_BUFFERS;
+        // SAFETY: live SSL; both controls only change its mode flags. OpenSSL 3.2+ hands the
+        // mode to its read record layer only on SSL_CTRL_MODE, so that call always comes last
+        // (setting no flag when clearing).
+        unsafe {
+            if !on {
+                ffi::SSL_ctrl(self.raw(), ffi::SSL_CTRL_CLEAR_MODE, mode, ffi::NO_ARG);
+            }
+            ffi::SSL_ctrl(
+                self.raw(),
+                openssl_sys::SSL_CTRL_MODE,
+                if on { mode } else { 0 },
+                ffi::NO_ARG,
+            );
+        }
+    }
+
     /// OpenSSL is in the middle of a record (its header read, the body not yet whole).
     fn mid_record(&self) -> bool {
         // SAFETY: live SSL; the call returns a static string ("RB": reading a record body).
@@ -293,18 +308,7 @@ impl<T: Transport> SslConn<T> {
             return;
         }
         self.keeping_buffers = true;
-        // SAFETY: live SSL; both controls only change its mode flags. OpenSSL 3.2+ hands the
-        // mode to its read record layer only on SSL_CTRL_MODE, hence the second call, which
-        // sets no flag.
-        unsafe {
-            ffi::SSL_ctrl(
-                self.raw(),
-                ffi::SSL_CTRL_CLEAR_MODE,
-                openssl_sys::SSL_MODE_RELEASE_BUFFERS,
-                ffi::NO_ARG,
-            );
-            ffi::SSL_ctrl(self.raw(), openssl_sys::SSL_CTRL_MODE, 0, ffi::NO_ARG);
-        }
+        self.release_buffers_per_record(false);
     }
 
     /// Writes `data`; what `SSL_write` cannot take before the handshake has read more input is
@@ -499,15 +503,7 @@ impl<T: Transport> TlsBackend for SslConn<T> {
             unsafe { ffi::SSL_free_buffers(self.raw()) };
         }
         // Back to freeing them after each record (a part-read one included) until data moves.
-        // SAFETY: live SSL; the control only sets a mode flag.
-        unsafe {
-            ffi::SSL_ctrl(
-                self.raw(),
-                openssl_sys::SSL_CTRL_MODE,
-                openssl_sys::SSL_MODE_RELEASE_BUFFERS,
-                ffi::NO_ARG,
-            )
-        };
+        self.release_buffers_per_record(true);
         self.stream.get_mut().release_drained();
     }
 

@@ -80,7 +80,7 @@ impl Drop for Unlend<'_> {
 }
 
 /// Buffers above this capacity are given back once empty, so an idle connection holds none.
-const KEEP_CAPACITY: usize = 4 * 1024;
+pub(crate) const KEEP_CAPACITY: usize = 4 * 1024;
 
 impl MemIo {
     /// Moves received ciphertext into `buf`: `None` while none is waiting, `Some(0)` once the
@@ -172,12 +172,13 @@ impl MemIo {
         io.0.read_uninit(buf)
     }
 
-    /// Frees drained buffers that grew large (called when the session goes idle).
-    pub(crate) fn release_idle(&mut self) {
-        if self.incoming.is_empty() && self.incoming.capacity() > KEEP_CAPACITY {
+    /// Frees drained buffers of more than `keep` bytes' capacity: after every hand-over those
+    /// that grew large ([`KEEP_CAPACITY`]), once the connection is idle all of them (0).
+    pub(crate) fn release_drained_above(&mut self, keep: usize) {
+        if self.incoming.is_empty() && self.incoming.capacity() > keep {
             self.incoming = BytesMut::new();
         }
-        if self.outgoing.is_empty() && self.outgoing.capacity() > KEEP_CAPACITY {
+        if self.outgoing.is_empty() && self.outgoing.capacity() > keep {
             self.outgoing = BytesMut::new();
         }
     }
