@@ -49,8 +49,9 @@ pub struct SessionOptions {
     /// reading, see [`crate::Session::send_blocked`]): no allocation per record, as with
     /// s_server, which keeps them for good, and none of it held by an idle or blocked
     /// connection. `None` gives them back after every record (`SSL_MODE_RELEASE_BUFFERS`, a
-    /// `malloc` and `free` of each per record), for a driver that never calls
-    /// [`crate::Session::handle_timeout`].
+    /// `malloc` and `free` of each per record), for a driver that can neither call
+    /// [`crate::Session::handle_timeout`] nor say when the connection goes quiet
+    /// ([`crate::Session::release_buffers`]).
     pub buffer_linger: Option<Duration>,
     /// The command line shown at the top of the `-www` status page (s_server echoes its argv).
     pub argv: Vec<String>,

@@ -262,9 +262,18 @@ impl<B: TlsBackend> Session<B> {
         if self.send_blocked_since.is_none() {
             self.send_blocked_since = Some(now);
             // Nothing more is written until the peer reads: the kept buffers go back now.
-            if self.tls.keeps_buffers() {
-                self.release_idle_buffers();
-            }
+            self.release_buffers();
+        }
+    }
+
+    /// Gives back now what only makes the next record cheaper (the backend's kept record
+    /// buffers and the session's drained queues), as [`SessionOptions::buffer_linger`]'s timer
+    /// would: for a driver that runs no timers but knows the connection went quiet, e.g. its
+    /// read of the peer found nothing and nothing waits to be sent. Data not yet handled stays,
+    /// and the buffers come back with the next record.
+    pub fn release_buffers(&mut self) {
+        if self.tls.keeps_buffers() {
+            self.release_idle_buffers();
         }
     }
 

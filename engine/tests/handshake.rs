@@ -598,6 +598,26 @@ fn no_buffer_timer_without_linger() {
     assert_eq!(p.server.poll_timeout(), None);
 }
 
+/// A driver without timers gives the kept buffers back itself (`release_buffers`), with no
+/// output and no event; data flows on, and the buffers are kept again.
+#[test]
+fn release_buffers_gives_them_back_at_once() {
+    let config = default_config();
+    let opts = SessionOptions {
+        handshake_timeout: None,
+        ..SessionOptions::default()
+    };
+    let mut p = Pair::connected(&config, opts, ClientOptions::tls13());
+    p.assert_data_flows("before");
+    assert!(p.server.tls().keeps_buffers());
+    p.server.release_buffers();
+    assert!(!p.server.tls().keeps_buffers());
+    assert!(p.server.poll_transmit().is_none());
+    assert!(p.server.poll_event().is_none());
+    p.assert_data_flows("after the release");
+    assert!(p.server.tls().keeps_buffers());
+}
+
 /// Once the handshake is done OpenSSL reads ahead: one transport read takes several records
 /// (instead of a header and a body per record), and what it read ahead is still returned in
 /// order, each record whole.
