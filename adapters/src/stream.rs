@@ -42,15 +42,14 @@ pub trait PollIo {
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
 }
 
-/// Session options for an embedded stream: [`SessionOptions::default`] without
-/// [`SessionOptions::buffer_linger`]. A stream runs no timers (the embedding application owns
-/// timeouts, e.g. with its runtime's `timeout` around `accept`, as with tokio-rustls), so its
-/// record buffers go back after every record rather than after a quiet second.
+/// Session options for an embedded stream: [`SessionOptions::default`]. A stream runs no
+/// timers (the embedding application owns timeouts, e.g. with its runtime's `timeout` around
+/// `accept`, as with tokio-rustls), so it keeps its record buffers while data moves and gives
+/// them back when a read of the peer finds nothing and nothing waits to be sent
+/// ([`Session::release_buffers`]) instead of after [`SessionOptions::buffer_linger`]; with
+/// `buffer_linger: None` they go back after every record.
 pub fn stream_options() -> Arc<SessionOptions> {
-    Arc::new(SessionOptions {
-        buffer_linger: None,
-        ..SessionOptions::default()
-    })
+    Arc::new(SessionOptions::default())
 }
 
 /// A server TLS session over an inner stream `S`.
@@ -117,6 +116,11 @@ impl<S, B: TlsBackend> StreamCore<S, B> {
         &mut self.io
     }
 
+    /// The TLS session.
+    pub fn session(&self) -> &Session<B> {
+        &self.session
+    }
+
     /// The inner stream and the session (with whatever either still holds).
     pub fn into_inner(self) -> (S, Session<B>) {
         (self.io, self.session)
@@ -180,7 +184,15 @@ impl<S: PollIo + Unpin, B: TlsBackend> StreamCore<S, B> {
     /// Reads one piece of ciphertext into the session.
     fn poll_receive(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let mut buf = [0u8; READ_SIZE];
-        let n = ready!(Pin::new(&mut self.io).poll_read(cx, &mut buf))?;
+        let Poll::Ready(read) = Pin::new(&mut self.io).poll_read(cx, &mut buf) else {
+            // The peer is quiet and, with nothing queued, so are we: what only speeds up the
+            // next record goes back until it comes.
+            if self.out.is_empty() {
+                self.session.release_buffers();
+            }
+            return Poll::Pending;
+        };
+        let n = read?;
         if n == 0 {
             self.session.handle_eof(Instant::ZERO);
         } else {
@@ -292,6 +304,11 @@ macro_rules! tls_stream {
                 &mut self.core.get_mut().0
             }
 
+            /// The TLS session: its state and backend (e.g. whether it keeps record buffers).
+            pub fn session(&self) -> &sserve_engine::Session<B> {
+                self.core.session()
+            }
+
             /// The inner stream and the TLS session, for a program that takes the connection over.
             pub fn into_inner(self) -> (S, sserve_engine::Session<B>) {
                 let (io, session) = self.core.into_inner();
@@ -310,9 +327,9 @@ macro_rules! tls_stream {
             accept_with(config, crate::stream::stream_options(), io).await
         }
 
-        /// [`accept`] with session options of your own. The stream never calls
-        /// `Session::handle_timeout`, so a `buffer_linger` keeps the record buffers for the
-        /// connection's life.
+        /// [`accept`] with session options of your own. The stream runs no timers: it never
+        /// calls `Session::handle_timeout`, and gives kept record buffers back when a read
+        /// finds nothing to read and nothing to send (see [`crate::stream::stream_options`]).
         pub async fn accept_with<S: $($bound)+ + Unpin>(
             config: &sserve_engine::ServerConfig,
             opts: std::sync::Arc<sserve_engine::SessionOptions>,

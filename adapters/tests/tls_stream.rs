@@ -324,3 +324,97 @@ fn bad_client_certificate_is_a_typed_verify_error() {
         assert!(tls.verify_error.is_some(), "{tls:?}");
     });
 }
+
+/// Sends `first`, waits for `go`, sends `second`, then closes with close_notify.
+fn pausing_client(
+    addr: SocketAddr,
+    version: SslVersion,
+    first: Vec<u8>,
+    second: Vec<u8>,
+    go: std::sync::mpsc::Receiver<()>,
+) -> thread::JoinHandle<()> {
+    thread::spawn(move || {
+        let mut c = SslConnector::builder(SslMethod::tls_client()).unwrap();
+        c.set_verify(SslVerifyMode::NONE);
+        c.set_min_proto_version(Some(version)).unwrap();
+        c.set_max_proto_version(Some(version)).unwrap();
+        let tcp = TcpStream::connect(addr).unwrap();
+        tcp.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+        let mut tls = c.build().connect("localhost", tcp).unwrap();
+        tls.write_all(&first).unwrap();
+        go.recv_timeout(std::time::Duration::from_secs(10)).unwrap();
+        tls.write_all(&second).unwrap();
+        tls.shutdown().unwrap();
+        // Read what the server sent (tickets) until it closes: closing with it unread would
+        // reset the connection under the server's last read.
+        let _ = tls.read_to_end(&mut Vec::new());
+    })
+}
+
+/// A stream keeps OpenSSL's record buffers while data moves, gives them back when its read
+/// finds the peer quiet, and takes them again when data comes; with `buffer_linger: None` it
+/// never keeps them. The data is whole throughout.
+#[test]
+fn tokio_tls_stream_keeps_record_buffers_only_while_data_moves() {
+    use sserve_engine::tls::TlsBackend;
+    use sserve_engine::SessionOptions;
+    use tokio::io::AsyncReadExt;
+    let config = config();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        for (version, linger) in [
+            (SslVersion::TLS1_3, true),
+            (SslVersion::TLS1_2, true),
+            (SslVersion::TLS1_3, false),
+        ] {
+            let first = payload();
+            let second: Vec<u8> = (0..3000u32).map(|i| (i % 13) as u8).collect();
+            let (go, wait) = std::sync::mpsc::channel();
+            let client = pausing_client(
+                listener.local_addr().unwrap(),
+                version,
+                first.clone(),
+                second.clone(),
+                wait,
+            );
+            let (tcp, _) = listener.accept().await.unwrap();
+            let opts = if linger {
+                sserve_adapters::stream::stream_options()
+            } else {
+                Arc::new(SessionOptions {
+                    buffer_linger: None,
+                    ..SessionOptions::default()
+                })
+            };
+            let mut tls = sserve_adapters::tokio::accept_with(&config, opts, tcp).await.unwrap();
+            let keeps =
+                |tls: &sserve_adapters::tokio::TlsStream<tokio::net::TcpStream>| tls.session().tls().keeps_buffers();
+            assert!(!keeps(&tls), "buffers kept after the handshake alone");
+
+            let mut got = vec![0u8; first.len()];
+            tls.read_exact(&mut got).await.unwrap();
+            assert_eq!(got, first);
+            assert_eq!(keeps(&tls), linger, "{version:?}: after a read that brought data");
+
+            // The client waits for `go`: this read finds nothing.
+            let mut one = [0u8; 1];
+            let quiet = tokio::time::timeout(std::time::Duration::from_millis(100), tls.read(&mut one)).await;
+            assert!(
+                quiet.is_err(),
+                "{version:?}: read returned {quiet:?} while the client waited"
+            );
+            assert!(!keeps(&tls), "{version:?}: buffers still kept by a quiet stream");
+
+            go.send(()).unwrap();
+            let mut rest = Vec::new();
+            tls.read_to_end(&mut rest).await.unwrap();
+            assert_eq!(rest, second, "{version:?}: data after the release");
+            drop(tls);
+            client.join().unwrap();
+        }
+    });
+}
