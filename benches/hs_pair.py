@@ -1,0 +1,123 @@
+#!/usr/bin/env python3
+"""hs_pair.py — server CPU per connection and connection rate, sserve vs openssl s_server, in
+short paired rounds: each round runs A then B (B then A in odd rounds) back to back on fresh
+servers, and the ratio of the pair is taken before the median over rounds. A machine whose
+speed drifts by ±10-25 % between runs a minute apart (as these shared VMs do) moves both sides
+of a pair together, so the per-pair ratios spread far less than ab.sh's medians of each side.
+
+CPU is read from /proc/<pid>/task/*/schedstat (nanoseconds on the CPU, every thread), not from
+the 10 ms ticks of /proc/<pid>/stat.
+
+Usage: benches/hs_pair.py   (env: MODE=new|reuse, ROUNDS=10, SECS=2, A=, B= server commands
+without -accept/-cert/-key; defaults: target/release/sserve and openssl s_server, both -WWW
+-quiet). MODE=new is `s_time -new` (full TLS 1.3 handshakes, no request); MODE=reuse is
+`s_time -reuse -www /small.txt` (resumed handshakes, each with a small GET).
+"""
+import glob
+import os
+import re
+import shlex
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+A = shlex.split(os.environ.get("A", os.path.join(ROOT, "target/release/sserve")))
+B = shlex.split(os.environ.get("B", "openssl s_server"))
+MODE = os.environ.get("MODE", "new")
+ROUNDS = int(os.environ.get("ROUNDS", "10"))
+SECS = os.environ.get("SECS", "2")
+CLIENT_ARGS = {"new": ["-new"], "reuse": ["-reuse", "-www", "/small.txt"]}[MODE]
+
+
+def cpu_ns(pid):
+    total = 0
+    for f in glob.glob(f"/proc/{pid}/task/*/schedstat"):
+        try:
+            with open(f) as fh:
+                total += int(fh.read().split()[0])
+        except OSError:
+            pass  # a thread that just ended
+    return total
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_listening(port, proc):
+    for _ in range(200):
+        if proc.poll() is not None:
+            sys.exit(f"hs_pair.py: server exited with {proc.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.02)
+    sys.exit("hs_pair.py: server did not listen")
+
+
+def s_time(port, secs):
+    out = subprocess.run(
+        ["openssl", "s_time", "-connect", f"127.0.0.1:{port}", "-tls1_3", "-time", secs] + CLIENT_ARGS,
+        capture_output=True, text=True, timeout=int(secs) + 30,
+    ).stdout
+    counts = re.findall(r"(\d+) connections in", out)
+    return int(counts[-1]) if counts else 0
+
+
+def one(cmd, work):
+    """Server CPU µs per connection and connections per second of one fresh server."""
+    port = free_port()
+    proc = subprocess.Popen(
+        cmd + ["-accept", str(port), "-cert", "cert.pem", "-key", "key.pem", "-WWW", "-quiet"],
+        cwd=work, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_listening(port, proc)
+        s_time(port, "1")  # warm-up: first-connection costs, caches, the session for -reuse
+        c0, t0 = cpu_ns(proc.pid), time.monotonic()
+        n = s_time(port, SECS)
+        c1, t1 = cpu_ns(proc.pid), time.monotonic()
+    finally:
+        proc.kill()
+        proc.wait()
+    if n == 0:
+        sys.exit(f"hs_pair.py: no connections to {' '.join(cmd)}")
+    return (c1 - c0) / n / 1e3, n / (t1 - t0)
+
+
+def main():
+    with tempfile.TemporaryDirectory(prefix="sserve-hs_pair.") as work:
+        subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+             "-keyout", "key.pem", "-out", "cert.pem", "-subj", "/CN=localhost", "-days", "2"],
+            cwd=work, check=True, capture_output=True,
+        )
+        with open(os.path.join(work, "small.txt"), "w") as f:
+            f.write("hello\n")
+        cpu, rate = [], []
+        for r in range(ROUNDS):
+            if r % 2 == 0:
+                a = one(A, work)
+                b = one(B, work)
+            else:
+                b = one(B, work)
+                a = one(A, work)
+            cpu.append(a[0] / b[0])
+            rate.append(a[1] / b[1])
+            print(f"round {r + 1}: A {a[0]:.0f} µs/conn {a[1]:.0f}/s  B {b[0]:.0f} µs/conn {b[1]:.0f}/s  "
+                  f"cpu {cpu[-1]:.3f} rate {rate[-1]:.3f}", file=sys.stderr, flush=True)
+        print(f"{MODE}: CPU per connection A/B median {statistics.median(cpu):.3f} "
+              f"(min {min(cpu):.3f}, max {max(cpu):.3f}); connections/s A/B median "
+              f"{statistics.median(rate):.3f} (min {min(rate):.3f}, max {max(rate):.3f}); {ROUNDS} pairs")
+        print(f"A: {' '.join(A)}\nB: {' '.join(B)}")
+
+
+if __name__ == "__main__":
+    main()
