@@ -17,18 +17,23 @@ fn config() -> Arc<ServerConfig> {
     b.build().unwrap()
 }
 
+/// A blocking OpenSSL client of exactly `version`, offering ALPN "echo", connected to `addr`.
+fn connect(addr: SocketAddr, version: SslVersion) -> openssl::ssl::SslStream<TcpStream> {
+    let mut c = SslConnector::builder(SslMethod::tls_client()).unwrap();
+    c.set_verify(SslVerifyMode::NONE);
+    c.set_min_proto_version(Some(version)).unwrap();
+    c.set_max_proto_version(Some(version)).unwrap();
+    c.set_alpn_protos(b"\x04echo").unwrap();
+    let tcp = TcpStream::connect(addr).unwrap();
+    tcp.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+    c.build().connect("localhost", tcp).unwrap()
+}
+
 /// Connects, sends `payload`, reads it back, closes with close_notify; returns what came back
 /// and whether the server's close_notify arrived.
 fn client(addr: SocketAddr, version: SslVersion, payload: Vec<u8>) -> thread::JoinHandle<(Vec<u8>, bool)> {
     thread::spawn(move || {
-        let mut c = SslConnector::builder(SslMethod::tls_client()).unwrap();
-        c.set_verify(SslVerifyMode::NONE);
-        c.set_min_proto_version(Some(version)).unwrap();
-        c.set_max_proto_version(Some(version)).unwrap();
-        c.set_alpn_protos(b"\x04echo").unwrap();
-        let tcp = TcpStream::connect(addr).unwrap();
-        tcp.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
-        let mut tls = c.build().connect("localhost", tcp).unwrap();
+        let mut tls = connect(addr, version);
         tls.write_all(&payload).unwrap();
         let mut back = vec![0u8; payload.len()];
         tls.read_exact(&mut back).unwrap();
@@ -40,6 +45,14 @@ fn client(addr: SocketAddr, version: SslVersion, payload: Vec<u8>) -> thread::Jo
     })
 }
 
+/// A current-thread tokio runtime with I/O and timers.
+fn tokio_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
 fn payload() -> Vec<u8> {
     (0..200_000u32).map(|i| (i * 7 % 251) as u8).collect()
 }
@@ -48,10 +61,7 @@ fn payload() -> Vec<u8> {
 fn tokio_tls_stream_echoes_and_reports_details() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let config = config();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = tokio_runtime();
     rt.block_on(async {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         for version in [SslVersion::TLS1_3, SslVersion::TLS1_2] {
@@ -126,10 +136,7 @@ fn smol_tls_stream_echoes_and_reports_details() {
 #[test]
 fn failed_handshake_is_an_error_not_a_hang() {
     let config = config();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = tokio_runtime();
     rt.block_on(async {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -190,10 +197,7 @@ async fn read_all_tokio<S: tokio::io::AsyncRead + Unpin>(s: &mut S) -> (Vec<u8>,
 
 #[test]
 fn truncation_is_unexpected_eof_unless_ignored() {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = tokio_runtime();
     rt.block_on(async {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -275,10 +279,7 @@ fn bad_client_certificate_is_a_typed_verify_error() {
             b.build().unwrap()
         })
         .collect();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = tokio_runtime();
     let expected_der = cert.to_der().unwrap();
     rt.block_on(async {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -334,13 +335,7 @@ fn pausing_client(
     go: std::sync::mpsc::Receiver<()>,
 ) -> thread::JoinHandle<()> {
     thread::spawn(move || {
-        let mut c = SslConnector::builder(SslMethod::tls_client()).unwrap();
-        c.set_verify(SslVerifyMode::NONE);
-        c.set_min_proto_version(Some(version)).unwrap();
-        c.set_max_proto_version(Some(version)).unwrap();
-        let tcp = TcpStream::connect(addr).unwrap();
-        tcp.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
-        let mut tls = c.build().connect("localhost", tcp).unwrap();
+        let mut tls = connect(addr, version);
         tls.write_all(&first).unwrap();
         go.recv_timeout(std::time::Duration::from_secs(10)).unwrap();
         tls.write_all(&second).unwrap();
@@ -360,10 +355,7 @@ fn tokio_tls_stream_keeps_record_buffers_only_while_data_moves() {
     use sserve_engine::SessionOptions;
     use tokio::io::AsyncReadExt;
     let config = config();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = tokio_runtime();
     rt.block_on(async {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         for (version, linger) in [
