@@ -25,8 +25,18 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-A = shlex.split(os.environ.get("A", os.path.join(ROOT, "target/release/sserve")))
-B = shlex.split(os.environ.get("B", "openssl s_server"))
+
+
+def command(text):
+    """A server command; a relative program path is taken from here (servers run elsewhere)."""
+    words = shlex.split(text)
+    if "/" in words[0]:
+        words[0] = os.path.abspath(words[0])
+    return words
+
+
+A = command(os.environ.get("A", os.path.join(ROOT, "target/release/sserve")))
+B = command(os.environ.get("B", "openssl s_server"))
 MODE = os.environ.get("MODE", "new")
 ROUNDS = int(os.environ.get("ROUNDS", "10"))
 SECS = os.environ.get("SECS", "2")
