@@ -12,14 +12,10 @@ use std::hint::black_box;
 use std::sync::Arc;
 
 use sserve_benches::{
-    client_context, client_read_all, client_seal, plain_server_context, server_config, EnginePair, KeyKind, RawPair,
+    client_context, client_read_all, client_seal, measured, plain_server_context, server_config, EnginePair, KeyKind,
+    RawPair,
 };
 use sserve_engine::{Instant, SessionOptions};
-
-#[inline(never)]
-fn measured(work: &mut dyn FnMut()) {
-    work();
-}
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();

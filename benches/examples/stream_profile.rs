@@ -13,14 +13,9 @@ use std::net::TcpStream;
 use std::sync::Arc;
 use std::thread;
 
-use sserve_benches::{client_context, server_config, KeyKind};
+use sserve_benches::{client_context, measured, server_config, KeyKind};
 use sserve_engine::SessionOptions;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-#[inline(never)]
-fn measured(work: &mut dyn FnMut()) {
-    work();
-}
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();

@@ -115,6 +115,14 @@ fn self_signed(kind: KeyKind) -> Result<(X509, PKey<Private>), ErrorStack> {
     Ok((b.build(), key))
 }
 
+/// Runs `work`, never inlined: the profiling examples (`examples/record_profile.rs`,
+/// `examples/stream_profile.rs`) count only what runs inside it, with callgrind's
+/// `--toggle-collect=*measured*`.
+#[inline(never)]
+pub fn measured(work: &mut dyn FnMut()) {
+    work();
+}
+
 /// A server configuration with s_server's defaults and a fresh self-signed certificate,
 /// loaded through the same PEM path as `-cert`/`-key`.
 pub fn server_config(kind: KeyKind) -> Arc<ServerConfig> {

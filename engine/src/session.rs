@@ -272,8 +272,15 @@ impl<B: TlsBackend> Session<B> {
     /// read of the peer found nothing and nothing waits to be sent. Data not yet handled stays,
     /// and the buffers come back with the next record.
     pub fn release_buffers(&mut self) {
-        if self.tls.keeps_buffers() {
-            self.release_idle_buffers();
+        if !self.tls.keeps_buffers() {
+            return;
+        }
+        self.tls.release_idle_buffers();
+        if self.out.is_empty() {
+            self.out = BytesMut::new();
+        }
+        if self.read_buf.is_empty() {
+            self.read_buf = BytesMut::new();
         }
     }
 
@@ -322,7 +329,7 @@ impl<B: TlsBackend> Session<B> {
     /// kept buffers back once the connection was quiet for [`SessionOptions::buffer_linger`].
     pub fn handle_timeout(&mut self, now: Instant) {
         if self.release_deadline().is_some_and(|d| now >= d) {
-            self.release_idle_buffers();
+            self.release_buffers();
         }
         // Idle while blocked on a send is the peer not reading: say so, whichever timer fired.
         let idle = self.phase == Phase::Open && self.idle_deadline.is_some_and(|d| now >= d);
@@ -588,18 +595,6 @@ impl<B: TlsBackend> Session<B> {
     fn release_deadline(&self) -> Option<Instant> {
         let linger = self.opts.buffer_linger.filter(|_| self.tls.keeps_buffers())?;
         Some(self.clock + linger)
-    }
-
-    /// Nothing happened for [`SessionOptions::buffer_linger`]: gives back what only speeds up
-    /// the next record.
-    fn release_idle_buffers(&mut self) {
-        self.tls.release_idle_buffers();
-        if self.out.is_empty() {
-            self.out = BytesMut::new();
-        }
-        if self.read_buf.is_empty() {
-            self.read_buf = BytesMut::new();
-        }
     }
 
     fn advance(&mut self) {

@@ -116,8 +116,9 @@ pub trait TlsBackend {
     fn keeps_buffers(&self) -> bool {
         false
     }
-    /// The connection has been idle for a while: frees what is kept only to make the next
-    /// record cheaper (the record buffers, drained queues). Nothing held is lost.
+    /// The connection went quiet (idle for a while, its peer not reading, or its driver says
+    /// so): frees what is kept only to make the next record cheaper (the record buffers,
+    /// drained queues). Nothing held is lost.
     fn release_idle_buffers(&mut self) {}
     /// Encrypts all of `data`. While a handshake the peer must answer first is in progress (a
     /// TLS 1.2 renegotiation) a backend may hold the data back and send it, in order, once
