@@ -14,6 +14,7 @@ without -accept/-cert/-key; defaults: target/release/sserve and openssl s_server
 `s_time -reuse -www /small.txt` (resumed handshakes, each with a small GET).
 """
 import glob
+import math
 import os
 import re
 import shlex
@@ -102,6 +103,25 @@ def one(cmd, work):
     return (c1 - c0) / n / 1e3, n / (t1 - t0)
 
 
+def median_interval(ratios, level=0.90):
+    """The order-statistic confidence interval of the median: the k-th smallest and k-th largest
+    ratio, k the largest with P(Binomial(n, 1/2) < k) <= (1 - level) / 2 (the whole range when
+    there are too few pairs for the level)."""
+    xs, n = sorted(ratios), len(ratios)
+    tail, k, below = (1 - level) / 2, 1, 0.0
+    while k < n and below + math.comb(n, k - 1) / 2**n <= tail:
+        below += math.comb(n, k - 1) / 2**n
+        k += 1
+    k = max(1, k - 1)
+    return xs[k - 1], xs[n - k]
+
+
+def summary(name, ratios):
+    lo, hi = median_interval(ratios)
+    verdict = "A lower" if hi < 1 else "A higher" if lo > 1 else "not resolved"
+    return f"{name} A/B median {statistics.median(ratios):.3f} (90 % interval {lo:.3f}-{hi:.3f}: {verdict})"
+
+
 def main():
     with tempfile.TemporaryDirectory(prefix="sserve-hs_pair.") as work:
         subprocess.run(
@@ -123,9 +143,7 @@ def main():
             rate.append(a[1] / b[1])
             print(f"round {r + 1}: A {a[0]:.0f} µs/conn {a[1]:.0f}/s  B {b[0]:.0f} µs/conn {b[1]:.0f}/s  "
                   f"cpu {cpu[-1]:.3f} rate {rate[-1]:.3f}", file=sys.stderr, flush=True)
-        print(f"{MODE}: CPU per connection A/B median {statistics.median(cpu):.3f} "
-              f"(min {min(cpu):.3f}, max {max(cpu):.3f}); connections/s A/B median "
-              f"{statistics.median(rate):.3f} (min {min(rate):.3f}, max {max(rate):.3f}); {ROUNDS} pairs")
+        print(f"{MODE}: {summary('CPU per connection', cpu)}; {summary('connections/s', rate)}; {ROUNDS} pairs")
         print(f"A: {' '.join(A)}\nB: {' '.join(B)}")
 
 
