@@ -9,14 +9,19 @@
 //! MODE=reuse A="target/release/examples/plain_server" B="openssl s_server" benches/hs_pair.py
 //! ```
 //!
-//! Usage: `plain_server -accept PORT -cert CERT -key KEY` (other flags are ignored); it listens
-//! on 127.0.0.1 only.
+//! Usage: `plain_server -accept PORT -cert CERT -key KEY [-engine_context] [-release_buffers]`
+//! (other flags are ignored); it listens on 127.0.0.1 only. The two switches move it one step
+//! towards sserve, to bisect a difference: `-engine_context` takes its `SSL_CTX` from
+//! `sserve_engine::ServerConfigBuilder` (sserve's defaults: session cache, alert callback,
+//! `SSL_MODE_RELEASE_BUFFERS`), `-release_buffers` sets only that mode on the plain context.
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::process::ExitCode;
 
-use openssl::ssl::{Ssl, SslContext, SslFiletype, SslMethod};
+use openssl::ssl::{Ssl, SslContext, SslFiletype, SslMethod, SslMode};
+use sserve_engine::ossl::CertFormat;
+use sserve_engine::ServerConfigBuilder;
 
 const HEADER: &[u8] = b"HTTP/1.0 200 ok\r\nContent-type: text/plain\r\n\r\n";
 
@@ -40,13 +45,11 @@ fn run() -> Result<(), String> {
     };
     let (port, cert, key) = (flag("-accept")?, flag("-cert")?, flag("-key")?);
     let port: u16 = port.parse().map_err(|_| format!("bad port {port}"))?;
-    let mut ctx = SslContext::builder(SslMethod::tls_server()).map_err(|e| e.to_string())?;
-    ctx.set_certificate_chain_file(&cert)
-        .map_err(|e| format!("{cert}: {e}"))?;
-    ctx.set_private_key_file(&key, SslFiletype::PEM)
-        .map_err(|e| format!("{key}: {e}"))?;
-    ctx.set_session_id_context(b"plain_server").map_err(|e| e.to_string())?;
-    let ctx = ctx.build();
+    let ctx = if args.iter().any(|a| a == "-engine_context") {
+        engine_context(&cert, &key)?
+    } else {
+        plain_context(&cert, &key, args.iter().any(|a| a == "-release_buffers"))?
+    };
     let listener = TcpListener::bind(("127.0.0.1", port)).map_err(|e| format!("port {port}: {e}"))?;
     let mut request = vec![0u8; 16 * 1024];
     for socket in listener.incoming() {
@@ -68,6 +71,32 @@ fn run() -> Result<(), String> {
         let _ = tls.shutdown();
     }
     Ok(())
+}
+
+fn plain_context(cert: &str, key: &str, release_buffers: bool) -> Result<SslContext, String> {
+    let mut ctx = SslContext::builder(SslMethod::tls_server()).map_err(|e| e.to_string())?;
+    ctx.set_certificate_chain_file(cert)
+        .map_err(|e| format!("{cert}: {e}"))?;
+    ctx.set_private_key_file(key, SslFiletype::PEM)
+        .map_err(|e| format!("{key}: {e}"))?;
+    ctx.set_session_id_context(b"plain_server").map_err(|e| e.to_string())?;
+    if release_buffers {
+        ctx.set_mode(SslMode::RELEASE_BUFFERS);
+    }
+    Ok(ctx.build())
+}
+
+fn engine_context(cert: &str, key: &str) -> Result<SslContext, String> {
+    let read = |path: &str| std::fs::read(path).map_err(|e| format!("{path}: {e}"));
+    let mut builder = ServerConfigBuilder::new().map_err(|e| e.to_string())?;
+    builder
+        .certificate(&read(cert)?, CertFormat::Pem)
+        .map_err(|e| format!("{cert}: {e}"))?;
+    builder
+        .private_key(&read(key)?, CertFormat::Pem, None)
+        .map_err(|e| format!("{key}: {e}"))?;
+    let config = builder.build().map_err(|e| e.to_string())?;
+    Ok(config.context().clone())
 }
 
 /// The contents of the file a `GET /name` asks for: a plain name in the current directory.
