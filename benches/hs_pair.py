@@ -105,21 +105,24 @@ def one(cmd, work):
 
 def median_interval(ratios, level=0.90):
     """The order-statistic confidence interval of the median: the k-th smallest and k-th largest
-    ratio, k the largest with P(Binomial(n, 1/2) < k) <= (1 - level) / 2 (the whole range when
-    there are too few pairs for the level)."""
+    ratio, k the largest with P(Binomial(n, 1/2) < k) <= (1 - level) / 2; None when there are
+    too few pairs for the level (fewer than 5 at 90 %)."""
     xs, n = sorted(ratios), len(ratios)
-    tail, k, below = (1 - level) / 2, 1, 0.0
-    while k < n and below + math.comb(n, k - 1) / 2**n <= tail:
-        below += math.comb(n, k - 1) / 2**n
+    tail, k, below = (1 - level) / 2, 0, 0.0  # below = P(Binomial(n, 1/2) < k)
+    while k < n and below + math.comb(n, k) / 2**n <= tail:
+        below += math.comb(n, k) / 2**n
         k += 1
-    k = max(1, k - 1)
-    return xs[k - 1], xs[n - k]
+    return (xs[k - 1], xs[n - k]) if k else None
 
 
 def summary(name, ratios):
-    lo, hi = median_interval(ratios)
+    median = f"{name} A/B median {statistics.median(ratios):.3f}"
+    interval = median_interval(ratios)
+    if interval is None:
+        return f"{median} (too few pairs for a 90 % interval)"
+    lo, hi = interval
     verdict = "A lower" if hi < 1 else "A higher" if lo > 1 else "not resolved"
-    return f"{name} A/B median {statistics.median(ratios):.3f} (90 % interval {lo:.3f}-{hi:.3f}: {verdict})"
+    return f"{median} (90 % interval {lo:.3f}-{hi:.3f}: {verdict})"
 
 
 def main():

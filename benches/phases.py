@@ -11,7 +11,6 @@ steady where connections per second are not, and two servers compare by that quo
 Usage: phases.py CAPTURE PORT   (prints one line: connections, phase medians in µs, quotients;
 "-" for the reply phase when the client closes right after its Finished, as `s_time -new` does)
 """
-import collections
 import re
 import statistics
 import sys
@@ -22,7 +21,7 @@ PACKET = re.compile(r"(\d+\.\d+) IP6? \S+?\.(\d+) > \S+?\.(\d+): Flags \[([^\]]*
 def connections(path, port):
     """Packets per connection, in capture order: (time, 'c' or 's' for who sent it, TCP flags,
     payload length)."""
-    conns = collections.OrderedDict()
+    conns = {}
     with open(path) as f:
         for line in f:
             m = PACKET.match(line)

@@ -24,23 +24,15 @@ profdata=$(ls "$sysroot"/lib/rustlib/*/bin/llvm-profdata 2>/dev/null | head -1 |
   exit 2
 }
 
-WORK=$(mktemp -d -t sserve-pgo.XXXXXX)
-PID=
-cleanup() {
-  [[ -n $PID ]] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+# WORK with a certificate and www/small.txt, removed on exit with any server still running.
+source benches/scratch.sh
 
 echo "pgo-build.sh: instrumented build" >&2
 RUSTFLAGS="-Cprofile-generate=$WORK/raw" CARGO_TARGET_DIR=target/pgo-gen cargo build --release -p sserve >&2
 
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$WORK/key.pem" \
-  -out "$WORK/cert.pem" -subj /CN=localhost -days 2 2>/dev/null
-mkdir -p "$WORK/www" "$WORK/prof"
-printf 'small file\n' > "$WORK/www/small.txt"
+mkdir -p "$WORK/prof"
 head -c $((8 << 20)) /dev/zero > "$WORK/www/big.bin"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(free_port)
 
 # Trains one server (arguments after the binary); stopped with SIGTERM, which exits cleanly and
 # so writes its profile (to prof/: the build scripts' own profiles went to raw/).
@@ -64,10 +56,10 @@ for _ in 1 2 3; do
   curl -sk -o /dev/null "https://127.0.0.1:$port/big.bin"
   curl -sk --tlsv1.2 --tls-max 1.2 -o /dev/null "https://127.0.0.1:$port/small.txt"
 done
-kill -TERM "$PID"; wait "$PID"; PID=
+kill -TERM "$PID"; wait "$PID"
 train -www
 for _ in $(seq 20); do curl -sk -o /dev/null "https://127.0.0.1:$port/"; done
-kill -TERM "$PID"; wait "$PID"; PID=
+kill -TERM "$PID"; wait "$PID"
 ls "$WORK"/prof/*.profraw >/dev/null 2>&1 || { echo "pgo-build.sh: no profile was written" >&2; exit 1; }
 "$profdata" merge -o "$WORK/sserve.profdata" "$WORK"/prof/*.profraw
 
