@@ -1,5 +1,6 @@
 //! One connection's state machine: TLS below, s_server's application modes above.
 
+use alloc::borrow::Cow;
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use alloc::format;
@@ -101,6 +102,10 @@ pub struct Session<B: TlsBackend> {
     web_log: Option<WebRequest>,
     /// `-keep_alive`: the request being read and what follows it.
     keep: KeepAlive,
+    /// The head of a file's answer (the `-WWW` header, or `-keep_alive`'s status line and
+    /// headers), held back until the file's first piece so that both go out in one record, as
+    /// s_server's buffered BIO sends them: a small file costs one record and one packet.
+    head: Option<Cow<'static, [u8]>>,
 }
 
 /// `-keep_alive` bookkeeping: a request is answered once its header block has ended.
@@ -155,6 +160,7 @@ impl<B: TlsBackend> Session<B> {
             peer_closed: false,
             web_log: None,
             keep: KeepAlive::default(),
+            head: None,
         }
     }
 
@@ -511,8 +517,9 @@ impl<B: TlsBackend> Session<B> {
     }
 
     /// The adapter's answer to an [`Event::FileRequest`]. On `Ok`, stream the contents with
-    /// [`Session::file_data`] and finish with [`Session::file_end`]; on `Err` the engine answers
-    /// the client with s_server's message and closes.
+    /// [`Session::file_data`] and finish with [`Session::file_end`] (the answer's header waits
+    /// for the first piece, so that a small file leaves in one record); on `Err` the engine
+    /// answers the client with s_server's message and closes.
     pub fn respond_file(&mut self, request: &FileRequest, result: Result<(), FileError>) {
         self.respond_file_len(request, result, None);
     }
@@ -530,9 +537,9 @@ impl<B: TlsBackend> Session<B> {
                 if self.opts.keep_alive {
                     self.keep.chunked = len.is_none();
                     let head = http::response_head(200, http::content_type(&request.path), len, !self.keep.persist);
-                    self.write_plain(&head);
+                    self.head = Some(Cow::Owned(head));
                 } else if self.opts.mode == AppMode::Web(WebMode::Files) {
-                    self.write_plain(http::file_header(&request.path));
+                    self.head = Some(Cow::Borrowed(http::file_header(&request.path)));
                 }
                 self.web = WebState::SendingFile;
             }
@@ -554,12 +561,9 @@ impl<B: TlsBackend> Session<B> {
     pub fn file_data(&mut self, data: &[u8]) {
         if self.web == WebState::SendingFile && self.phase == Phase::Open && !data.is_empty() {
             if self.keep.chunked {
-                let mut chunk = format!("{:x}\r\n", data.len()).into_bytes();
-                chunk.extend_from_slice(data);
-                chunk.extend_from_slice(b"\r\n");
-                self.write_plain(&chunk);
+                self.write_body(&[format!("{:x}\r\n", data.len()).as_bytes(), data, b"\r\n"]);
             } else {
-                self.write_plain(data);
+                self.write_body(&[data]);
             }
         }
     }
@@ -569,7 +573,9 @@ impl<B: TlsBackend> Session<B> {
     pub fn file_end(&mut self) {
         if self.web == WebState::SendingFile {
             if self.keep.chunked {
-                self.write_plain(b"0\r\n\r\n");
+                self.write_body(&[b"0\r\n\r\n"]);
+            } else {
+                self.write_body(&[]);
             }
             self.web = WebState::Done;
             self.log_request(false);
@@ -1046,6 +1052,24 @@ impl<B: TlsBackend> Session<B> {
         self.pump();
         if let Err(e) = r {
             self.fail(e.into());
+        }
+    }
+
+    /// Writes the next part of a file's answer (given in pieces, written as one), with the
+    /// held-back head in front of the first.
+    fn write_body(&mut self, parts: &[&[u8]]) {
+        let head = self.head.take();
+        match (head.as_deref(), parts) {
+            (None, []) => {}
+            (None, [part]) => self.write_plain(part),
+            (Some(head), []) => self.write_plain(head),
+            (head, parts) => {
+                let head = head.unwrap_or_default();
+                let mut all = Vec::with_capacity(head.len() + parts.iter().map(|p| p.len()).sum::<usize>());
+                all.extend_from_slice(head);
+                parts.iter().for_each(|p| all.extend_from_slice(p));
+                self.write_plain(&all);
+            }
         }
     }
 

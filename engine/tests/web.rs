@@ -501,3 +501,74 @@ fn unfinished_request_line_at_eof_without_close_notify_is_not_answered() {
         assert_unexpected_eof_answer(&p.client);
     }
 }
+
+/// Sends `request` and returns the one file request it made.
+fn requested(p: &mut Pair, request: &[u8]) -> FileRequest {
+    p.take_events();
+    p.client_send(request);
+    let mut reqs = file_requests(&p.events);
+    assert_eq!(reqs.len(), 1, "{:?}", p.events);
+    reqs.remove(0)
+}
+
+/// The answer's head waits for the file's first piece, so a small file leaves in one record
+/// (as s_server's buffered BIO sends it), followed only by close_notify.
+#[test]
+fn files_mode_header_and_small_file_share_one_record() {
+    let mut p = web_pair(WebMode::Files, ClientOptions::tls13());
+    let req = requested(&mut p, b"GET /a.txt HTTP/1.0\r\n\r\n");
+    p.server.respond_file(&req, Ok(()));
+    assert_eq!(drain(&mut p.server).0, b"", "the header waits for the file");
+    let body = b"small file\n";
+    p.server.file_data(body);
+    p.server.file_end();
+    let (out, _) = drain(&mut p.server);
+    // TLS 1.3 application data: the plaintext, its content type byte and a 16-byte tag.
+    assert_eq!(records(&out), vec![(23, TEXT_HEADER.len() + body.len() + 17), (23, 19)]);
+}
+
+/// An empty file still gets its header, at `file_end`.
+#[test]
+fn files_mode_empty_file_gets_its_header() {
+    let mut p = web_pair(WebMode::Files, ClientOptions::tls13());
+    let req = requested(&mut p, b"GET /empty.txt HTTP/1.0\r\n\r\n");
+    p.server.respond_file(&req, Ok(()));
+    p.server.file_end();
+    p.drive();
+    assert_eq!(p.client.plaintext, TEXT_HEADER);
+    assert!(p.client.closed);
+}
+
+/// With `-keep_alive` the status line and headers go out with the first piece too, and with
+/// the end of a chunked answer when the file was empty.
+#[test]
+fn keep_alive_head_shares_the_first_record() {
+    let opts = SessionOptions {
+        keep_alive: true,
+        ..SessionOptions::s_server()
+    };
+    let mut p = web_pair_with(WebMode::Files, ClientOptions::tls13(), opts);
+    let req = requested(&mut p, b"GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n");
+    let body = b"small file\n";
+    p.server.respond_file_len(&req, Ok(()), Some(body.len() as u64));
+    assert_eq!(drain(&mut p.server).0, b"", "the head waits for the file");
+    p.server.file_data(body);
+    p.server.file_end();
+    let (out, _) = drain(&mut p.server);
+    assert_eq!(records(&out).len(), 1, "one record, connection kept open");
+    p.client.stream.get_mut().incoming.extend_from_slice(&out);
+    p.client.pump();
+    let answer = text(&p.client.plaintext);
+    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+    assert!(answer.contains("Content-Length: 11\r\n"), "{answer}");
+    assert!(answer.ends_with("\r\n\r\nsmall file\n"), "{answer}");
+
+    p.take_client_plaintext();
+    let req = requested(&mut p, b"GET /empty.txt HTTP/1.1\r\nHost: x\r\n\r\n");
+    p.server.respond_file_len(&req, Ok(()), None);
+    p.server.file_end();
+    p.drive();
+    let answer = text(&p.client.plaintext);
+    assert!(answer.contains("Transfer-Encoding: chunked\r\n"), "{answer}");
+    assert!(answer.ends_with("\r\n\r\n0\r\n\r\n"), "{answer}");
+}
