@@ -178,14 +178,19 @@ impl ServedFile {
                 // The file grew since it was opened: read on, up to `size`.
                 buf.reserve((size - buf.len()).min(64 * 1024));
             }
-            let before = buf.len();
+            let (before, asked) = (buf.len(), buf.capacity() - buf.len());
             match rustix::io::pread(&self.file, rustix::buffer::spare_capacity(&mut buf), self.pos) {
                 Ok(0) => break,
-                Ok(_) => {
+                Ok(n) => {
                     // The spare capacity may exceed what `size` asks for: keep the piece exact
                     // (what is cut off is read again next time).
                     buf.truncate(size);
                     self.pos += (buf.len() - before) as u64;
+                    // Short, and as long as the file was when opened: the end, without one
+                    // more read to see it return nothing.
+                    if n < asked && self.pos >= self.len {
+                        break;
+                    }
                 }
                 Err(rustix::io::Errno::INTR) => {}
                 Err(e) => return Err(e.into()),
