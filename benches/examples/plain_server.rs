@@ -25,16 +25,14 @@
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::process::ExitCode;
-
-use openssl::ssl::{Ssl, SslContext, SslFiletype, SslMethod, SslMode};
 use std::sync::Arc;
 
+use openssl::ssl::{Ssl, SslContext, SslFiletype, SslMethod, SslMode};
 use sserve_adapters::blocking::{BlockingServer, ConnId, Observer, ServeOptions, Shutdown};
 use sserve_adapters::files::FileRoot;
+use sserve_engine::http::TEXT_HEADER;
 use sserve_engine::ossl::CertFormat;
 use sserve_engine::{AppMode, Event, FileError, Instant, ServerConfig, ServerConfigBuilder, SessionOptions, WebMode};
-
-const HEADER: &[u8] = b"HTTP/1.0 200 ok\r\nContent-type: text/plain\r\n\r\n";
 
 fn main() -> ExitCode {
     match run() {
@@ -89,7 +87,7 @@ fn serve_plain(listener: &TcpListener, ctx: &SslContext) {
                 Ok(n) => len += n,
             }
         }
-        let mut reply = HEADER.to_vec();
+        let mut reply = TEXT_HEADER.to_vec();
         reply.extend(file_of(&request[..len]).unwrap_or_default());
         let _ = tls.write_all(&reply);
         let _ = tls.shutdown();
@@ -146,7 +144,7 @@ fn serve_sessions(listener: &TcpListener, config: &ServerConfig) -> Result<(), S
             while let Some(event) = session.poll_event() {
                 match event {
                     Event::FileRequest(req) => {
-                        let data = file_of(format!("GET /{} ", req.path).as_bytes());
+                        let data = plain_file(&req.path);
                         let len = data.as_ref().map(|d| d.len() as u64);
                         let result = data.as_ref().map(|_| ()).ok_or(FileError::Open("not found".into()));
                         session.respond_file_len(&req, result, len);
@@ -201,10 +199,14 @@ fn serve_blocking(listener: TcpListener, config: Arc<ServerConfig>) -> Result<()
     Ok(())
 }
 
-/// The contents of the file a `GET /name` asks for: a plain name in the current directory.
+/// The contents of the file a `GET /name` asks for.
 fn file_of(request: &[u8]) -> Option<Vec<u8>> {
     let line = std::str::from_utf8(request).ok()?.lines().next()?;
-    let name = line.strip_prefix("GET /")?.split(' ').next()?;
+    plain_file(line.strip_prefix("GET /")?.split(' ').next()?)
+}
+
+/// The contents of `name` if it is a plain name in the current directory.
+fn plain_file(name: &str) -> Option<Vec<u8>> {
     if name.is_empty() || name.contains('/') || name.starts_with('.') {
         return None;
     }
