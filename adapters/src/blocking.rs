@@ -313,12 +313,14 @@ impl BlockingServer {
                 Step::Wait => self.wait(&mut conn, &mut stream, &mut peer_ended),
             }
         }
-        drop(file);
+        let stop = conn.stop_requested() || stopping;
+        // The session is done: the linger below waits for the peer's FIN with the socket alone.
+        drop((file, conn));
         if !stopping {
             self.linger(&mut stream, peer_ended);
         }
         let _ = stream.shutdown(SocketShutdown::Both);
-        conn.stop_requested() || stopping
+        stop
     }
 
     /// Waits for the peer, the console or the session's timer, and hands what came to the

@@ -420,7 +420,9 @@ async fn drive<R: Runtime>(shared: &Shared<R>, id: ConnId, stream: R::Stream) {
             }
         };
     }
-    drop(src);
+    // The session is done: a connection lingering for its peer's FIN (up to `LINGER`) holds
+    // its socket, not its TLS session and buffers (~4 KiB where it held ~37 KiB).
+    drop((src, conn, pending));
     if stopping {
         let _ = R::shutdown_write(&stream);
     } else {
