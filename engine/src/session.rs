@@ -1060,15 +1060,16 @@ impl<B: TlsBackend> Session<B> {
     fn write_body(&mut self, parts: &[&[u8]]) {
         let head = self.head.take();
         match (head.as_deref(), parts) {
-            (None, []) => {}
             (None, [part]) => self.write_plain(part),
-            (Some(head), []) => self.write_plain(head),
             (head, parts) => {
-                let head = head.unwrap_or_default();
-                let mut all = Vec::with_capacity(head.len() + parts.iter().map(|p| p.len()).sum::<usize>());
-                all.extend_from_slice(head);
-                parts.iter().for_each(|p| all.extend_from_slice(p));
-                self.write_plain(&all);
+                let all = head
+                    .into_iter()
+                    .chain(parts.iter().copied())
+                    .collect::<Vec<_>>()
+                    .concat();
+                if !all.is_empty() {
+                    self.write_plain(&all);
+                }
             }
         }
     }
