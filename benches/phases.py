@@ -2,14 +2,18 @@
 """phases.py — where a connection's time goes, read from the packets: server time (a
 ClientHello's arrival to the server's flight, the client's Finished to the server's last data)
 against client time (the server's flight to the client's Finished) for every connection of an
-`openssl s_time` run, from `tcpdump -tt -n -i lo` text.
+`openssl s_time` run, from `tcpdump -tt -n -i lo` text; and the whole cycle of one connection,
+from its SYN to the next connection's SYN, whose inverse is the run's connection rate.
 
 The client's phase is the ruler: a machine whose speed drifts by ±20 % between runs (as these
 shared VMs do) stretches the client's phase and the server's alike, so server / client is
 steady where connections per second are not, and two servers compare by that quotient.
 
 Usage: phases.py CAPTURE PORT   (prints one line: connections, phase medians in µs, quotients;
-"-" for the reply phase when the client closes right after its Finished, as `s_time -new` does)
+"-" for the reply phase when the client closes right after its Finished, as `s_time -new` does;
+then the cycle's medians in µs: SYN to ClientHello, ClientHello to flight, flight to Finished,
+Finished to the next SYN, and SYN to the next SYN. Medians of parts need not add up to the
+median of the whole.)
 """
 import re
 import statistics
@@ -19,8 +23,8 @@ PACKET = re.compile(r"(\d+\.\d+) IP6? \S+?\.(\d+) > \S+?\.(\d+): Flags \[([^\]]*
 
 
 def connections(path, port):
-    """Packets per connection, in capture order: (time, 'c' or 's' for who sent it, TCP flags,
-    payload length)."""
+    """Packets per connection, connections in the order of their first packet: (time, 'c' or
+    's' for who sent it, TCP flags, payload length)."""
     conns = {}
     with open(path) as f:
         for line in f:
@@ -51,9 +55,25 @@ def phases(packets):
     return (flight - hello) * 1e6, (finished - flight) * 1e6, reply
 
 
+def cycle(packets, next_syn):
+    """(SYN to ClientHello, ClientHello to flight, flight to Finished, Finished to the next
+    connection's SYN, SYN to the next SYN) in µs, or None for a connection the capture cut."""
+    data = [(t, who) for t, who, _, length in packets if length > 0]
+    try:
+        hello = next(t for t, who in data if who == "c")
+        flight = next(t for t, who in data if who == "s" and t >= hello)
+        finished = next(t for t, who in data if who == "c" and t > flight)
+    except StopIteration:
+        return None
+    syn = packets[0][0]
+    marks = (syn, hello, flight, finished, next_syn)
+    return tuple((b - a) * 1e6 for a, b in zip(marks, marks[1:])) + ((next_syn - syn) * 1e6,)
+
+
 def main():
     path, port = sys.argv[1], sys.argv[2]
-    rows = [p for p in map(phases, connections(path, port)) if p]
+    conns = list(connections(path, port))
+    rows = [p for p in map(phases, conns) if p]
     if len(rows) < 10:
         sys.exit(f"phases.py: only {len(rows)} whole connections in {path}")
     hello = statistics.median(r[0] for r in rows)
@@ -66,7 +86,10 @@ def main():
         tail = f"{reply:.1f} {hello / client:.4f} {reply / client:.4f}"
     else:
         tail = f"- {hello / client:.4f} -"
-    print(f"{len(rows)} {hello:.1f} {client:.1f} {tail}")
+    # Connections follow one another (one client), so each one's cycle ends at the next SYN.
+    cycles = [c for c in (cycle(p, n[0][0]) for p, n in zip(conns, conns[1:])) if c]
+    parts = " ".join(f"{statistics.median(c[i] for c in cycles):.1f}" for i in range(5))
+    print(f"{len(rows)} {hello:.1f} {client:.1f} {tail} {parts}")
 
 
 if __name__ == "__main__":

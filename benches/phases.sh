@@ -5,7 +5,11 @@
 # server's last data ("reply"), each divided by the client's own phase in the same run (the
 # server's flight to the client's Finished). The quotients hold steady while the machine's speed
 # drifts, so they resolve a few per cent where connections/s cannot; and they say which part of
-# the connection the server spends it in.
+# the connection the server spends it in. Each run also splits one connection's whole cycle, SYN
+# to the next connection's SYN (the inverse of its rate), into SYN to ClientHello ("connect"),
+# hello, the client's phase and the client's Finished to the next SYN ("gap"), in µs: the summary
+# says how many µs of the cycle's difference each part carries. These are absolute, so pair them
+# only within a run (the rounds alternate the servers for that).
 #
 # Usage: benches/phases.sh [SSERVE_BIN]  (env: MODE=reuse|new, ROUNDS=3, SECS=2, SSERVE_ARGS)
 # MODE=reuse is `s_time -reuse -www /small.txt` (resumed handshakes with a GET), MODE=new
@@ -43,7 +47,9 @@ one() { # side cmd...: prints phases.py's line for one run on a fresh server
 }
 
 declare -a HELLO_A HELLO_B REPLY_A REPLY_B
-printf '%-5s %-8s %6s %9s %9s %9s %8s %8s\n' round side conns hello_us client_us reply_us hello/c reply/c
+declare -A PART # "side part" -> space-separated values over rounds
+printf '%-5s %-8s %6s %9s %9s %9s %8s %8s %8s %8s %8s\n' round side conns hello_us client_us reply_us \
+  hello/c reply/c connect gap cycle
 for r in $(seq "$ROUNDS"); do
   order="sserve s_server"; (( r % 2 == 0 )) && order="s_server sserve"
   for side in $order; do
@@ -53,8 +59,12 @@ for r in $(seq "$ROUNDS"); do
     else
       line=$(one s_server openssl s_server)
     fi
-    read -r n hello cl reply qh qr <<<"$line"
-    printf '%-5s %-8s %6s %9s %9s %9s %8s %8s\n' "$r" "$side" "$n" "$hello" "$cl" "$reply" "$qh" "$qr"
+    read -r n hello cl reply qh qr c_connect c_hello c_client c_gap c_cycle <<<"$line"
+    printf '%-5s %-8s %6s %9s %9s %9s %8s %8s %8s %8s %8s\n' "$r" "$side" "$n" "$hello" "$cl" "$reply" \
+      "$qh" "$qr" "$c_connect" "$c_gap" "$c_cycle"
+    for part in connect hello client gap cycle; do
+      v="c_$part"; PART["$side $part"]+="${!v} "
+    done
     if [[ $side == sserve ]]; then HELLO_A+=("$qh"); REPLY_A+=("$qr"); else HELLO_B+=("$qh"); REPLY_B+=("$qr"); fi
   done
 done
@@ -65,3 +75,12 @@ awk -v ha="$ha" -v hb="$hb" -v ra="$ra" -v rb="$rb" -v m="$MODE" 'BEGIN {
   printf "%s: server/client quotients, medians: hello %.3f vs %.3f (sserve / s_server %.3f)", m, ha, hb, ha / hb
   if (ra == "-" || rb == "-") print "; no reply phase (the client closes after its Finished)"
   else printf "; reply %.3f vs %.3f (%.3f)\n", ra, rb, ra / rb }'
+summary=""
+for part in connect hello client gap cycle; do
+  # shellcheck disable=SC2086
+  a=$(median ${PART["sserve $part"]}); b=$(median ${PART["s_server $part"]})
+  summary+=$(awk -v p="$part" -v a="$a" -v b="$b" 'BEGIN { printf " %s %+.1f", p, a - b }')
+done
+# shellcheck disable=SC2086
+awk -v a="$(median ${PART["sserve cycle"]})" -v b="$(median ${PART["s_server cycle"]})" -v s="$summary" 'BEGIN {
+  printf "cycle (SYN to next SYN), medians: %.1f vs %.1f µs (sserve / s_server %.3f); sserve - s_server, µs:%s\n", a, b, a / b, s }'
