@@ -355,3 +355,42 @@ fn failed_handshake_msg_and_state_match_real_s_server() {
     );
     assert_eq!(ours_state, state_lines(&real.1), "ours: {}\nreal: {}", ours.1, real.1);
 }
+
+/// A peer that closes mid-handshake, after sending `sent` (nothing, or part of a record): the
+/// server's `-state` lines, `-naccept 1`.
+fn closed_early(srv: Server, sent: &[u8]) -> String {
+    use std::io::Write;
+    let mut srv = srv;
+    let mut peer = std::net::TcpStream::connect(("127.0.0.1", srv.port)).unwrap();
+    peer.write_all(sent).unwrap();
+    drop(peer);
+    if srv.proc.wait_exit(TIMEOUT).is_none() {
+        panic!("server did not exit after -naccept 1\n{}", srv.dump());
+    }
+    srv.stderr().wait_closed(TIMEOUT);
+    srv.stderr().text()
+}
+
+#[test]
+fn peer_closing_mid_handshake_gets_s_servers_state_lines() {
+    require!("openssl");
+    let dir = TestDir::new();
+    let args = ["-state", "-naccept", "1"];
+    for sent in [&b""[..], b"\x16\x03\x01"] {
+        let ours = closed_early(server!(&dir).args(args).start(), sent);
+        let lines = state_lines(&ours);
+        assert_eq!(
+            lines,
+            [
+                "SSL_accept:before SSL initialization",
+                "SSL3 alert write:fatal:decode error",
+                "SSL_accept:error in error",
+            ],
+            "after {sent:?}: {ours}"
+        );
+        if sserve_tests::server_is_system_openssl() {
+            let real = closed_early(Server::builder(REAL_S_SERVER, &dir).args(args).start(), sent);
+            assert_eq!(lines, state_lines(&real), "after {sent:?}\nours: {ours}\nreal: {real}");
+        }
+    }
+}
