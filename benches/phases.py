@@ -39,10 +39,10 @@ def connections(path, port):
     return conns.values()
 
 
-def phases(packets):
-    """(server hello-to-flight, client flight-to-Finished, server Finished-to-last-data or None
-    when the server sent nothing after the client's Finished) in µs, or None for a connection
-    the capture cut."""
+def handshake_marks(packets):
+    """When the ClientHello arrived, the server's flight left and the client's Finished
+    arrived (the first data of each after the one before), or None for a connection the capture
+    cut."""
     data = [(t, who) for t, who, _, length in packets if length > 0]
     try:
         hello = next(t for t, who in data if who == "c")
@@ -50,7 +50,18 @@ def phases(packets):
         finished = next(t for t, who in data if who == "c" and t > flight)
     except StopIteration:
         return None
-    last = max(t for t, who in data if who == "s")
+    return hello, flight, finished
+
+
+def phases(packets):
+    """(server hello-to-flight, client flight-to-Finished, server Finished-to-last-data or None
+    when the server sent nothing after the client's Finished) in µs, or None for a connection
+    the capture cut."""
+    marks = handshake_marks(packets)
+    if marks is None:
+        return None
+    hello, flight, finished = marks
+    last = max(t for t, who, _, length in packets if length > 0 and who == "s")
     reply = (last - finished) * 1e6 if last > finished else None
     return (flight - hello) * 1e6, (finished - flight) * 1e6, reply
 
@@ -58,16 +69,12 @@ def phases(packets):
 def cycle(packets, next_syn):
     """(SYN to ClientHello, ClientHello to flight, flight to Finished, Finished to the next
     connection's SYN, SYN to the next SYN) in µs, or None for a connection the capture cut."""
-    data = [(t, who) for t, who, _, length in packets if length > 0]
-    try:
-        hello = next(t for t, who in data if who == "c")
-        flight = next(t for t, who in data if who == "s" and t >= hello)
-        finished = next(t for t, who in data if who == "c" and t > flight)
-    except StopIteration:
+    marks = handshake_marks(packets)
+    if marks is None:
         return None
     syn = packets[0][0]
-    marks = (syn, hello, flight, finished, next_syn)
-    return tuple((b - a) * 1e6 for a, b in zip(marks, marks[1:])) + ((next_syn - syn) * 1e6,)
+    times = (syn, *marks, next_syn)
+    return tuple((b - a) * 1e6 for a, b in zip(times, times[1:])) + ((next_syn - syn) * 1e6,)
 
 
 def main():
