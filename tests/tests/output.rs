@@ -379,15 +379,25 @@ fn peer_closing_mid_handshake_gets_s_servers_state_lines() {
     for sent in [&b""[..], b"\x16\x03\x01"] {
         let ours = closed_early(server!(&dir).args(args).start(), sent);
         let lines = state_lines(&ours);
-        assert_eq!(
-            lines,
-            [
-                "SSL_accept:before SSL initialization",
-                "SSL3 alert write:fatal:decode error",
-                "SSL_accept:error in error",
-            ],
-            "after {sent:?}: {ours}"
-        );
+        // OpenSSL 3 answers the cut-short stream with an alert and an error state; 1.1.1 takes
+        // it as a plain end, but still reports the handshake's failed end.
+        if sserve_tests::server_is_ossl3() {
+            assert_eq!(
+                lines,
+                [
+                    "SSL_accept:before SSL initialization",
+                    "SSL3 alert write:fatal:decode error",
+                    "SSL_accept:error in error",
+                ],
+                "after {sent:?}: {ours}"
+            );
+        } else {
+            let last = lines.last().map(String::as_str).unwrap_or_default();
+            assert!(
+                last.starts_with("SSL_accept:error in ") || last.starts_with("SSL_accept:failed in "),
+                "after {sent:?}: {ours}"
+            );
+        }
         if sserve_tests::server_is_system_openssl() {
             let real = closed_early(Server::builder(REAL_S_SERVER, &dir).args(args).start(), sent);
             assert_eq!(lines, state_lines(&real), "after {sent:?}\nours: {ours}\nreal: {real}");

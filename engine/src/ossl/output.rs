@@ -191,10 +191,12 @@ extern "C" fn info_cb(ssl: *const openssl_sys::SSL, where_: c_int, ret: c_int) {
         // blocking socket never does, so that is not an error worth a line. A peer that closed
         // mid-handshake also leaves OpenSSL "reading", but without "retry" on the transport (and,
         // from 3.0, in its error state): s_server reports that one.
-        // SAFETY: live SSL, read-only queries; its read BIO (ours) lives as long as the SSL.
+        // SAFETY: live SSL, read-only queries; its read BIO, when set, lives as long as the SSL.
         let waiting = unsafe {
+            let rbio = openssl_sys::SSL_get_rbio(ssl);
             ffi::SSL_want(ssl) == ffi::SSL_READING
-                && ffi::BIO_test_flags(openssl_sys::SSL_get_rbio(ssl), openssl_sys::BIO_FLAGS_SHOULD_RETRY) != 0
+                && !rbio.is_null()
+                && ffi::BIO_test_flags(rbio, openssl_sys::BIO_FLAGS_SHOULD_RETRY) != 0
         };
         if ret < 0 && waiting && state != "error" {
             return;
