@@ -186,11 +186,10 @@ extern "C" fn info_cb(ssl: *const openssl_sys::SSL, where_: c_int, ret: c_int) {
             description: unsafe { text(openssl_sys::SSL_alert_desc_string_long(ret)) },
         }
     } else if where_ & ffi::SSL_CB_EXIT != 0 && ret <= 0 {
-        let state = state();
         // A memory transport makes the handshake return early to wait for input; s_server's
-        // blocking socket never does, so that is not an error worth a line. A peer that closed
-        // mid-handshake also leaves OpenSSL "reading", but without "retry" on the transport (and,
-        // from 3.0, in its error state): s_server reports that one.
+        // blocking socket never does, so that is not an error worth a line. What tells such a
+        // wait is the transport's "retry": a peer that closed mid-handshake leaves OpenSSL
+        // "reading" too, but without it, and s_server reports that failure.
         // SAFETY: live SSL, read-only queries; its read BIO, when set, lives as long as the SSL.
         let waiting = unsafe {
             let rbio = openssl_sys::SSL_get_rbio(ssl);
@@ -198,13 +197,13 @@ extern "C" fn info_cb(ssl: *const openssl_sys::SSL, where_: c_int, ret: c_int) {
                 && !rbio.is_null()
                 && ffi::BIO_test_flags(rbio, openssl_sys::BIO_FLAGS_SHOULD_RETRY) != 0
         };
-        if ret < 0 && waiting && state != "error" {
+        if ret < 0 && waiting {
             return;
         }
         StateChange::Exit {
             side,
             failed: ret == 0,
-            state,
+            state: state(),
         }
     } else {
         return;
