@@ -222,6 +222,12 @@ impl Connection {
         self.session.handle_timeout(now);
     }
 
+    /// The bytes of the last [`Step::Send`] end a handshake flight the peer is waiting for:
+    /// write them before the next step (see `Session::flight_waiting`).
+    pub(crate) fn flight_waiting(&self) -> bool {
+        self.session.flight_waiting()
+    }
+
     /// The peer took some of the bytes being sent.
     pub(crate) fn sent(&mut self, now: Instant) {
         self.session.send_progress(now);

@@ -322,7 +322,7 @@ async fn drive<R: Runtime>(shared: &Shared<R>, id: ConnId, stream: R::Stream) {
         step = match step {
             Step::Send(data) => {
                 pending.push(data);
-                if pending.iter().map(Bytes::len).sum::<usize>() < room.batch() {
+                if pending.iter().map(Bytes::len).sum::<usize>() < room.batch() && !conn.flight_waiting() {
                     conn.next()
                 } else {
                     match flush(shared, &mut conn, &stream, &mut pending, &mut src, &mut room).await {

@@ -153,6 +153,9 @@ impl<S: PollIo + Unpin, B: TlsBackend> StreamCore<S, B> {
     fn collect(&mut self) {
         while let Some(t) = self.session.poll_transmit() {
             self.out.push_back(t.data);
+            if self.session.flight_waiting() {
+                break;
+            }
         }
         while let Some(e) = self.session.poll_event() {
             match e {
@@ -209,6 +212,10 @@ impl<S: PollIo + Unpin, B: TlsBackend> StreamCore<S, B> {
         loop {
             self.collect();
             ready!(self.poll_transmit(cx))?;
+            if self.session.flight_waiting() {
+                // The flight is out: the handshake goes on at the next `collect`.
+                continue;
+            }
             if self.info.is_some() {
                 return Poll::Ready(Ok(()));
             }

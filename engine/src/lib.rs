@@ -18,7 +18,9 @@
 //! ```
 //!
 //! After every input, drain `poll_transmit` until it returns `None`, then `poll_event` until it
-//! returns `None`, then wait for socket input, console input or `poll_timeout()`.
+//! returns `None`, then wait for socket input, console input or `poll_timeout()`. A loop that
+//! gathers transmits to write them together writes what it has whenever
+//! [`Session::flight_waiting`] says so (the handshake goes on at the next `poll_transmit`).
 //!
 //! The parsers ([`command`], [`http`], [`line`](mod@line)) and the [`Session`] state machine are `no_std` +
 //! `alloc`. TLS is done by a [`tls::TlsBackend`]; the OpenSSL one ([`ossl`], feature `openssl`,

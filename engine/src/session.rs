@@ -106,6 +106,10 @@ pub struct Session<B: TlsBackend> {
     /// headers), held back until the file's first piece so that both go out in one record, as
     /// s_server's buffered BIO sends them: a small file costs one record and one packet.
     head: Option<Cow<'static, [u8]>>,
+    /// The backend wrote the handshake flight the peer waits for and paused
+    /// ([`HandshakeStatus::FlightWritten`]): the next `poll_transmit` that finds the flight
+    /// taken goes on with the handshake.
+    flight_paused: bool,
 }
 
 /// `-keep_alive` bookkeeping: a request is answered once its header block has ended.
@@ -158,6 +162,7 @@ impl<B: TlsBackend> Session<B> {
             console_closed: false,
             early,
             peer_closed: false,
+            flight_paused: false,
             web_log: None,
             keep: KeepAlive::default(),
             head: None,
@@ -362,8 +367,22 @@ impl<B: TlsBackend> Session<B> {
         }
     }
 
+    /// The ciphertext taken so far ends a handshake flight the peer is waiting for, and the
+    /// handshake paused before the work that follows it (TLS 1.3's application keys). Write it
+    /// to the peer before calling [`Session::poll_transmit`] again, which then goes on with the
+    /// handshake while the peer reads: an adapter that gathers transmits to write them together
+    /// would otherwise hold the flight back for that work, as long as a signature takes.
+    pub fn flight_waiting(&self) -> bool {
+        self.flight_paused
+    }
+
     /// Next ciphertext to send. Drain after every input, before `poll_event`.
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        if self.out.is_empty() && self.flight_paused && self.phase == Phase::Handshaking {
+            // The adapter took the flight (and sends it before asking again): the work that
+            // follows it overlaps the peer's reading it, as with a blocking server.
+            self.advance();
+        }
         if self.out.is_empty() {
             None
         } else {
@@ -604,6 +623,7 @@ impl<B: TlsBackend> Session<B> {
     }
 
     fn advance(&mut self) {
+        self.flight_paused = false;
         if self.phase == Phase::Handshaking {
             if self.early != EarlyPhase::Off && !self.read_early_data() {
                 return;
@@ -612,6 +632,10 @@ impl<B: TlsBackend> Session<B> {
             self.pump();
             match r {
                 Ok(HandshakeStatus::WantInput) => return,
+                Ok(HandshakeStatus::FlightWritten) => {
+                    self.flight_paused = true;
+                    return;
+                }
                 Ok(HandshakeStatus::Done) => self.on_established(),
                 Err(e) => return self.fail(e.into()),
             }

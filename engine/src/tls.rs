@@ -21,6 +21,10 @@ pub enum HandshakeStatus {
     Done,
     /// More input from the peer is needed.
     WantInput,
+    /// A flight the peer waits for is written and the handshake paused before the work that
+    /// follows it (TLS 1.3's application keys, which a blocking server derives after its send):
+    /// send the output, then call [`TlsBackend::handshake`] again, without input.
+    FlightWritten,
 }
 
 /// Outcome of a plaintext read.

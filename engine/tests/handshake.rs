@@ -713,3 +713,89 @@ fn session_reads_the_peer_itself() {
         assert_eq!(p.closed(), Some(&CloseReason::PeerEof));
     }
 }
+
+/// The client's output so far, handed to the server as one input.
+fn client_to_server(p: &mut Pair) {
+    p.client.pump();
+    let out = std::mem::take(&mut p.client.stream.get_mut().outgoing);
+    assert!(!out.is_empty(), "the client had something to send");
+    p.server.handle_input(Instant::ZERO, &out);
+}
+
+fn keylog_labels(server: &mut sserve_engine::ossl::TlsSession) -> Vec<String> {
+    std::iter::from_fn(|| server.poll_event())
+        .filter_map(|e| match e {
+            Event::KeyLog(l) => Some(l.split(' ').next().unwrap().to_string()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn tls13_flight_goes_out_before_the_application_keys() {
+    let config = server_config(|b| b.keylog());
+    let mut p = Pair::new(&config, SessionOptions::s_server(), ClientOptions::tls13());
+    client_to_server(&mut p);
+    let flight = p.server.poll_transmit().expect("the server's flight");
+    assert!(
+        p.server.flight_waiting(),
+        "the flight is to be sent before the handshake goes on"
+    );
+    let labels = keylog_labels(&mut p.server);
+    assert!(
+        labels.iter().any(|l| l == "SERVER_HANDSHAKE_TRAFFIC_SECRET"),
+        "{labels:?}"
+    );
+    assert!(
+        !labels.iter().any(|l| l == "SERVER_TRAFFIC_SECRET_0"),
+        "derived too early: {labels:?}"
+    );
+    // The flight is whole: the client finishes its side of the handshake with it alone.
+    p.client.stream.get_mut().incoming.extend_from_slice(&flight.data);
+    p.client.pump();
+    assert!(p.client.handshake_done(), "the client finished with the first flight");
+    // Asking again goes on: the application keys, nothing to send.
+    assert!(p.server.poll_transmit().is_none());
+    assert!(!p.server.flight_waiting());
+    let labels = keylog_labels(&mut p.server);
+    assert!(labels.iter().any(|l| l == "SERVER_TRAFFIC_SECRET_0"), "{labels:?}");
+    client_to_server(&mut p);
+    p.drive();
+    p.assert_established();
+    p.assert_data_flows("after a paused flight");
+}
+
+#[test]
+fn paused_flight_goes_on_with_the_peers_next_input() {
+    // An adapter that writes the flight and waits for the peer without asking again.
+    let mut p = Pair::new(&default_config(), SessionOptions::s_server(), ClientOptions::tls13());
+    client_to_server(&mut p);
+    let flight = p.server.poll_transmit().expect("the server's flight");
+    assert!(p.server.flight_waiting());
+    p.client.stream.get_mut().incoming.extend_from_slice(&flight.data);
+    client_to_server(&mut p);
+    assert!(!p.server.flight_waiting());
+    p.drive();
+    p.assert_established();
+    p.assert_data_flows("after the peer's input went on");
+}
+
+#[test]
+fn tls12_flights_do_not_wait() {
+    let mut p = Pair::new(&default_config(), SessionOptions::s_server(), ClientOptions::tls12());
+    for _ in 0..4 {
+        p.client.pump();
+        let out = std::mem::take(&mut p.client.stream.get_mut().outgoing);
+        if out.is_empty() {
+            break;
+        }
+        p.server.handle_input(Instant::ZERO, &out);
+        while let Some(t) = p.server.poll_transmit() {
+            assert!(!p.server.flight_waiting(), "nothing costly follows a TLS 1.2 flight");
+            p.client.stream.get_mut().incoming.extend_from_slice(&t.data);
+        }
+    }
+    p.drive();
+    p.assert_established();
+    assert_eq!(p.handshake_info().protocol, "TLSv1.2");
+}

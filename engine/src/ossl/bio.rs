@@ -91,7 +91,16 @@ unsafe extern "C" fn ctrl<T: Transport>(
     _ptr: *mut c_void,
 ) -> c_long {
     match cmd {
-        openssl_sys::BIO_CTRL_FLUSH => 1,
+        // SAFETY: OpenSSL calls this on a BIO of our method (see `transport`).
+        openssl_sys::BIO_CTRL_FLUSH => unsafe {
+            openssl_sys::BIO_clear_retry_flags(bio);
+            if transport::<T>(bio).flush() {
+                1
+            } else {
+                openssl_sys::BIO_set_retry_write(bio);
+                0
+            }
+        },
         // Asked only after a read returned 0 without "retry": then a cut-short stream gets
         // s_server's `decode_error` alert, or a clean end with `-ignore_unexpected_eof`.
         // SAFETY: OpenSSL calls this on a BIO of our method (see `transport`).

@@ -9,7 +9,7 @@ use alloc::vec::Vec;
 use bytes::BytesMut;
 use core::mem::MaybeUninit;
 use foreign_types::ForeignTypeRef;
-use openssl::ssl::{ErrorCode, Ssl, SslContext, SslRef};
+use openssl::ssl::{ErrorCode, Ssl, SslContext, SslRef, SslVersion};
 use std::sync::OnceLock;
 
 use super::bio::{BioMethod, SslIo, SslIoError};
@@ -17,7 +17,7 @@ use super::callbacks::{events_index, ConnEvents};
 use super::errors::{config_error, from_ssl_error, take_queue};
 use super::ffi;
 use super::info;
-use super::memio::{reserve_for_read, MemIo, KEEP_CAPACITY};
+use super::memio::{reserve_for_read, FlushPause, MemIo, KEEP_CAPACITY};
 use crate::error::{TlsError, TlsErrorKind};
 use crate::event::{CacheStats, Event, HandshakeInfo};
 use crate::tls::{HandshakeStatus, PeerRead, PeerReader, ReadStatus, TlsBackend, PULL_SIZE};
@@ -80,6 +80,16 @@ pub trait Transport: Sized {
     fn buffered_input(&self) -> (&[u8], bool) {
         (&[], false)
     }
+    /// Arms (or disarms) a pause at OpenSSL's next flush of written bytes; returns whether the
+    /// pause armed before was taken. A transport that cannot pause ignores it.
+    fn pause_at_flush(&mut self, _armed: bool) -> bool {
+        false
+    }
+    /// `BIO_flush`: false to pause there (the written bytes stay), as a socket that would
+    /// block does; OpenSSL then returns `SSL_ERROR_WANT_WRITE` and goes on at its next call.
+    fn flush(&mut self) -> bool {
+        true
+    }
 }
 
 /// The one method table of transport type `T`, created on first use (an allocation failure
@@ -136,6 +146,21 @@ impl Transport for MemIo {
         MemIo::queued(self)
     }
 
+    fn pause_at_flush(&mut self, armed: bool) -> bool {
+        let taken = self.flush_pause == FlushPause::Taken;
+        self.flush_pause = if armed { FlushPause::Armed } else { FlushPause::Off };
+        taken
+    }
+
+    fn flush(&mut self) -> bool {
+        if self.flush_pause == FlushPause::Armed && !self.outgoing.is_empty() {
+            self.flush_pause = FlushPause::Taken;
+            false
+        } else {
+            true
+        }
+    }
+
     fn read_from(io: &mut SslIo<Self>, input: &mut &[u8], buf: &mut [MaybeUninit<u8>]) -> Result<usize, SslIoError> {
         MemIo::read_lent(io, input, buf)
     }
@@ -184,6 +209,8 @@ pub struct SslConn<T> {
     keeping_buffers: bool,
     /// The session allows it (and the transport is a byte stream).
     may_keep_buffers: bool,
+    /// The handshake may still pause once its server flight is written (see `handshake`).
+    pause_after_flight: bool,
 }
 
 impl<T> core::fmt::Debug for SslConn<T> {
@@ -222,6 +249,7 @@ impl<T> SslConn<T> {
             read_filled: true,
             keeping_buffers: false,
             may_keep_buffers: false,
+            pause_after_flight: true,
         }
     }
 
@@ -430,7 +458,28 @@ impl<T: Transport> TlsBackend for SslConn<T> {
                 None => self.stateless_pending = false,
             }
         }
-        match self.stream.do_handshake() {
+        // A blocking server sends its TLS 1.3 flight (up to its Finished) the moment OpenSSL
+        // flushes it, then derives the application keys while the peer reads it. Here the
+        // flight would wait in the transport for that work to finish, so the first flush of the
+        // handshake pauses it: OpenSSL returns to be called again once the flight is out.
+        self.stream.get_mut().pause_at_flush(self.pause_after_flight);
+        let result = self.stream.do_handshake();
+        let paused = self.stream.get_mut().pause_at_flush(false);
+        match result {
+            // OpenSSL's buffering BIO does not pass a failed flush's "retry" up (3.0), so the
+            // pause may come back as a system error without one: the flush was ours either way.
+            Err(e)
+                if paused && (e.code == ErrorCode::WANT_WRITE || e.code == ErrorCode::SYSCALL && e.stack.is_none()) =>
+            {
+                self.pause_after_flight = false;
+                // Elsewhere (TLS 1.2's flights, a HelloRetryRequest) nothing costly follows the
+                // flush: go on at once.
+                if self.ssl().version2() == Some(SslVersion::TLS1_3) && self.ssl().state_string() == "TWFIN" {
+                    Ok(HandshakeStatus::FlightWritten)
+                } else {
+                    self.handshake()
+                }
+            }
             Ok(()) => {
                 // From now on OpenSSL may read past the record it needs: one transport read per
                 // buffer of input instead of a header and a body per record. Not before, since
@@ -585,6 +634,8 @@ impl<T: Transport> TlsBackend for SslConn<T> {
     }
 
     fn read_early_data(&mut self, buf: &mut BytesMut) -> Result<crate::tls::EarlyRead, TlsError> {
+        // `SSL_read_early_data` writes the flight itself, unpaused: no later flush is one.
+        self.pause_after_flight = false;
         super::psk::read_early_data(&mut self.stream, buf)
     }
 }

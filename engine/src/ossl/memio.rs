@@ -21,9 +21,23 @@ pub struct MemIo {
     pub(crate) eof: bool,
     /// Written by OpenSSL, not yet taken by the session.
     pub(crate) outgoing: BytesMut,
+    /// A pause at OpenSSL's next flush (see `SslConn::handshake`).
+    pub(crate) flush_pause: FlushPause,
     /// The caller's ciphertext, or reader, used after `incoming`, during
     /// [`MemIo::read_lent`] and [`MemIo::read_pulled`] only.
     lent: Lent,
+}
+
+/// Whether OpenSSL's next flush of written bytes pauses the handshake.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FlushPause {
+    /// Flushes go on.
+    #[default]
+    Off,
+    /// The next flush with bytes written pauses.
+    Armed,
+    /// A flush paused since it was armed.
+    Taken,
 }
 
 /// A borrowed byte slice and a borrowed reader, held as raw pointers because OpenSSL reaches

@@ -186,16 +186,21 @@ extern "C" fn info_cb(ssl: *const openssl_sys::SSL, where_: c_int, ret: c_int) {
             description: unsafe { text(openssl_sys::SSL_alert_desc_string_long(ret)) },
         }
     } else if where_ & ffi::SSL_CB_EXIT != 0 && ret <= 0 {
-        // A memory transport makes the handshake return early to wait for input; s_server's
-        // blocking socket never does, so that is not an error worth a line. What tells such a
-        // wait is the transport's "retry": a peer that closed mid-handshake leaves OpenSSL
-        // "reading" too, but without it, and s_server reports that failure.
+        // A memory transport makes the handshake return early to wait for input, or to send its
+        // flight (see `SslConn::handshake`); s_server's blocking socket never does, so that is
+        // not an error worth a line. What tells such a wait is the transport's "retry" in the
+        // direction OpenSSL waits for: a peer that closed mid-handshake leaves OpenSSL "reading"
+        // too, but without a read to retry, and s_server reports that failure.
         // SAFETY: live SSL, read-only queries; its read BIO, when set, lives as long as the SSL.
         let waiting = unsafe {
             let rbio = openssl_sys::SSL_get_rbio(ssl);
-            ffi::SSL_want(ssl) == ffi::SSL_READING
-                && !rbio.is_null()
-                && ffi::BIO_test_flags(rbio, openssl_sys::BIO_FLAGS_SHOULD_RETRY) != 0
+            let direction = match ffi::SSL_want(ssl) {
+                ffi::SSL_READING => openssl_sys::BIO_FLAGS_READ,
+                ffi::SSL_WRITING => openssl_sys::BIO_FLAGS_WRITE,
+                _ => 0,
+            };
+            let retry = direction | openssl_sys::BIO_FLAGS_SHOULD_RETRY;
+            direction != 0 && !rbio.is_null() && ffi::BIO_test_flags(rbio, retry) == retry
         };
         if ret < 0 && waiting {
             return;
