@@ -94,6 +94,63 @@ pub fn bind_shared(spec: &ListenSpec, n: usize) -> io::Result<Vec<TcpListener>> 
     (0..n).map(|_| bind_socket(addr, v6_only, true)).collect()
 }
 
+/// Has each listener of a [`bind_shared`] group take the connections whose packets arrive on
+/// one CPU (`SO_INCOMING_CPU`): listener `i` those of the `i`-th CPU this process may run on.
+/// Linux 6.2 and later choose the listener within a `SO_REUSEPORT` group by it (older kernels
+/// ignore it and keep spreading by hash). Over loopback a connection's packets arrive on its
+/// client's CPU, so one client connecting again and again always meets the same loop, whose
+/// heap and code are warm, while clients on other CPUs still meet other loops; from a network
+/// card they arrive where its receive queues hash them. Connections from a CPU with no
+/// listener of its own are spread by hash. A group larger than the CPUs available is left
+/// as it is: steered listeners would starve the rest. Returns whether the group is steered.
+pub fn steer_by_cpu(group: &[TcpListener]) -> io::Result<bool> {
+    let cpus = allowed_cpus().unwrap_or_default();
+    if group.len() < 2 || group.len() > cpus.len() {
+        return Ok(false);
+    }
+    for (listener, cpu) in group.iter().zip(cpus) {
+        set_incoming_cpu(listener, cpu)?;
+    }
+    Ok(true)
+}
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn set_incoming_cpu(listener: &TcpListener, cpu: usize) -> io::Result<()> {
+    socket2::SockRef::from(listener).set_cpu_affinity(cpu)
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn set_incoming_cpu(_listener: &TcpListener, _cpu: usize) -> io::Result<()> {
+    Ok(())
+}
+
+/// The CPUs this process may run on (`Cpus_allowed_list` of `/proc/self/status`).
+fn allowed_cpus() -> Option<Vec<usize>> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let list = status.lines().find_map(|l| l.strip_prefix("Cpus_allowed_list:"))?;
+    parse_cpu_list(list.trim())
+}
+
+/// A kernel CPU list (`0-3,8,10-11`), in order.
+fn parse_cpu_list(list: &str) -> Option<Vec<usize>> {
+    let mut cpus = Vec::new();
+    for part in list.split(',') {
+        let (first, last): (usize, usize) = match part.split_once('-') {
+            Some((a, b)) => (a.parse().ok()?, b.parse().ok()?),
+            None => {
+                let cpu = part.parse().ok()?;
+                (cpu, cpu)
+            }
+        };
+        // A list longer than any machine's is not one.
+        if last < first || last - first > 1 << 16 {
+            return None;
+        }
+        cpus.extend(first..=last);
+    }
+    Some(cpus)
+}
+
 fn bind_socket(addr: SocketAddr, v6_only: bool, reuse_port: bool) -> io::Result<TcpListener> {
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
     socket.set_reuse_address(true)?;
@@ -180,6 +237,84 @@ mod tests {
         // A second server on the same port is refused, as with a single listener.
         let again = ListenSpec { port, ..spec };
         assert_eq!(bind_shared(&again, 2).unwrap_err().kind(), io::ErrorKind::AddrInUse);
+    }
+
+    #[test]
+    fn cpu_lists() {
+        assert_eq!(parse_cpu_list("0-1"), Some(vec![0, 1]));
+        assert_eq!(parse_cpu_list("0-2,8,10-11"), Some(vec![0, 1, 2, 8, 10, 11]));
+        assert_eq!(parse_cpu_list("5"), Some(vec![5]));
+        assert_eq!(parse_cpu_list("3-1"), None);
+        assert_eq!(parse_cpu_list("x"), None);
+        assert_eq!(parse_cpu_list(""), None);
+    }
+
+    /// The CPU the calling thread last ran on (`processor`, field 39 of its `stat`).
+    fn current_cpu() -> usize {
+        let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
+        let after_name = stat.rsplit_once(')').unwrap().1;
+        after_name.split_whitespace().nth(36).unwrap().parse().unwrap()
+    }
+
+    fn kernel_at_least(major: u32, minor: u32) -> bool {
+        let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+        let mut parts = release
+            .split(|c: char| !c.is_ascii_digit())
+            .map(|p| p.parse::<u32>().unwrap_or(0));
+        (parts.next().unwrap_or(0), parts.next().unwrap_or(0)) >= (major, minor)
+    }
+
+    #[test]
+    fn steered_listeners_take_the_connections_of_their_cpu() {
+        let cpus = allowed_cpus().expect("/proc/self/status lists the allowed CPUs");
+        if cpus.len() < 2 || !kernel_at_least(6, 2) {
+            eprintln!("skipped: needs two CPUs and Linux 6.2 (SO_INCOMING_CPU in SO_REUSEPORT groups)");
+            return;
+        }
+        let spec = ListenSpec {
+            host: Some("127.0.0.1".into()),
+            port: 0,
+            ipv4_only: false,
+            ipv6_only: false,
+        };
+        let group = bind_shared(&spec, 2).unwrap();
+        assert!(steer_by_cpu(&group).unwrap());
+        assert!(
+            !steer_by_cpu(&bind_shared(&spec, cpus.len() + 1).unwrap()).unwrap(),
+            "more listeners than CPUs"
+        );
+        let port = group[0].local_addr().unwrap().port();
+        for l in &group {
+            l.set_nonblocking(true).unwrap();
+        }
+        // Connections whose thread stayed on one CPU while connecting must land on its listener.
+        let mut checked = 0;
+        for _ in 0..200 {
+            let before = current_cpu();
+            let client = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+            let after = current_cpu();
+            let mut taken = None;
+            for _ in 0..100 {
+                taken = group.iter().position(|l| l.accept().is_ok());
+                if taken.is_some() {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            let taken = taken.expect("a listener accepted the connection");
+            drop(client);
+            if before == after && cpus[..2].contains(&before) {
+                assert_eq!(
+                    cpus[taken], before,
+                    "connection from CPU {before} went to listener {taken}"
+                );
+                checked += 1;
+                if checked == 20 {
+                    break;
+                }
+            }
+        }
+        assert!(checked >= 5, "too few connections made without a CPU change: {checked}");
     }
 
     #[test]

@@ -118,7 +118,8 @@ mod serving {
     /// Serves until done (see [`driver::serve`]) with one thread per listener, each running a
     /// current-thread tokio runtime of its own: give it several listeners bound to one address
     /// with `SO_REUSEPORT` ([`crate::listen::bind_shared`]), one per core, and the kernel
-    /// spreads the connections over them. A connection then lives on one thread from accept to
+    /// spreads the connections over them (by the CPU they arrive on, with
+    /// [`crate::listen::steer_by_cpu`]). A connection then lives on one thread from accept to
     /// close: no work stealing, no waking another thread for a connection, no lock shared
     /// between cores on the way, while concurrency still scales with the cores. The loops share
     /// the connection count behind `max_connections` ([`driver::Group`]); `-naccept` counts per

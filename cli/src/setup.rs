@@ -10,7 +10,7 @@ use sserve_adapters::blocking::{BlockingServer, ServeOptions};
 use sserve_adapters::driver::{AsyncServeOptions, SharedObserver, Shutdown};
 use sserve_adapters::files::FileRoot;
 use sserve_adapters::keylog::KeyLog;
-use sserve_adapters::listen::bind_shared;
+use sserve_adapters::listen::{bind_shared, steer_by_cpu};
 use sserve_adapters::transport::Listener;
 use sserve_adapters::udp::{bind_udp, header_overhead, UdpServer};
 use sserve_engine::dtls::ListenerLimits;
@@ -333,6 +333,7 @@ fn serve_stream(args: &[String], s: &Settings, built: Built) -> Result<i32, Erro
                 1
             };
             let listeners = bind_shared(&s.listen, group)
+                .and_then(|g| steer_by_cpu(&g).map(|_| g))
                 .map_err(|e| Error(format!("cannot listen on port {}: {}", s.listen.port, io_text(&e))))?;
             let bound = listeners[0]
                 .local_addr()

@@ -9,7 +9,7 @@
 
 use std::io::Read;
 use std::net::TcpStream;
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use sserve_tests::{is_openssl, random_bytes, require, run, server, sigterm, Proc, Server, TestDir, TIMEOUT};
@@ -547,6 +547,78 @@ fn idle_server_sleeps(runtime: &str) {
     );
 }
 per_runtime!(idle_sleeps, idle_server_sleeps);
+
+// ---------------------------------------------------------------------------------------------
+// 6c. One client's connections meet one loop
+// ---------------------------------------------------------------------------------------------
+
+/// Time on the CPU so far (ns) of each thread of process `pid` (empty without /proc).
+fn thread_cpu_ns(pid: u32) -> std::collections::HashMap<String, u64> {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Default::default();
+    };
+    tasks
+        .flatten()
+        .filter_map(|t| {
+            let ns = std::fs::read_to_string(t.path().join("schedstat")).ok()?;
+            Some((
+                t.file_name().to_string_lossy().into_owned(),
+                ns.split_whitespace().next()?.parse().ok()?,
+            ))
+        })
+        .collect()
+}
+
+#[test]
+fn one_clients_connections_meet_one_loop() {
+    require!("openssl", "taskset");
+    if skip_for_openssl() {
+        return;
+    }
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let mut version = release
+        .split(|c: char| !c.is_ascii_digit())
+        .map(|p| p.parse::<u32>().unwrap_or(0));
+    let kernel = (version.next().unwrap_or(0), version.next().unwrap_or(0));
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let first_cpu = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+        .and_then(|l| l.trim().split([',', '-']).next()?.parse::<usize>().ok());
+    let cpus = std::thread::available_parallelism().map_or(1, usize::from);
+    let (Some(first_cpu), true, true) = (first_cpu, cpus >= 2, kernel >= (6, 2)) else {
+        eprintln!("skipped: needs two CPUs and Linux 6.2 (SO_INCOMING_CPU in SO_REUSEPORT groups)");
+        return;
+    };
+    let dir = TestDir::new();
+    let srv = server!(&dir).args(["-WWW", "-threads", "2"]).start();
+    let before = thread_cpu_ns(srv.proc.id());
+    // A client held to the CPU of the first listener: every connection must meet that loop.
+    let out = Command::new("taskset")
+        .args(["-c", &first_cpu.to_string(), "openssl", "s_time", "-new", "-time", "2"])
+        .args(["-connect", &format!("127.0.0.1:{}", srv.port)])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("connections in"),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        srv.dump()
+    );
+    let after = thread_cpu_ns(srv.proc.id());
+    let mut busy: Vec<u64> = after
+        .iter()
+        .map(|(tid, ns)| ns - before.get(tid).copied().unwrap_or(0))
+        .collect();
+    busy.sort_unstable_by(|a, b| b.cmp(a));
+    // Spread by hash, both loops would take about half of the connections.
+    assert!(
+        busy.len() >= 2 && busy[1] * 5 < busy[0],
+        "CPU ns of the busiest threads: {busy:?}\n{}",
+        srv.dump()
+    );
+}
 
 // ---------------------------------------------------------------------------------------------
 // 7. The key -WWW checks under every -runtime (and the default)
