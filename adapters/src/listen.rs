@@ -204,14 +204,18 @@ mod tests {
         assert_eq!(accept_line(0, "0.0.0.0:5".parse().unwrap()), "ACCEPT 0.0.0.0:5");
     }
 
-    #[test]
-    fn shared_listeners_take_one_port_and_refuse_a_held_one() {
-        let spec = ListenSpec {
+    fn loopback(port: u16) -> ListenSpec {
+        ListenSpec {
             host: Some("127.0.0.1".into()),
-            port: 0,
+            port,
             ipv4_only: false,
             ipv6_only: false,
-        };
+        }
+    }
+
+    #[test]
+    fn shared_listeners_take_one_port_and_refuse_a_held_one() {
+        let spec = loopback(0);
         let group = bind_shared(&spec, 3).unwrap();
         assert_eq!(group.len(), 3);
         let port = group[0].local_addr().unwrap().port();
@@ -271,12 +275,7 @@ mod tests {
             eprintln!("skipped: needs two CPUs and Linux 6.2 (SO_INCOMING_CPU in SO_REUSEPORT groups)");
             return;
         }
-        let spec = ListenSpec {
-            host: Some("127.0.0.1".into()),
-            port: 0,
-            ipv4_only: false,
-            ipv6_only: false,
-        };
+        let spec = loopback(0);
         let group = bind_shared(&spec, 2).unwrap();
         assert!(steer_by_cpu(&group).unwrap());
         assert!(
@@ -321,12 +320,6 @@ mod tests {
     fn port_in_use_is_an_error() {
         let held = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = held.local_addr().unwrap().port();
-        let spec = ListenSpec {
-            host: Some("127.0.0.1".into()),
-            port,
-            ipv4_only: false,
-            ipv6_only: false,
-        };
-        assert_eq!(bind(&spec).unwrap_err().kind(), io::ErrorKind::AddrInUse);
+        assert_eq!(bind(&loopback(port)).unwrap_err().kind(), io::ErrorKind::AddrInUse);
     }
 }
