@@ -371,14 +371,14 @@ impl<B: TlsBackend> Session<B> {
     /// handshake paused before the work that follows it (TLS 1.3's application keys). Write it
     /// to the peer before calling [`Session::poll_transmit`] again, which then goes on with the
     /// handshake while the peer reads: an adapter that gathers transmits to write them together
-    /// would otherwise hold the flight back for that work, as long as a signature takes.
+    /// would otherwise hold the flight back for that work.
     pub fn flight_waiting(&self) -> bool {
-        self.flight_paused
+        self.flight_paused && self.phase == Phase::Handshaking
     }
 
     /// Next ciphertext to send. Drain after every input, before `poll_event`.
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
-        if self.out.is_empty() && self.flight_paused && self.phase == Phase::Handshaking {
+        if self.out.is_empty() && self.flight_waiting() {
             // The adapter took the flight (and sends it before asking again): the work that
             // follows it overlaps the peer's reading it, as with a blocking server.
             self.advance();

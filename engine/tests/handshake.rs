@@ -799,3 +799,22 @@ fn tls12_flights_do_not_wait() {
     p.assert_established();
     assert_eq!(p.handshake_info().protocol, "TLSv1.2");
 }
+
+#[test]
+fn closing_a_paused_handshake_leaves_no_flight_waiting() {
+    let mut p = Pair::new(&default_config(), SessionOptions::s_server(), ClientOptions::tls13());
+    client_to_server(&mut p);
+    p.server.poll_transmit().expect("the server's flight");
+    assert!(p.server.flight_waiting());
+    p.server.close();
+    assert!(
+        !p.server.flight_waiting(),
+        "a closed session has no handshake to go on with"
+    );
+    for _ in 0..4 {
+        if p.server.poll_transmit().is_none() {
+            return;
+        }
+    }
+    panic!("poll_transmit did not run dry after close");
+}

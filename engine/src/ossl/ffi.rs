@@ -411,7 +411,7 @@ extern "C" {
 pub(crate) const SSL_CTRL_SET_TLSEXT_DEBUG_CB: c_int = 56;
 /// ssl.h.in: `SSL_want` value while waiting to read.
 pub(crate) const SSL_READING: c_int = 3;
-/// `SSL_want`: waiting to write (`SSL_WRITING`).
+/// ssl.h.in: `SSL_want` value while waiting to write.
 pub(crate) const SSL_WRITING: c_int = 2;
 /// ssl.h.in: info callback `where` bits.
 pub(crate) const SSL_ST_CONNECT: c_int = 0x1000;
