@@ -19,10 +19,8 @@ for line in sys.stdin:
     if event in ("sys_exit_read", "sys_exit_recvfrom"):
         # A ClientHello record (or its body after a 5-byte header read) starts a connection.
         n = int(args, 16) if args.startswith("0x") else 0
-        if n > 100 and (cur is None or "kg" in cur):
+        if n > 100:
             cur = {"read": ts, "dsr": []}
-        elif cur is not None and "kg" not in cur and n > 100:
-            cur["read"] = ts
         continue
     if cur is None:
         continue

@@ -86,7 +86,8 @@ pub trait Transport: Sized {
         false
     }
     /// `BIO_flush`: false to pause there (the written bytes stay), as a socket that would
-    /// block does; OpenSSL then returns `SSL_ERROR_WANT_WRITE` and goes on at its next call.
+    /// block does; OpenSSL then returns early and goes on at its next call (see
+    /// `SslConn::handshake` for the error it reports).
     fn flush(&mut self) -> bool {
         true
     }
