@@ -618,6 +618,35 @@ fn release_buffers_gives_them_back_at_once() {
     assert!(p.server.tls().keeps_buffers());
 }
 
+/// Giving the buffers back leaves the session no share of the ciphertext it handed out: the
+/// emptied queue a record was split from shows no capacity, yet would hold the record's whole
+/// buffer once the adapter sent and dropped it (a download whose peer stopped reading kept
+/// ~16 KiB more that way).
+#[test]
+fn released_buffers_hold_no_share_of_handed_out_records() {
+    let config = default_config();
+    let opts = SessionOptions {
+        handshake_timeout: None,
+        ..SessionOptions::default()
+    };
+    let mut p = Pair::connected(&config, opts, ClientOptions::tls13());
+    p.assert_data_flows("before");
+    assert!(p.server.tls().keeps_buffers());
+    // Two hand-overs: the second swaps the queue the first was split from into the transport.
+    p.server.send(&[b'x'; 16 * 1024]);
+    let first = p.server.poll_transmit().expect("a record");
+    p.server.send(b"more\n");
+    let second = p.server.poll_transmit().expect("a record");
+    assert!(p.server.poll_transmit().is_none());
+    drop(second);
+    assert!(
+        !first.data.is_unique(),
+        "the emptied queue still shares the record's buffer"
+    );
+    p.server.release_buffers();
+    assert!(first.data.is_unique(), "the released session still holds a share of it");
+}
+
 /// Once the handshake is done OpenSSL reads ahead: one transport read takes several records
 /// (instead of a header and a body per record), and what it read ahead is still returned in
 /// order, each record whole.
