@@ -8,10 +8,13 @@ of a pair together, so the per-pair ratios spread far less than ab.sh's medians 
 CPU is read from /proc/<pid>/task/*/schedstat (nanoseconds on the CPU, every thread), not from
 the 10 ms ticks of /proc/<pid>/stat.
 
-Usage: benches/hs_pair.py   (env: MODE=new|reuse, ROUNDS=10, SECS=2, A=, B= server commands
-without -accept/-cert/-key; defaults: target/release/sserve and openssl s_server, both -WWW
--quiet). MODE=new is `s_time -new` (full TLS 1.3 handshakes, no request); MODE=reuse is
-`s_time -reuse -www /small.txt` (resumed handshakes, each with a small GET).
+Usage: benches/hs_pair.py   (env: MODE=new|reuse, ROUNDS=10, SECS=2, CLIENTS=1, A=, B= server
+commands without -accept/-cert/-key; defaults: target/release/sserve and openssl s_server, both
+-WWW -quiet). MODE=new is `s_time -new` (full TLS 1.3 handshakes, no request); MODE=reuse is
+`s_time -reuse -www /small.txt` (resumed handshakes, each with a small GET). CLIENTS=n runs n
+s_time clients at once (their connections summed, over the wall time until the last one ends).
+
+Also reported: the ratio of the servers' peak resident memory (VmHWM at the end of the run).
 """
 import glob
 import math
@@ -41,6 +44,7 @@ B = command(os.environ.get("B", "openssl s_server"))
 MODE = os.environ.get("MODE", "new")
 ROUNDS = int(os.environ.get("ROUNDS", "10"))
 SECS = os.environ.get("SECS", "2")
+CLIENTS = int(os.environ.get("CLIENTS", "1"))
 CLIENT_ARGS = {"new": ["-new"], "reuse": ["-reuse", "-www", "/small.txt"]}[MODE]
 
 
@@ -73,17 +77,32 @@ def wait_listening(port, proc):
     sys.exit("hs_pair.py: server did not listen")
 
 
-def s_time(port, secs):
-    out = subprocess.run(
-        ["openssl", "s_time", "-connect", f"127.0.0.1:{port}", "-tls1_3", "-time", secs] + CLIENT_ARGS,
-        capture_output=True, text=True, timeout=int(secs) + 30,
-    ).stdout
-    counts = re.findall(r"(\d+) connections in", out)
-    return int(counts[-1]) if counts else 0
+def s_time(port, secs, clients=1):
+    """Connections made by `clients` s_time clients running at once for `secs` seconds."""
+    cmd = ["openssl", "s_time", "-connect", f"127.0.0.1:{port}", "-tls1_3", "-time", secs] + CLIENT_ARGS
+    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+             for _ in range(clients)]
+    total = 0
+    try:
+        for p in procs:
+            out = p.communicate(timeout=int(secs) + 30)[0]
+            counts = re.findall(r"(\d+) connections in", out)
+            total += int(counts[-1]) if counts else 0
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()
+    return total
+
+
+def peak_rss_kb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
 
 
 def one(cmd, work):
-    """Server CPU µs per connection and connections per second of one fresh server."""
+    """Server CPU µs per connection, connections per second and peak RSS (kB) of one fresh
+    server."""
     port = free_port()
     proc = subprocess.Popen(
         cmd + ["-accept", str(port), "-cert", "cert.pem", "-key", "key.pem", "-WWW", "-quiet"],
@@ -93,14 +112,15 @@ def one(cmd, work):
         wait_listening(port, proc)
         s_time(port, "1")  # warm-up: first-connection costs, caches, the session for -reuse
         c0, t0 = cpu_ns(proc.pid), time.monotonic()
-        n = s_time(port, SECS)
+        n = s_time(port, SECS, CLIENTS)
         c1, t1 = cpu_ns(proc.pid), time.monotonic()
+        rss = peak_rss_kb(proc.pid)
     finally:
         proc.kill()
         proc.wait()
     if n == 0:
         sys.exit(f"hs_pair.py: no connections to {' '.join(cmd)}")
-    return (c1 - c0) / n / 1e3, n / (t1 - t0)
+    return (c1 - c0) / n / 1e3, n / (t1 - t0), rss
 
 
 def median_interval(ratios, level=0.90):
@@ -134,7 +154,7 @@ def main():
         )
         with open(os.path.join(work, "small.txt"), "w") as f:
             f.write("hello\n")
-        cpu, rate = [], []
+        cpu, rate, rss = [], [], []
         for r in range(ROUNDS):
             if r % 2 == 0:
                 a = one(A, work)
@@ -144,9 +164,13 @@ def main():
                 a = one(A, work)
             cpu.append(a[0] / b[0])
             rate.append(a[1] / b[1])
-            print(f"round {r + 1}: A {a[0]:.0f} µs/conn {a[1]:.0f}/s  B {b[0]:.0f} µs/conn {b[1]:.0f}/s  "
-                  f"cpu {cpu[-1]:.3f} rate {rate[-1]:.3f}", file=sys.stderr, flush=True)
-        print(f"{MODE}: {summary('CPU per connection', cpu)}; {summary('connections/s', rate)}; {ROUNDS} pairs")
+            rss.append(a[2] / b[2])
+            print(f"round {r + 1}: A {a[0]:.0f} µs/conn {a[1]:.0f}/s {a[2]} kB  B {b[0]:.0f} µs/conn "
+                  f"{b[1]:.0f}/s {b[2]} kB  cpu {cpu[-1]:.3f} rate {rate[-1]:.3f} rss {rss[-1]:.3f}",
+                  file=sys.stderr, flush=True)
+        clients = f", {CLIENTS} clients" if CLIENTS > 1 else ""
+        print(f"{MODE}{clients}: {summary('CPU per connection', cpu)}; {summary('connections/s', rate)}; "
+              f"{summary('peak RSS', rss)}; {ROUNDS} pairs")
         print(f"A: {' '.join(A)}\nB: {' '.join(B)}")
 
 
