@@ -26,8 +26,8 @@ pub const PLAINTEXT_PROBE: &[u8] = b"Lets print some clear text\n";
 
 /// Read-buffer capacity an idle session may keep.
 const READ_KEEP: usize = 4 * 1024;
-/// Ciphertext-buffer capacity split off by `poll_transmit` rather than handed out whole, when
-/// the backend does not keep its buffers until the connection is idle.
+/// Ciphertext-buffer capacity split off by `poll_transmit` rather than handed out whole in a
+/// session whose backend never keeps its buffers (no `buffer_linger`).
 const OUT_REUSE: usize = 4 * 1024;
 
 /// Ciphertext to send to the peer, in order.
@@ -388,10 +388,13 @@ impl<B: TlsBackend> Session<B> {
         } else {
             // Split off: once the adapter dropped it, the next record reclaims the allocation
             // instead of a new one. The remainder keeps a view of the allocation, and so all
-            // its capacity, while a peer that stopped reading holds the connection: with a
-            // backend that gives its buffers back when idle this view goes too; otherwise only
-            // a small buffer is split and a large one goes whole.
-            let data = if self.tls.keeps_buffers() || self.out.capacity() <= OUT_REUSE {
+            // its capacity, until the next record or the release of the kept buffers. So it is
+            // split while the backend keeps its buffers (data moves; the view goes when they
+            // do), or, small, in a session that never keeps them and has no other reuse; else
+            // it goes whole, and an idle connection holds no view of its handshake's flights.
+            let reuse =
+                self.tls.keeps_buffers() || (self.opts.buffer_linger.is_none() && self.out.capacity() <= OUT_REUSE);
+            let data = if reuse {
                 self.out.split()
             } else {
                 core::mem::take(&mut self.out)

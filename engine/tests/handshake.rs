@@ -647,6 +647,46 @@ fn released_buffers_hold_no_share_of_handed_out_records() {
     assert!(first.data.is_unique(), "the released session still holds a share of it");
 }
 
+/// A session that keeps no buffers yet (a handshake, no data since) holds no view of the
+/// ciphertext it handed out: an idle connection does not keep its flights' buffers alive.
+#[test]
+fn handshake_flights_are_handed_out_whole() {
+    let config = default_config();
+    for client in [ClientOptions::tls12(), ClientOptions::tls13()] {
+        let mut p = Pair::new(&config, SessionOptions::s_server(), client);
+        let mut held = Vec::new();
+        for _ in 0..50 {
+            let mut progress = p.client.pump();
+            let out = std::mem::take(&mut p.client.stream.get_mut().outgoing);
+            if !out.is_empty() {
+                p.server.handle_input(p.now, &out);
+                progress = true;
+            }
+            while let Some(t) = p.server.poll_transmit() {
+                p.client.stream.get_mut().incoming.extend_from_slice(&t.data);
+                held.push(t.data);
+                progress = true;
+            }
+            while p.server.poll_event().is_some() {
+                progress = true;
+            }
+            if !progress {
+                break;
+            }
+        }
+        assert!(p.server.is_established() && p.client.handshake_done());
+        assert!(held.len() >= 2, "a flight and the peer's answer to it");
+        assert!(!p.server.tls().keeps_buffers());
+        for (i, data) in held.iter().enumerate() {
+            assert!(
+                data.is_unique(),
+                "transmit {i} of {} is still shared with the session",
+                held.len()
+            );
+        }
+    }
+}
+
 /// Once the handshake is done OpenSSL reads ahead: one transport read takes several records
 /// (instead of a header and a body per record), and what it read ahead is still returned in
 /// order, each record whole.
