@@ -598,18 +598,23 @@ fn no_buffer_timer_without_linger() {
     assert_eq!(p.server.poll_timeout(), None);
 }
 
-/// A driver without timers gives the kept buffers back itself (`release_buffers`), with no
-/// output and no event; data flows on, and the buffers are kept again.
-#[test]
-fn release_buffers_gives_them_back_at_once() {
-    let config = default_config();
+/// A TLS 1.3 pair whose server keeps its record buffers: data has moved both ways.
+fn keeping_buffers() -> Pair {
     let opts = SessionOptions {
         handshake_timeout: None,
         ..SessionOptions::default()
     };
-    let mut p = Pair::connected(&config, opts, ClientOptions::tls13());
+    let mut p = Pair::connected(&default_config(), opts, ClientOptions::tls13());
     p.assert_data_flows("before");
     assert!(p.server.tls().keeps_buffers());
+    p
+}
+
+/// A driver without timers gives the kept buffers back itself (`release_buffers`), with no
+/// output and no event; data flows on, and the buffers are kept again.
+#[test]
+fn release_buffers_gives_them_back_at_once() {
+    let mut p = keeping_buffers();
     p.server.release_buffers();
     assert!(!p.server.tls().keeps_buffers());
     assert!(p.server.poll_transmit().is_none());
@@ -624,14 +629,7 @@ fn release_buffers_gives_them_back_at_once() {
 /// ~16 KiB more that way).
 #[test]
 fn released_buffers_hold_no_share_of_handed_out_records() {
-    let config = default_config();
-    let opts = SessionOptions {
-        handshake_timeout: None,
-        ..SessionOptions::default()
-    };
-    let mut p = Pair::connected(&config, opts, ClientOptions::tls13());
-    p.assert_data_flows("before");
-    assert!(p.server.tls().keeps_buffers());
+    let mut p = keeping_buffers();
     // Two hand-overs: the second swaps the queue the first was split from into the transport.
     p.server.send(&[b'x'; 16 * 1024]);
     let first = p.server.poll_transmit().expect("a record");
