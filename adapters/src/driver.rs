@@ -335,7 +335,7 @@ async fn drive<R: Runtime>(shared: &Shared<R>, id: ConnId, stream: R::Stream) {
                 conn.piece(Ok(src.ahead.piece(FILE_PIECE)));
                 conn.next()
             }
-            Step::Read => match start_read(shared, &mut src.file) {
+            Step::Read => match start_read(shared, &mut src.file, src.ahead.spent()) {
                 // From the page cache: the piece joins what is pending.
                 PieceRead::Ready(chunk) => answer_read(shared, &mut conn, &mut src, chunk),
                 // On the blocking pool: what is pending is written meanwhile.
@@ -452,20 +452,21 @@ enum PieceRead<F> {
     Pool(F),
 }
 
-/// Starts reading the next chunk. A small file's chunk comes from the page cache in
-/// microseconds, while a trip to the blocking pool costs two thread hand-offs: only a read that
-/// would wait for the disk goes there.
+/// Starts reading the next chunk, into the spent one's buffer (`reuse`) where it can. A small
+/// file's chunk comes from the page cache in microseconds, while a trip to the blocking pool
+/// costs two thread hand-offs: only a read that would wait for the disk goes there.
 fn start_read<'a, R: Runtime>(
     shared: &'a Shared<R>,
     file: &mut Option<ServedFile>,
+    mut reuse: Vec<u8>,
 ) -> PieceRead<impl std::future::Future<Output = (ServedFile, io::Result<Vec<u8>>)> + Send + use<'a, R>> {
     let Some(mut f) = file.take() else {
         return PieceRead::Ready(Err(io::Error::other("no file open")));
     };
-    match f.read_piece_cached(READ_AHEAD) {
-        Some(piece) => {
+    match f.read_piece_cached(READ_AHEAD, &mut reuse) {
+        Some(read) => {
             *file = Some(f);
-            PieceRead::Ready(piece)
+            PieceRead::Ready(read.map(|()| reuse))
         }
         None => PieceRead::Pool(shared.rt.unblock(move || {
             let piece = f.read_piece(READ_AHEAD);
