@@ -188,8 +188,8 @@ impl MemIo {
 
     /// Frees drained buffers of more than `keep` bytes' capacity: after every hand-over those
     /// that grew large ([`KEEP_CAPACITY`]), once the connection is idle every empty one (0).
-    /// At 0 capacity does not decide: the queue the session's handed-out ciphertext was split
-    /// from shows little or none, yet holds that whole record buffer once the ciphertext is sent.
+    /// With `keep` 0 the capacity is not asked: the queue that handed-out ciphertext was split
+    /// from shows little or none, yet holds that whole buffer once the ciphertext is sent.
     pub(crate) fn release_drained_above(&mut self, keep: usize) {
         let drained = |b: &BytesMut| b.is_empty() && (keep == 0 || b.capacity() > keep);
         if drained(&self.incoming) {
