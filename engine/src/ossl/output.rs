@@ -191,16 +191,15 @@ extern "C" fn info_cb(ssl: *const openssl_sys::SSL, where_: c_int, ret: c_int) {
         // not an error worth a line. What tells such a wait is the transport's "retry" in the
         // direction OpenSSL waits for: a peer that closed mid-handshake leaves OpenSSL "reading"
         // too, but without a read to retry, and s_server reports that failure.
-        // SAFETY: live SSL, read-only queries; its read BIO, when set, lives as long as the SSL.
+        // SAFETY: live SSL, read-only queries; its BIOs, when set, live as long as the SSL.
         let waiting = unsafe {
-            let rbio = openssl_sys::SSL_get_rbio(ssl);
-            let direction = match ffi::SSL_want(ssl) {
-                ffi::SSL_READING => openssl_sys::BIO_FLAGS_READ,
-                ffi::SSL_WRITING => openssl_sys::BIO_FLAGS_WRITE,
-                _ => 0,
+            let (bio, direction) = match ffi::SSL_want(ssl) {
+                ffi::SSL_READING => (openssl_sys::SSL_get_rbio(ssl), openssl_sys::BIO_FLAGS_READ),
+                ffi::SSL_WRITING => (openssl_sys::SSL_get_wbio(ssl), openssl_sys::BIO_FLAGS_WRITE),
+                _ => (core::ptr::null_mut(), 0),
             };
             let retry = direction | openssl_sys::BIO_FLAGS_SHOULD_RETRY;
-            direction != 0 && !rbio.is_null() && ffi::BIO_test_flags(rbio, retry) == retry
+            !bio.is_null() && ffi::BIO_test_flags(bio, retry) == retry
         };
         if ret < 0 && waiting {
             return;

@@ -276,6 +276,9 @@ pub struct Pair {
     /// Hand the client's ciphertext over through [`TlsSession::handle_readable`] (a reader
     /// serving it, each read at most the next chunk size) instead of `handle_input`.
     pub pulled: bool,
+    /// When set, every transmit of the server is also kept here as handed out, to check what
+    /// else still holds its buffer.
+    pub held: Option<Vec<bytes::Bytes>>,
 }
 
 /// A peer's socket as a [`PeerReader`]: serves `data`, each read at most `max` bytes (and
@@ -319,6 +322,7 @@ impl Pair {
             chunking: Vec::new(),
             chunk_index: 0,
             pulled: false,
+            held: None,
         }
     }
 
@@ -393,6 +397,9 @@ impl Pair {
             assert!(!t.data.is_empty(), "poll_transmit returned an empty transmit");
             self.client.stream.get_mut().incoming.extend_from_slice(&t.data);
             self.to_client.extend_from_slice(&t.data);
+            if let Some(held) = &mut self.held {
+                held.push(t.data);
+            }
             progress = true;
         }
         while let Some(e) = self.server.poll_event() {
