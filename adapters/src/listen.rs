@@ -124,6 +124,22 @@ fn set_incoming_cpu(_listener: &TcpListener, _cpu: usize) -> io::Result<()> {
     Ok(())
 }
 
+/// The CPUs whose connections a group of that many [`steer_by_cpu`] listeners would take, in
+/// listener order, where the kernel honours the steering (Linux 6.2 or later) and this process
+/// may run on two CPUs or more; `None` where connections would be spread by hash anyway.
+pub fn steering_cpus() -> Option<Vec<usize>> {
+    let cpus = allowed_cpus().filter(|c| c.len() >= 2)?;
+    kernel_at_least(6, 2).then_some(cpus)
+}
+
+fn kernel_at_least(major: u32, minor: u32) -> bool {
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let mut parts = release
+        .split(|c: char| !c.is_ascii_digit())
+        .map(|p| p.parse::<u32>().unwrap_or(0));
+    (parts.next().unwrap_or(0), parts.next().unwrap_or(0)) >= (major, minor)
+}
+
 /// The CPUs this process may run on (`Cpus_allowed_list` of `/proc/self/status`).
 fn allowed_cpus() -> Option<Vec<usize>> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -260,21 +276,12 @@ mod tests {
         after_name.split_whitespace().nth(36).unwrap().parse().unwrap()
     }
 
-    fn kernel_at_least(major: u32, minor: u32) -> bool {
-        let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
-        let mut parts = release
-            .split(|c: char| !c.is_ascii_digit())
-            .map(|p| p.parse::<u32>().unwrap_or(0));
-        (parts.next().unwrap_or(0), parts.next().unwrap_or(0)) >= (major, minor)
-    }
-
     #[test]
     fn steered_listeners_take_the_connections_of_their_cpu() {
-        let cpus = allowed_cpus().expect("/proc/self/status lists the allowed CPUs");
-        if cpus.len() < 2 || !kernel_at_least(6, 2) {
+        let Some(cpus) = steering_cpus() else {
             eprintln!("skipped: needs two CPUs and Linux 6.2 (SO_INCOMING_CPU in SO_REUSEPORT groups)");
             return;
-        }
+        };
         let spec = loopback(0);
         let group = bind_shared(&spec, 2).unwrap();
         assert!(steer_by_cpu(&group).unwrap());

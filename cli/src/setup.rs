@@ -2,6 +2,7 @@
 //! serve, print the statistics.
 
 use std::io::Write;
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration as StdDuration;
@@ -10,7 +11,7 @@ use sserve_adapters::blocking::{BlockingServer, ServeOptions};
 use sserve_adapters::driver::{AsyncServeOptions, SharedObserver, Shutdown};
 use sserve_adapters::files::FileRoot;
 use sserve_adapters::keylog::KeyLog;
-use sserve_adapters::listen::{bind_shared, steer_by_cpu};
+use sserve_adapters::listen::{bind_shared, steer_by_cpu, ListenSpec};
 use sserve_adapters::transport::Listener;
 use sserve_adapters::udp::{bind_udp, header_overhead, UdpServer};
 use sserve_engine::dtls::ListenerLimits;
@@ -318,6 +319,25 @@ fn wants_detailed_info(s: &Settings) -> bool {
     }
 }
 
+/// Binds `n` listeners sharing the port and has `steer` steer them by CPU. Steering only keeps
+/// a client on a warm loop: where the kernel or a sandbox refuses it, the group stays spread by
+/// hash, which serves as well, so the failure is a warning and not a reason to stop.
+fn listen_group(
+    spec: &ListenSpec,
+    n: usize,
+    steer: impl FnOnce(&[TcpListener]) -> std::io::Result<bool>,
+) -> Result<Vec<TcpListener>, Error> {
+    let group =
+        bind_shared(spec, n).map_err(|e| Error(format!("cannot listen on port {}: {}", spec.port, io_text(&e))))?;
+    if let Err(e) = steer(&group) {
+        eprintln!(
+            "warning: cannot steer connections by CPU ({}); spreading them by hash",
+            io_text(&e)
+        );
+    }
+    Ok(group)
+}
+
 /// Serves TLS on TCP (or a Unix-domain socket).
 fn serve_stream(args: &[String], s: &Settings, built: Built) -> Result<i32, Error> {
     let threads = s
@@ -332,9 +352,7 @@ fn serve_stream(args: &[String], s: &Settings, built: Built) -> Result<i32, Erro
             } else {
                 1
             };
-            let listeners = bind_shared(&s.listen, group)
-                .and_then(|g| steer_by_cpu(&g).map(|_| g))
-                .map_err(|e| Error(format!("cannot listen on port {}: {}", s.listen.port, io_text(&e))))?;
+            let listeners = listen_group(&s.listen, group, steer_by_cpu)?;
             let bound = listeners[0]
                 .local_addr()
                 .map_err(|e| Error(format!("listening socket: {}", io_text(&e))))?;
@@ -544,4 +562,41 @@ fn announce(s: &Settings, bound: &crate::transport::Bound, built: &Built) -> Sha
     }
     let console: SharedObserver = Arc::new(Mutex::new(Console::new(s.mode, verbosity)));
     crate::transport::observer(console, s, verbosity.quiet)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn loopback() -> ListenSpec {
+        ListenSpec {
+            host: Some("127.0.0.1".into()),
+            port: 0,
+            ipv4_only: false,
+            ipv6_only: false,
+        }
+    }
+
+    #[test]
+    fn a_refused_steering_leaves_the_group_listening() {
+        let refused = |_: &[TcpListener]| Err(std::io::Error::from(std::io::ErrorKind::PermissionDenied));
+        let group = listen_group(&loopback(), 2, refused).expect("steering is optional");
+        assert_eq!(group.len(), 2);
+        let addr = group[0].local_addr().unwrap();
+        assert_eq!(group[1].local_addr().unwrap(), addr);
+        std::net::TcpStream::connect(addr).expect("the group accepts connections");
+    }
+
+    #[test]
+    fn a_port_in_use_is_still_an_error() {
+        let held = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let spec = ListenSpec {
+            port: held.local_addr().unwrap().port(),
+            ..loopback()
+        };
+        let Err(Error(msg)) = listen_group(&spec, 2, |_| Ok(true)) else {
+            panic!("a port another socket holds was bound");
+        };
+        assert!(msg.starts_with("cannot listen on port"), "{msg}");
+    }
 }

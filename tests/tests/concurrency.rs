@@ -12,6 +12,7 @@ use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use sserve_adapters::listen::steering_cpus;
 use sserve_tests::{is_openssl, random_bytes, require, run, server, sigterm, Proc, Server, TestDir, TIMEOUT};
 
 /// Defines a module `$name` with one `#[test]` per async runtime, each calling `$body(runtime)`.
@@ -575,18 +576,7 @@ fn one_clients_connections_meet_one_loop() {
     if skip_for_openssl() {
         return;
     }
-    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
-    let mut version = release
-        .split(|c: char| !c.is_ascii_digit())
-        .map(|p| p.parse::<u32>().unwrap_or(0));
-    let kernel = (version.next().unwrap_or(0), version.next().unwrap_or(0));
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let first_cpu = status
-        .lines()
-        .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
-        .and_then(|l| l.trim().split([',', '-']).next()?.parse::<usize>().ok());
-    let cpus = std::thread::available_parallelism().map_or(1, usize::from);
-    let (Some(first_cpu), true, true) = (first_cpu, cpus >= 2, kernel >= (6, 2)) else {
+    let Some(first_cpu) = steering_cpus().map(|cpus| cpus[0]) else {
         eprintln!("skipped: needs two CPUs and Linux 6.2 (SO_INCOMING_CPU in SO_REUSEPORT groups)");
         return;
     };
