@@ -124,9 +124,10 @@ fn set_incoming_cpu(_listener: &TcpListener, _cpu: usize) -> io::Result<()> {
     Ok(())
 }
 
-/// The CPUs whose connections a group of that many [`steer_by_cpu`] listeners would take, in
-/// listener order, where the kernel honours the steering (Linux 6.2 or later) and this process
-/// may run on two CPUs or more; `None` where connections would be spread by hash anyway.
+/// The CPUs [`steer_by_cpu`] gives a group's listeners, in listener order (listener `i` takes
+/// the connections arriving on the `i`-th), where the kernel honours the steering (Linux 6.2 or
+/// later) and this process may run on two CPUs or more; `None` where connections are spread by
+/// hash anyway.
 pub fn steering_cpus() -> Option<Vec<usize>> {
     let cpus = allowed_cpus().filter(|c| c.len() >= 2)?;
     kernel_at_least(6, 2).then_some(cpus)
