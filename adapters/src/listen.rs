@@ -5,8 +5,11 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, ToSocketAddr
 
 use socket2::{Domain, Protocol, Socket, Type};
 
-/// Pending-connection queue length (s_server uses `BIO_listen`'s `SOMAXCONN`-capped default).
-const LISTEN_BACKLOG: i32 = 128;
+/// Pending-connection queue length: s_server's (`BIO_listen` asks for `SOMAXCONN`, 4096 in
+/// Linux 5.4 and later and in glibc's headers; the kernel caps it at `net.core.somaxconn`). With
+/// std's 128, a burst of connections overflows the queue while the loops are busy, and the
+/// kernel drops the SYNs that do not fit: those clients wait a second for their retransmission.
+const LISTEN_BACKLOG: i32 = 4096;
 
 /// Where to listen, as given on the command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -322,6 +325,32 @@ mod tests {
             }
         }
         assert!(checked >= 5, "too few connections made without a CPU change: {checked}");
+    }
+
+    #[test]
+    fn a_burst_of_connections_waits_in_the_backlog() {
+        // More clients than std's backlog of 128 connect before the server accepts any: each
+        // must complete its handshake at once (a dropped SYN waits a second to be sent again).
+        let burst = 300;
+        let somaxconn: usize = std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0);
+        if somaxconn < burst {
+            eprintln!("skipped: net.core.somaxconn is {somaxconn}, below the burst of {burst}");
+            return;
+        }
+        let listener = bind(&loopback(0)).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let clients: Vec<_> = (0..burst)
+            .map(|i| {
+                std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_millis(500))
+                    .unwrap_or_else(|e| panic!("connection {i} of a burst of {burst} not taken: {e}"))
+            })
+            .collect();
+        listener.set_nonblocking(true).unwrap();
+        let accepted = std::iter::from_fn(|| listener.accept().ok()).count();
+        assert_eq!(accepted, clients.len());
     }
 
     #[test]
