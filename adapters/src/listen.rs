@@ -330,7 +330,7 @@ mod tests {
     #[test]
     fn a_burst_of_connections_waits_in_the_backlog() {
         // More clients than std's backlog of 128 connect before the server accepts any: each
-        // must complete its handshake at once (a dropped SYN waits a second to be sent again).
+        // must complete its TCP handshake at once (a dropped SYN waits a second to be resent).
         let burst = 300;
         let somaxconn: usize = std::fs::read_to_string("/proc/sys/net/core/somaxconn")
             .ok()
