@@ -14,12 +14,15 @@ commands without -accept/-cert/-key; defaults: target/release/sserve and openssl
 `s_time -reuse -www /small.txt` (resumed handshakes, each with a small GET). CLIENTS=n runs n
 s_time clients at once (their connections summed, over the wall time until the last one ends).
 
-Also reported: the ratio of the servers' peak resident memory (VmHWM at the end of the run).
+Also reported: the ratio of the servers' peak resident memory (VmHWM at the end of the run), and
+per round the clients' CPU per connection and how busy the machine was (`/proc/stat`): with
+several clients the rate is bound by the clients' CPU and by the time the machine stays idle.
 """
 import glob
 import math
 import os
 import re
+import resource
 import shlex
 import socket
 import statistics
@@ -95,14 +98,28 @@ def s_time(port, secs, clients=1):
     return total
 
 
+def children_cpu_s():
+    """CPU seconds of this script's ended and waited-for children (the s_time clients)."""
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
+def machine_ticks():
+    """(busy, all) clock ticks of every CPU since boot, from /proc/stat (steal counts as busy)."""
+    with open("/proc/stat") as f:
+        ticks = [int(x) for x in f.readline().split()[1:9]]
+    idle = ticks[3] + ticks[4]  # idle, iowait
+    return sum(ticks) - idle, sum(ticks)
+
+
 def peak_rss_kb(pid):
     with open(f"/proc/{pid}/status") as f:
         return next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
 
 
 def one(cmd, work):
-    """Server CPU µs per connection, connections per second and peak RSS (kB) of one fresh
-    server."""
+    """Server CPU µs per connection, connections per second, peak RSS (kB), the clients' CPU µs
+    per connection and the machine's busy share of one fresh server's run."""
     port = free_port()
     proc = subprocess.Popen(
         cmd + ["-accept", str(port), "-cert", "cert.pem", "-key", "key.pem", "-WWW", "-quiet"],
@@ -111,16 +128,16 @@ def one(cmd, work):
     try:
         wait_listening(port, proc)
         s_time(port, "1")  # warm-up: first-connection costs, caches, the session for -reuse
-        c0, t0 = cpu_ns(proc.pid), time.monotonic()
+        c0, t0, k0, (b0, a0) = cpu_ns(proc.pid), time.monotonic(), children_cpu_s(), machine_ticks()
         n = s_time(port, SECS, CLIENTS)
-        c1, t1 = cpu_ns(proc.pid), time.monotonic()
+        c1, t1, k1, (b1, a1) = cpu_ns(proc.pid), time.monotonic(), children_cpu_s(), machine_ticks()
         rss = peak_rss_kb(proc.pid)
     finally:
         proc.kill()
         proc.wait()
     if n == 0:
         sys.exit(f"hs_pair.py: no connections to {' '.join(cmd)}")
-    return (c1 - c0) / n / 1e3, n / (t1 - t0), rss
+    return (c1 - c0) / n / 1e3, n / (t1 - t0), rss, (k1 - k0) / n * 1e6, (b1 - b0) / max(a1 - a0, 1)
 
 
 def median_interval(ratios, level=0.90):
@@ -166,7 +183,8 @@ def main():
             rate.append(a[1] / b[1])
             rss.append(a[2] / b[2])
             print(f"round {r + 1}: A {a[0]:.0f} µs/conn {a[1]:.0f}/s {a[2]} kB  B {b[0]:.0f} µs/conn "
-                  f"{b[1]:.0f}/s {b[2]} kB  cpu {cpu[-1]:.3f} rate {rate[-1]:.3f} rss {rss[-1]:.3f}",
+                  f"{b[1]:.0f}/s {b[2]} kB  cpu {cpu[-1]:.3f} rate {rate[-1]:.3f} rss {rss[-1]:.3f}  "
+                  f"clients A {a[3]:.0f} B {b[3]:.0f} µs/conn, machine busy A {a[4]:.0%} B {b[4]:.0%}",
                   file=sys.stderr, flush=True)
         clients = f", {CLIENTS} clients" if CLIENTS > 1 else ""
         print(f"{MODE}{clients}: {summary('CPU per connection', cpu)}; {summary('connections/s', rate)}; "
