@@ -10,7 +10,8 @@
 # neither inherits the other's cache or heap. Before each side the script waits until the
 # machine is quiet (CPU busy <= QUIET_PCT, default 20 %, for two seconds running, at most
 # QUIET_MAX s); a side measured on a busy machine is repeated once and, if still busy, marked
-# with '!' in the table. Reported: the median of the rounds per side and the ratio A/B.
+# with '!' in the table. Reported: the median of the rounds per side with their range
+# (min-max), and the ratio of the medians A/B.
 #
 # Measures (clients: openssl s_time and curl, all on 127.0.0.1):
 #   full_hs/s     full TLS 1.3 handshakes per second (s_time -new, HS_TIME s, default 4)
@@ -119,15 +120,17 @@ for r in $(seq "$ROUNDS"); do
   done
 done
 
-median() { # column $1 of the lines on stdin
-  awk -v c="$1" '{gsub("!", ""); print $c}' | sort -g | awk '{v[NR]=$1} END {print v[int((NR + 1) / 2)]}'
+stats() { # column $1 of the lines on stdin: "median min max"
+  awk -v c="$1" '{gsub("!", ""); print $c}' | sort -g |
+    awk '{v[NR]=$1} END {print v[int((NR + 1) / 2)], v[1], v[NR]}'
 }
-printf '%-14s %12s %12s %8s\n' metric A B A/B
+printf '%-14s %24s %24s %8s\n' metric "A median (min-max)" "B median (min-max)" A/B
 i=1
 for name in full_hs/s cpu_us/hs conc_hs/s resumed_hs/s bulk_MB/s ttfb_ms rss_idle_kB rss_peak_kB; do
-  a=$(printf '%s\n' "${RES_A[@]}" | median $i)
-  b=$(printf '%s\n' "${RES_B[@]}" | median $i)
-  printf '%-14s %12s %12s %8s\n' "$name" "$a" "$b" "$(awk -v a="$a" -v b="$b" 'BEGIN {printf (b > 0 ? "%.2f" : "-"), a / b}')"
+  read -r a a_lo a_hi < <(printf '%s\n' "${RES_A[@]}" | stats $i)
+  read -r b b_lo b_hi < <(printf '%s\n' "${RES_B[@]}" | stats $i)
+  printf '%-14s %24s %24s %8s\n' "$name" "$a ($a_lo-$a_hi)" "$b ($b_lo-$b_hi)" \
+    "$(awk -v a="$a" -v b="$b" 'BEGIN {printf (b > 0 ? "%.2f" : "-"), a / b}')"
   i=$((i + 1))
 done
 if printf '%s\n' "${RES_A[@]}" "${RES_B[@]}" | grep -q '!'; then
