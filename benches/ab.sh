@@ -19,7 +19,7 @@
 #   conc_hs/s     full handshakes per second of CLIENTS (default 8) s_time -new clients at once
 #   resumed_hs/s  resumed handshakes with a small GET (s_time -reuse -www /small.txt)
 #   bulk_MB/s     curl download of a BULK_MB MiB file (default 128), AES-128-GCM
-#   ttfb_ms       median time to first byte of 20 new connections (curl)
+#   ttfb_ms       median time to first byte of TTFB_N (default 50) new connections (curl)
 #   rss_idle_kB   resident memory after start; rss_peak_kB peak after the round
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,6 +27,7 @@ ROUNDS=${ROUNDS:-3}
 HS_TIME=${HS_TIME:-4}
 CLIENTS=${CLIENTS:-8}
 BULK_MB=${BULK_MB:-128}
+TTFB_N=${TTFB_N:-50}
 QUIET_PCT=${QUIET_PCT:-20}
 QUIET_MAX=${QUIET_MAX:-60}
 for tool in openssl curl awk; do
@@ -99,7 +100,7 @@ measure() {
   read -r resumed _ < <(rate -reuse -tls1_3 -www /small.txt)
   bulk=$(curl -sk --tls13-ciphers TLS_AES_128_GCM_SHA256 -o /dev/null -w '%{speed_download}' \
     "https://127.0.0.1:$PORT/big.bin" | awk '{printf "%.1f", $1 / 1e6}')
-  ttfb=$(for _ in $(seq 20); do
+  ttfb=$(for _ in $(seq "$TTFB_N"); do
     curl -sk -o /dev/null -w '%{time_starttransfer}\n' "https://127.0.0.1:$PORT/small.txt"
   done | sort -n | awk '{v[NR]=$1} END {printf "%.2f", 1000 * v[int((NR + 1) / 2)]}')
   echo "${full:-0} ${cpu:-0} ${conc:-0} ${resumed:-0} ${bulk:-0} ${ttfb:-0} ${idle:-0} $(rss "$PID" VmHWM)"
