@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # handshake_ir.sh — server instructions per connection (full TLS 1.3 handshake + GET of a small
 # file in -WWW mode, then close), sserve vs openssl s_server, counted by callgrind. Instruction
-# counts do not depend on machine load, unlike the CPU times of compare.sh on a shared VM.
+# counts do not depend on machine load, unlike the CPU times of ab.sh on a shared VM.
 # Start-up cost is removed by running each server twice (-naccept N1 and N2) and taking the
 # difference. Valgrind runs threads one at a time, so this counts work, not parallelism.
+# Valgrind does not know openat2, so under it sserve opens each file by its portable fallback
+# (canonicalise, check the prefix, open): about 2,500 instructions per request that a real run,
+# confined by openat2, does not spend.
 #
 # Usage: benches/handshake_ir.sh [SSERVE_BIN]  (env: N1=10 N2=110, RESUME=0|1, SSERVE_ARGS;
 # KEEP=1 keeps the callgrind profiles, cg.<side>.<n>, for callgrind_annotate; CACHE=1 also
